@@ -1,0 +1,7 @@
+import type { Command } from '../command.js';
+import { dbCommand } from './db.js';
+
+/** Every command of the CLI, in the order --help lists them. Add one line per new command. */
+export const COMMANDS: Command[] = [
+  dbCommand,
+];

@@ -1,0 +1,75 @@
+/** The validated manifest (pgpact.yaml): the model every command works on. */
+
+export type Enforcement = 'enforce' | 'audit';
+
+/** Where something was written in the manifest, for messages that point at it. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** A declared cross-service access: a consumer reads (or writes) columns of another service's table. */
+export interface Contract {
+  /** The consumer service. */
+  service: string;
+  access: 'read' | 'write';
+  schema: string;
+  table: string;
+  /** '*' for every column (present and future), otherwise the declared column names. */
+  columns: '*' | string[];
+  location: SourceLocation;
+  /** Location of each declared column, same order as columns. */
+  columnLocations: SourceLocation[];
+}
+
+/** Per-service limits, set on the service's role so they hold at login. */
+export interface Limits {
+  connections?: number;
+  statementTimeoutMs?: number;
+  lockTimeoutMs?: number;
+  idleInTransactionSessionTimeoutMs?: number;
+  workMemKb?: number;
+}
+
+/** An application that connects to the database with its own login role. */
+export interface Service {
+  name: string;
+  role: string;
+  team?: string;
+  contact?: string;
+  enforcement: Enforcement;
+  owns: string[];
+  reads: Contract[];
+  writes: Contract[];
+  limits: Limits;
+  /** Absolute path of the folder of ordered .sql migration files, if declared. */
+  migrations?: string;
+  location: SourceLocation;
+}
+
+/** The whole manifest. */
+export interface Manifest {
+  version: 1;
+  /** Absolute path of the manifest file. */
+  file: string;
+  /** Directory of the manifest; relative paths resolve from here. */
+  dir: string;
+  enforcement: Enforcement;
+  services: Service[];
+}
+
+/** The service owning a schema, if any. */
+export function ownerOfSchema(manifest: Manifest, schema: string): Service | undefined {
+  return manifest.services.find((s) => s.owns.includes(schema));
+}
+
+/** The service using a role, if any. */
+export function serviceOfRole(manifest: Manifest, role: string): Service | undefined {
+  return manifest.services.find((s) => s.role === role);
+}
+
+/** Every contract of every service. */
+export function allContracts(manifest: Manifest): Contract[] {
+  return manifest.services.flatMap((s) => [...s.reads, ...s.writes]);
+}

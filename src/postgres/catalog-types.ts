@@ -1,0 +1,124 @@
+/** A point-in-time picture of what the database holds, read by readCatalog(). */
+
+/** One privilege held by a grantee ('PUBLIC' for everyone). */
+export interface Grant {
+  grantee: string;
+  privilege: string;
+  grantable: boolean;
+}
+
+export interface SchemaInfo {
+  name: string;
+  owner: string;
+  grants: Grant[];
+}
+
+export interface ColumnInfo {
+  name: string;
+  position: number;
+  /** format_type() of the column, e.g. `character varying(200)`. */
+  type: string;
+  notNull: boolean;
+  /** Default expression as Postgres prints it, if any. */
+  default?: string;
+  identity?: 'always' | 'by default';
+  generated?: boolean;
+  /** Column-level grants only (table-level grants are on the relation). */
+  grants: Grant[];
+}
+
+export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence';
+
+export interface ConstraintInfo {
+  name: string;
+  /** p primary key, u unique, f foreign key, c check, x exclusion (PG 18's not-null constraints are left out: see ColumnInfo.notNull). */
+  type: string;
+  definition: string;
+  validated: boolean;
+  columns: string[];
+}
+
+export interface IndexInfo {
+  name: string;
+  definition: string;
+  unique: boolean;
+  valid: boolean;
+}
+
+/** A relation a view reads: the view depends on these columns of it. */
+export interface ViewDependency {
+  schema: string;
+  name: string;
+  columns: string[];
+}
+
+export interface RelationInfo {
+  oid: number;
+  schema: string;
+  name: string;
+  kind: RelationKind;
+  owner: string;
+  columns: ColumnInfo[];
+  grants: Grant[];
+  constraints: ConstraintInfo[];
+  indexes: IndexInfo[];
+  /** Estimated row count (reltuples; -1 when never analyzed). */
+  estimatedRows: number;
+  sizeBytes: number;
+  /** For views and materialized views: pg_get_viewdef(). */
+  viewDefinition?: string;
+  /** For views: the relations and columns they read. */
+  dependsOn?: ViewDependency[];
+  /** For sequences: the column owning it, if any. */
+  ownedBy?: { schema: string; table: string; column: string };
+}
+
+export interface RoleInfo {
+  oid: number;
+  name: string;
+  superuser: boolean;
+  createdb: boolean;
+  createrole: boolean;
+  canLogin: boolean;
+  replication: boolean;
+  bypassRls: boolean;
+  /** -1 for no limit. */
+  connectionLimit: number;
+  /** Roles this role is a member of. */
+  memberOf: string[];
+  /** ALTER ROLE ... SET values that apply in every database (name → value as stored). */
+  settings: Record<string, string>;
+}
+
+export interface DefaultPrivilege {
+  /** The role whose future objects these defaults apply to. */
+  role: string;
+  /** Schema, or undefined for database-wide defaults. */
+  schema?: string;
+  /** r tables, S sequences, f functions, T types, n schemas. */
+  objectType: string;
+  grants: Grant[];
+}
+
+export interface FunctionInfo {
+  schema: string;
+  name: string;
+  owner: string;
+  arguments: string;
+}
+
+export interface CatalogSnapshot {
+  /** server_version_num, e.g. 180004. */
+  serverVersion: number;
+  database: string;
+  /** User schemas (system schemas pg_catalog, information_schema, pg_toast... excluded). */
+  schemas: SchemaInfo[];
+  relations: RelationInfo[];
+  roles: RoleInfo[];
+  defaultPrivileges: DefaultPrivilege[];
+  functions: FunctionInfo[];
+  /** Database-level grants (CONNECT, TEMPORARY, CREATE). */
+  databaseGrants: Grant[];
+  /** Extensions installed in this database. */
+  extensions: string[];
+}

@@ -1,0 +1,291 @@
+import type { Queryable } from './client.js';
+import type {
+  CatalogSnapshot,
+  ColumnInfo,
+  Grant,
+  RelationInfo,
+  RelationKind,
+  RoleInfo,
+} from './catalog-types.js';
+
+/**
+ * The one module that reads Postgres's catalog. Every other part of pgpact works
+ * on the CatalogSnapshot it returns, so an engine's differences stay here.
+ */
+
+const USER_SCHEMA_FILTER = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
+const NOT_EXTENSION_MEMBER = (classTable: string, oidExpr: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '${classTable}'::regclass AND e.objid = ${oidExpr} AND e.deptype = 'e')`;
+
+const KIND: Record<string, RelationKind> = {
+  r: 'table',
+  p: 'partitioned_table',
+  v: 'view',
+  m: 'materialized_view',
+  f: 'foreign_table',
+  S: 'sequence',
+};
+
+const PRIVILEGE_GRANTS = (aclExpr: string) => `
+  COALESCE((
+    SELECT json_agg(json_build_object(
+      'grantee', CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END,
+      'privilege', a.privilege_type,
+      'grantable', a.is_grantable) ORDER BY a.grantee, a.privilege_type)
+    FROM aclexplode(${aclExpr}) a), '[]'::json)`;
+
+function sortGrants(grants: Grant[]): Grant[] {
+  return grants.sort((a, b) => a.grantee.localeCompare(b.grantee) || a.privilege.localeCompare(b.privilege));
+}
+
+/** Reads a consistent snapshot of schemas, relations, columns, grants, roles and settings. */
+export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
+  const meta = await client.query<{ version: string; database: string; grants: Grant[]; extensions: string[] }>(`
+    SELECT current_setting('server_version_num') AS version,
+           current_database() AS database,
+           ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
+           COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
+    FROM pg_database d WHERE d.datname = current_database()`);
+
+  const schemas = await client.query<{ name: string; owner: string; grants: Grant[] }>(`
+    SELECT n.nspname AS name, pg_get_userbyid(n.nspowner) AS owner,
+           ${PRIVILEGE_GRANTS(`COALESCE(n.nspacl, acldefault('n'::"char", n.nspowner))`)} AS grants
+    FROM pg_namespace n
+    WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_namespace', 'n.oid')}
+    ORDER BY n.nspname`);
+
+  const relations = await client.query<{
+    oid: number;
+    schema: string;
+    name: string;
+    relkind: string;
+    owner: string;
+    grants: Grant[];
+    estimated_rows: string;
+    size_bytes: string;
+    view_definition: string | null;
+  }>(`
+    SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
+           pg_get_userbyid(c.relowner) AS owner,
+           ${PRIVILEGE_GRANTS(`COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))`)} AS grants,
+           c.reltuples::bigint::text AS estimated_rows,
+           pg_total_relation_size(c.oid)::text AS size_bytes,
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND ${USER_SCHEMA_FILTER}
+      AND ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
+    ORDER BY n.nspname, c.relname`);
+
+  const columns = await client.query<{
+    relid: number;
+    name: string;
+    position: number;
+    type: string;
+    not_null: boolean;
+    default: string | null;
+    identity: string;
+    generated: string;
+    grants: Grant[];
+  }>(`
+    SELECT a.attrelid::int AS relid, a.attname AS name, a.attnum::int AS position,
+           format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+           pg_get_expr(d.adbin, d.adrelid) AS default, a.attidentity::text AS identity,
+           a.attgenerated::text AS generated,
+           ${PRIVILEGE_GRANTS('a.attacl')} AS grants
+    FROM pg_attribute a
+    JOIN pg_class c ON c.oid = a.attrelid
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+      AND ${USER_SCHEMA_FILTER}
+    ORDER BY a.attrelid, a.attnum`);
+
+  const constraints = await client.query<{
+    relid: number;
+    name: string;
+    type: string;
+    definition: string;
+    validated: boolean;
+    columns: string[] | null;
+  }>(`
+    SELECT c.conrelid::int AS relid, c.conname AS name, c.contype::text AS type,
+           pg_get_constraintdef(c.oid) AS definition, c.convalidated AS validated,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
+    FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+    WHERE c.conrelid <> 0 AND c.contype <> 'n' AND ${USER_SCHEMA_FILTER}
+    ORDER BY c.conrelid, c.conname`);
+
+  const indexes = await client.query<{ relid: number; name: string; definition: string; unique: boolean; valid: boolean }>(`
+    SELECT i.indrelid::int AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition,
+           i.indisunique AS unique, i.indisvalid AS valid
+    FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
+    WHERE ${USER_SCHEMA_FILTER}
+    ORDER BY i.indrelid, ic.relname`);
+
+  const viewDeps = await client.query<{ view_oid: number; schema: string; name: string; columns: string[] | null }>(`
+    SELECT v.oid::int AS view_oid, rn.nspname AS schema, rc.relname AS name,
+           array_agg(DISTINCT a.attname::text ORDER BY a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS columns
+    FROM pg_depend d
+    JOIN pg_rewrite r ON r.oid = d.objid
+    JOIN pg_class v ON v.oid = r.ev_class
+    JOIN pg_class rc ON rc.oid = d.refobjid
+    JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+    LEFT JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid AND d.refobjsubid > 0
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.refobjid <> v.oid AND v.relkind IN ('v', 'm')
+    GROUP BY v.oid, rn.nspname, rc.relname
+    ORDER BY v.oid, rn.nspname, rc.relname`);
+
+  const sequenceOwners = await client.query<{ seq_oid: number; schema: string; table: string; column: string }>(`
+    SELECT d.objid::int AS seq_oid, tn.nspname AS schema, t.relname AS table, a.attname AS column
+    FROM pg_depend d
+    JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+    JOIN pg_class t ON t.oid = d.refobjid
+    JOIN pg_namespace tn ON tn.oid = t.relnamespace
+    JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')`);
+
+  const roles = await client.query<{
+    oid: number;
+    name: string;
+    superuser: boolean;
+    createdb: boolean;
+    createrole: boolean;
+    can_login: boolean;
+    replication: boolean;
+    bypass_rls: boolean;
+    connection_limit: number;
+    member_of: string[] | null;
+    settings: string[] | null;
+  }>(`
+    SELECT r.oid::int AS oid, r.rolname AS name, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
+           r.rolcreaterole AS createrole, r.rolcanlogin AS can_login, r.rolreplication AS replication,
+           r.rolbypassrls AS bypass_rls, r.rolconnlimit AS connection_limit,
+           (SELECT array_agg(g.rolname::text ORDER BY g.rolname::text) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+             WHERE m.member = r.oid) AS member_of,
+           (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
+    FROM pg_roles r
+    WHERE r.rolname !~ '^pg_'
+    ORDER BY r.rolname`);
+
+  const defaults = await client.query<{ role: string; schema: string | null; object_type: string; grants: Grant[] }>(`
+    SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype::text AS object_type,
+           ${PRIVILEGE_GRANTS('d.defaclacl')} AS grants
+    FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
+    ORDER BY 1, 2, 3`);
+
+  const functions = await client.query<{ schema: string; name: string; owner: string; arguments: string }>(`
+    SELECT n.nspname AS schema, p.proname AS name, pg_get_userbyid(p.proowner) AS owner,
+           pg_get_function_identity_arguments(p.oid) AS arguments
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+    WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_proc', 'p.oid')}
+    ORDER BY 1, 2, 4`);
+
+  const columnsByRel = new Map<number, ColumnInfo[]>();
+  for (const c of columns.rows) {
+    const list = columnsByRel.get(c.relid) ?? [];
+    list.push({
+      name: c.name,
+      position: c.position,
+      type: c.type,
+      notNull: c.not_null,
+      ...(c.default === null ? {} : { default: c.default }),
+      ...(c.identity === 'a' ? { identity: 'always' as const } : c.identity === 'd' ? { identity: 'by default' as const } : {}),
+      ...(c.generated !== '' ? { generated: true } : {}),
+      grants: sortGrants(c.grants),
+    });
+    columnsByRel.set(c.relid, list);
+  }
+  const group = <T extends { relid: number }>(rows: T[]) => {
+    const map = new Map<number, T[]>();
+    for (const row of rows) map.set(row.relid, [...(map.get(row.relid) ?? []), row]);
+    return map;
+  };
+  const constraintsByRel = group(constraints.rows);
+  const indexesByRel = group(indexes.rows);
+  const depsByView = new Map<number, { schema: string; name: string; columns: string[] }[]>();
+  for (const d of viewDeps.rows) {
+    depsByView.set(d.view_oid, [...(depsByView.get(d.view_oid) ?? []), { schema: d.schema, name: d.name, columns: d.columns ?? [] }]);
+  }
+  const ownerBySeq = new Map(sequenceOwners.rows.map((s) => [s.seq_oid, s]));
+
+  const relationInfos: RelationInfo[] = relations.rows.map((r) => {
+    const kind = KIND[r.relkind]!;
+    const owned = ownerBySeq.get(r.oid);
+    return {
+      oid: r.oid,
+      schema: r.schema,
+      name: r.name,
+      kind,
+      owner: r.owner,
+      columns: columnsByRel.get(r.oid) ?? [],
+      grants: sortGrants(r.grants),
+      constraints: (constraintsByRel.get(r.oid) ?? []).map((c) => ({
+        name: c.name,
+        type: c.type,
+        definition: c.definition,
+        validated: c.validated,
+        columns: c.columns ?? [],
+      })),
+      indexes: (indexesByRel.get(r.oid) ?? []).map((i) => ({
+        name: i.name,
+        definition: i.definition,
+        unique: i.unique,
+        valid: i.valid,
+      })),
+      estimatedRows: Number(r.estimated_rows),
+      sizeBytes: Number(r.size_bytes),
+      ...(r.view_definition === null ? {} : { viewDefinition: r.view_definition }),
+      ...(kind === 'view' || kind === 'materialized_view' ? { dependsOn: depsByView.get(r.oid) ?? [] } : {}),
+      ...(owned ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } } : {}),
+    };
+  });
+
+  const roleInfos: RoleInfo[] = roles.rows.map((r) => ({
+    oid: r.oid,
+    name: r.name,
+    superuser: r.superuser,
+    createdb: r.createdb,
+    createrole: r.createrole,
+    canLogin: r.can_login,
+    replication: r.replication,
+    bypassRls: r.bypass_rls,
+    connectionLimit: r.connection_limit,
+    memberOf: r.member_of ?? [],
+    settings: Object.fromEntries(
+      (r.settings ?? []).map((s) => {
+        const eq = s.indexOf('=');
+        return [s.slice(0, eq), s.slice(eq + 1)];
+      }),
+    ),
+  }));
+
+  const m = meta.rows[0]!;
+  return {
+    serverVersion: Number(m.version),
+    database: m.database,
+    schemas: schemas.rows.map((s) => ({ name: s.name, owner: s.owner, grants: sortGrants(s.grants) })),
+    relations: relationInfos,
+    roles: roleInfos,
+    defaultPrivileges: defaults.rows.map((d) => ({
+      role: d.role,
+      ...(d.schema === null ? {} : { schema: d.schema }),
+      objectType: d.object_type,
+      grants: sortGrants(d.grants),
+    })),
+    functions: functions.rows,
+    databaseGrants: sortGrants(m.grants),
+    extensions: m.extensions,
+  };
+}
+
+/** Finds a relation by schema and name. */
+export function findRelation(catalog: CatalogSnapshot, schema: string, name: string): RelationInfo | undefined {
+  return catalog.relations.find((r) => r.schema === schema && r.name === name);
+}
+
+/** Finds a role by name. */
+export function findRole(catalog: CatalogSnapshot, name: string): RoleInfo | undefined {
+  return catalog.roles.find((r) => r.name === name);
+}

@@ -67,7 +67,7 @@ export function readContracts(
       source,
       `${context}, table \`${printable(entry.key)}\``,
       entry.value,
-      entry.valueNode,
+      entry.value === null ? entry.keyNode : entry.valueNode,
     );
     // Kept even when its columns are wrong, so cross-checks still see the table.
     if (!namesOk) continue;

@@ -105,6 +105,21 @@ export interface FunctionInfo {
   name: string;
   owner: string;
   arguments: string;
+  /** f function, p procedure, a aggregate, w window function. */
+  kind?: 'f' | 'p' | 'a' | 'w';
+  /** The input argument types alone (oidvectortypes), usable in GRANT/ALTER ... name(types). */
+  argumentTypes?: string;
+  /** EXECUTE grants (the defaults expanded: owner and PUBLIC when never changed). */
+  grants?: Grant[];
+}
+
+/** A user-defined type (enum, composite, domain, range, base), not a table's row type or an array. */
+export interface TypeInfo {
+  schema: string;
+  name: string;
+  owner: string;
+  /** e enum, c composite, d domain, r range, b base. */
+  kind: string;
 }
 
 export interface CatalogSnapshot {
@@ -121,4 +136,8 @@ export interface CatalogSnapshot {
   databaseGrants: Grant[];
   /** Extensions installed in this database. */
   extensions: string[];
+  /** The role that read the snapshot (current_user). */
+  currentUser?: string;
+  /** User-defined types in user schemas (extension members excluded). */
+  types?: TypeInfo[];
 }

@@ -40,9 +40,15 @@ function sortGrants(grants: Grant[]): Grant[] {
 
 /** Reads a consistent snapshot of schemas, relations, columns, grants, roles and settings. */
 export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
-  const meta = await client.query<{ version: string; database: string; grants: Grant[]; extensions: string[] }>(`
+  const meta = await client.query<{
+    version: string;
+    database: string;
+    current_user: string;
+    grants: Grant[];
+    extensions: string[];
+  }>(`
     SELECT current_setting('server_version_num') AS version,
-           current_database() AS database,
+           current_database() AS database, current_user::text AS current_user,
            ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
            COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
     FROM pg_database d WHERE d.datname = current_database()`);
@@ -175,12 +181,31 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
     ORDER BY 1, 2, 3`);
 
-  const functions = await client.query<{ schema: string; name: string; owner: string; arguments: string }>(`
+  const functions = await client.query<{
+    schema: string;
+    name: string;
+    owner: string;
+    arguments: string;
+    kind: 'f' | 'p' | 'a' | 'w';
+    argument_types: string;
+    grants: Grant[];
+  }>(`
     SELECT n.nspname AS schema, p.proname AS name, pg_get_userbyid(p.proowner) AS owner,
-           pg_get_function_identity_arguments(p.oid) AS arguments
+           pg_get_function_identity_arguments(p.oid) AS arguments, p.prokind::text AS kind,
+           oidvectortypes(p.proargtypes) AS argument_types,
+           ${PRIVILEGE_GRANTS(`COALESCE(p.proacl, acldefault('f'::"char", p.proowner))`)} AS grants
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_proc', 'p.oid')}
     ORDER BY 1, 2, 4`);
+
+  const types = await client.query<{ schema: string; name: string; owner: string; kind: string }>(`
+    SELECT n.nspname AS schema, t.typname AS name, pg_get_userbyid(t.typowner) AS owner, t.typtype::text AS kind
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    LEFT JOIN pg_class c ON c.oid = t.typrelid
+    WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_type', 't.oid')}
+      AND t.typtype IN ('b', 'c', 'd', 'e', 'r') AND (t.typrelid = 0 OR c.relkind = 'c')
+      AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
+    ORDER BY 1, 2`);
 
   const columnsByRel = new Map<number, ColumnInfo[]>();
   for (const c of columns.rows) {
@@ -274,9 +299,19 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       objectType: d.object_type,
       grants: sortGrants(d.grants),
     })),
-    functions: functions.rows,
+    functions: functions.rows.map((f) => ({
+      schema: f.schema,
+      name: f.name,
+      owner: f.owner,
+      arguments: f.arguments,
+      kind: f.kind,
+      argumentTypes: f.argument_types,
+      grants: sortGrants(f.grants),
+    })),
     databaseGrants: sortGrants(m.grants),
     extensions: m.extensions,
+    currentUser: m.current_user,
+    types: types.rows,
   };
 }
 

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'MIGRATION_IN_PROGRESS'
   | 'MIGRATION_NOT_FOUND'
   | 'MIGRATION_BLOCKED'
+  | 'DEMO_FAILED'
   | 'INTERNAL';
 
 /** One located problem in an input file (manifest, migration, SQL). */

@@ -69,11 +69,13 @@ export function parseTableRef(text: string): TableRefResult {
   return { ok: true, schema: parts[0]!, table: parts[1]! };
 }
 
-/** Writes one part of a table reference, quoting it only when parseTableRef needs the quotes. */
+/**
+ * Writes one part of a table reference: plain when it holds only letters,
+ * digits, `_`, `$` and `-`, double-quoted otherwise (quoting is never wrong,
+ * and makes spaces and dots visible in messages).
+ */
 export function formatRefPart(name: string): string {
-  return name === '' || name.includes('.') || name.includes('"')
-    ? `"${name.replaceAll('"', '""')}"`
-    : name;
+  return /^[\p{L}\p{N}_$-]+$/u.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
 }
 
 /** Writes `schema.table` so that parseTableRef reads back the same names. */

@@ -63,7 +63,9 @@ const SIZE_ALIASES: Record<string, string> = {
   bytes: 'B',
 };
 
-const NUMBER_AND_UNIT = /^([0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*([^\s0-9.]*)$/u;
+/** A decimal number as Postgres reads it (fraction and exponent allowed), then an optional unit. */
+const NUMBER_AND_UNIT =
+  /^(\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)\s*([^\s0-9.+-]*)$/u;
 
 function suggestUnit(
   unit: string,
@@ -104,7 +106,18 @@ function readNumberAndUnit(
         : `units are case-sensitive: ${example}`,
     };
   }
-  return { ok: true, value: Math.round(amount * factor), zero: amount === 0 };
+  // Like Postgres: a fraction is first rounded to a whole number of the next smaller unit (0.001min is 0s), then to the base unit.
+  const factors = Object.values(units).sort((a, b) => a - b);
+  const smaller = factors[factors.indexOf(factor) - 1];
+  const converted =
+    smaller === undefined ? amount * factor : roundHalfEven((amount * factor) / smaller) * smaller;
+  return { ok: true, value: roundHalfEven(converted), zero: amount === 0 };
+}
+
+/** Rounds to the nearest integer, halves to even, as C's rint() does by default. */
+function roundHalfEven(x: number): number {
+  const rounded = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
 }
 
 /** Reads a Postgres duration (`500ms`, `2s`, `1min`, `1h`, `1d`, bare integer = ms) into milliseconds; 0 disables. */

@@ -41,7 +41,8 @@ const NULLS = new Set(['', '~', 'null', 'Null', 'NULL']);
 /** A manifest's YAML document, its positions and the problems found so far. */
 export class ManifestSource {
   readonly problems: Problem[] = [];
-  private readonly anchors: { name: string; offset: number; node: Node }[] = [];
+  /** Anchored nodes by anchor name, in document order (an anchor may be redefined). */
+  private readonly anchors = new Map<string, { offset: number; node: Node }[]>();
 
   constructor(
     readonly file: string,
@@ -50,7 +51,9 @@ export class ManifestSource {
   ) {
     visit(doc, (_key, node) => {
       if ((isScalar(node) || isMap(node) || isSeq(node)) && node.anchor && node.range) {
-        this.anchors.push({ name: node.anchor, offset: node.range[0], node });
+        const list = this.anchors.get(node.anchor) ?? [];
+        list.push({ offset: node.range[0], node });
+        this.anchors.set(node.anchor, list);
       }
     });
   }
@@ -90,7 +93,10 @@ export class ManifestSource {
     if (node === null || node === undefined) return null;
     if (isAlias(node)) {
       const offset = node.range?.[0] ?? 0;
-      const target = this.anchors.filter((a) => a.name === node.source && a.offset < offset).at(-1);
+      const target = this.anchors
+        .get(node.source)
+        ?.filter((a) => a.offset < offset)
+        .at(-1);
       if (!target) {
         this.report(
           'MANIFEST_BAD_ALIAS',

@@ -1,0 +1,130 @@
+/**
+ * The statement analyzer's public entry points: what each SQL statement reads
+ * and writes, resolved against a catalog snapshot with Postgres's own parser.
+ */
+import type { Node } from 'libpg-query';
+import type { CatalogIndex } from './catalog-index.js';
+import { type AnalysisContext, newContext, warn } from './context.js';
+import { type ParsedStatement, parseText, type SqlSyntaxIssue, splitStatements } from './parse.js';
+import { DEFAULT_SEARCH_PATH, effectiveSearchPath, parseSearchPath } from './search-path.js';
+import { analyzeNode } from './statement.js';
+
+/** What one statement reads and writes (the `pgpact analyze --json` element, a documented interface). */
+export interface StatementAnalysis {
+  sql: string;
+  /** `schema.table.column` whose stored values the statement uses, sorted, names as stored. */
+  reads: string[];
+  /** `schema.table.column` the statement assigns, sorted. */
+  writes: string[];
+  /** `schema.table` read (also without a column: count(*)) and written (also DELETE, TRUNCATE), sorted. */
+  relations: { read: string[]; write: string[] };
+  /** What could not be resolved or is reported with a caveat, sorted. */
+  warnings: string[];
+  /** Set when the text could not be parsed (then nothing else is known). */
+  syntaxError?: SqlSyntaxIssue;
+}
+
+/** A statement of a script, with where it starts. */
+export interface ScriptStatementAnalysis extends StatementAnalysis {
+  line: number;
+  column: number;
+}
+
+/** How names resolve: the search_path (default `"$user", public`, or the role's own setting) and the role for `$user`. */
+export interface AnalyzeOptions {
+  searchPath?: readonly string[];
+  role?: string;
+}
+
+function resolvedSearchPath(index: CatalogIndex, options: AnalyzeOptions): string[] {
+  const rolePath = options.role !== undefined ? index.roleSearchPaths.get(options.role) : undefined;
+  const path =
+    options.searchPath ??
+    (rolePath !== undefined ? parseSearchPath(rolePath) : DEFAULT_SEARCH_PATH);
+  return effectiveSearchPath(path, options.role);
+}
+
+function analyzeNodeSafely(node: Node, ctx: AnalysisContext): void {
+  try {
+    analyzeNode(node, ctx);
+  } catch (error) {
+    // An unexpected tree shape (or a tree too deep to walk) must not stop the caller.
+    warn(ctx, `could not analyze the whole statement: ${(error as Error).message}`);
+  }
+}
+
+function sorted(set: Set<string>): string[] {
+  return [...set].sort();
+}
+
+function finish(sql: string, ctx: AnalysisContext): StatementAnalysis {
+  return {
+    sql,
+    reads: sorted(ctx.reads),
+    writes: sorted(ctx.writes),
+    relations: { read: sorted(ctx.relationsRead), write: sorted(ctx.relationsWritten) },
+    warnings: sorted(ctx.warnings),
+  };
+}
+
+/**
+ * Analyzes one statement (text, possibly several statements whose access is merged,
+ * or an already parsed statement). Never throws: syntax errors and whatever cannot be
+ * resolved come back as warnings. Call loadParser() once before.
+ */
+export function analyzeStatement(
+  sql: string | ParsedStatement,
+  index: CatalogIndex,
+  options: AnalyzeOptions = {},
+): StatementAnalysis {
+  const ctx = newContext(index, resolvedSearchPath(index, options));
+  if (typeof sql !== 'string') {
+    analyzeNodeSafely(sql.node, ctx);
+    return finish(sql.sql, ctx);
+  }
+  const parsed = parseText(sql);
+  if (!parsed.ok) {
+    warn(
+      ctx,
+      `syntax error at line ${parsed.issue.line}, column ${parsed.issue.column}: ${parsed.issue.message}`,
+    );
+    return { ...finish(sql, ctx), syntaxError: parsed.issue };
+  }
+  for (const s of parsed.stmts) analyzeNodeSafely(s.node, ctx);
+  return finish(sql, ctx);
+}
+
+/** The search_path a `SET [LOCAL] search_path ...` statement leaves, or undefined for other statements. */
+function searchPathAfter(node: Node): readonly string[] | 'reset' | undefined {
+  const set = (node as { VariableSetStmt?: { kind?: string; name?: string; args?: Node[] } })
+    .VariableSetStmt;
+  if (set?.name !== 'search_path') return undefined;
+  if (set.kind === 'VAR_SET_VALUE') {
+    return (set.args ?? []).map(
+      (a) => (a as { A_Const?: { sval?: { sval?: string } } }).A_Const?.sval?.sval ?? '',
+    );
+  }
+  if (set.kind === 'VAR_SET_DEFAULT' || set.kind === 'VAR_RESET') return 'reset';
+  return undefined;
+}
+
+/**
+ * Splits a script where Postgres would and analyzes each statement; `SET search_path`
+ * statements in the script apply to the statements after them. Throws SQL_SYNTAX
+ * (with file, line and column) when the script does not parse.
+ */
+export function analyzeScript(
+  text: string,
+  index: CatalogIndex,
+  options: AnalyzeOptions & { file?: string } = {},
+): ScriptStatementAnalysis[] {
+  const statements = splitStatements(text, options.file);
+  let searchPath: readonly string[] | undefined = options.searchPath;
+  return statements.map((s) => {
+    const analysis = analyzeStatement(s, index, { ...options, searchPath });
+    const after = searchPathAfter(s.node);
+    if (after === 'reset') searchPath = options.searchPath;
+    else if (after !== undefined) searchPath = after;
+    return { ...analysis, line: s.line, column: s.column };
+  });
+}

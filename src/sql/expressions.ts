@@ -1,0 +1,128 @@
+/**
+ * Walks expressions: every ColumnRef is resolved (and read), every sub-select is
+ * analyzed as a nested query level, user-defined functions are flagged opaque.
+ * Node types without names in them are walked generically.
+ */
+import type { ColumnRef, FuncCall, MultiAssignRef, Node, SubLink, TypeCast } from 'libpg-query';
+import { strings } from './ast.js';
+import { lookupFunctionSchema } from './catalog-index.js';
+import { type AnalysisContext, warn } from './context.js';
+import { analyzeQuery } from './query.js';
+import { resolveColumnRef, type Scope } from './scope.js';
+
+/** Warns when a called function is user-defined (or unknown and schema-qualified): what it reads is not visible. */
+export function checkFunction(funcname: readonly Node[] | undefined, ctx: AnalysisContext): void {
+  const parts = strings(funcname);
+  if (parts.length === 0) return;
+  const name = parts[parts.length - 1]!;
+  const schema = parts.length > 1 ? parts[parts.length - 2] : undefined;
+  if (schema === 'pg_catalog') return;
+  const found = lookupFunctionSchema(ctx.index, schema, name, ctx.searchPath);
+  if (found !== undefined) {
+    warn(ctx, `function ${found}.${name} is opaque: what it reads and writes is not reported`);
+  } else if (schema !== undefined) {
+    warn(ctx, `function ${schema}.${name} is not in the catalog: treated as opaque`);
+  }
+}
+
+/** Walks an expression (or a list of them) in a scope, recording what it reads. */
+export function walkExpr(node: unknown, scope: Scope, ctx: AnalysisContext): void {
+  if (node === null || typeof node !== 'object') return;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) walkExpr(node[i], scope, ctx);
+    return;
+  }
+  const obj = node as Record<string, unknown>;
+  for (const key in obj) {
+    const body = obj[key];
+    if (body === null || typeof body !== 'object') continue;
+    switch (key) {
+      case 'ColumnRef':
+        resolveColumnRef((body as ColumnRef).fields, scope, ctx);
+        break;
+      case 'SubLink': {
+        const link = body as SubLink;
+        walkExpr(link.testexpr, scope, ctx);
+        if (link.subselect) analyzeQuery(link.subselect, scope, ctx);
+        break;
+      }
+      case 'FuncCall': {
+        const call = body as FuncCall;
+        checkFunction(call.funcname, ctx);
+        walkExpr(call.args, scope, ctx);
+        walkExpr(call.agg_order, scope, ctx);
+        walkExpr(call.agg_filter, scope, ctx);
+        walkExpr(call.over, scope, ctx);
+        break;
+      }
+      case 'TypeCast':
+        walkExpr((body as TypeCast).arg, scope, ctx);
+        break;
+      case 'MultiAssignRef': {
+        // `SET (a, b) = (SELECT ...)`: the same source repeats for each column; walk it once.
+        const ref = body as MultiAssignRef;
+        if ((ref.colno ?? 1) === 1) walkExpr(ref.source, scope, ctx);
+        break;
+      }
+      case 'A_Const':
+      case 'ParamRef':
+      case 'String':
+      case 'Integer':
+      case 'Float':
+      case 'Boolean':
+      case 'BitString':
+      case 'TypeName':
+      case 'A_Star':
+      case 'SQLValueFunction':
+      case 'typeName':
+        break;
+      default:
+        walkExpr(body, scope, ctx);
+    }
+  }
+}
+
+/** The name Postgres gives an unnamed target-list entry (FigureColname), enough to reference it later. */
+export function figureColname(node: Node | undefined): string {
+  if (!node) return '?column?';
+  const n = node as unknown as Record<string, Record<string, unknown>>;
+  if (n.ColumnRef) {
+    const names = strings((n.ColumnRef as { fields?: Node[] }).fields);
+    return names.length > 0 ? names[names.length - 1]! : '?column?';
+  }
+  if (n.FuncCall) {
+    const names = strings((n.FuncCall as { funcname?: Node[] }).funcname);
+    return names[names.length - 1] ?? '?column?';
+  }
+  if (n.TypeCast) {
+    const inner = figureColname((n.TypeCast as { arg?: Node }).arg);
+    if (inner !== '?column?') return inner;
+    const type = strings((n.TypeCast as { typeName?: { names?: Node[] } }).typeName?.names);
+    return type[type.length - 1] ?? '?column?';
+  }
+  if (n.A_Indirection) {
+    const ind = (n.A_Indirection as { indirection?: Node[] }).indirection ?? [];
+    const last = strings(ind.slice(-1));
+    return last[0] ?? figureColname((n.A_Indirection as { arg?: Node }).arg);
+  }
+  if (n.SubLink) {
+    const link = n.SubLink as { subLinkType?: string; subselect?: Node };
+    if (link.subLinkType === 'EXISTS_SUBLINK') return 'exists';
+    if (link.subLinkType === 'ARRAY_SUBLINK') return 'array';
+    const first = (
+      link.subselect as {
+        SelectStmt?: { targetList?: { ResTarget?: { name?: string; val?: Node } }[] };
+      }
+    )?.SelectStmt?.targetList?.[0]?.ResTarget;
+    return first ? (first.name ?? figureColname(first.val)) : '?column?';
+  }
+  if (n.CaseExpr) return 'case';
+  if (n.CoalesceExpr) return 'coalesce';
+  if (n.A_ArrayExpr) return 'array';
+  if (n.RowExpr) return 'row';
+  if (n.NullIfExpr) return 'nullif';
+  if (n.MinMaxExpr)
+    return (n.MinMaxExpr as { op?: string }).op === 'IS_LEAST' ? 'least' : 'greatest';
+  if (n.GroupingFunc) return 'grouping';
+  return '?column?';
+}

@@ -1,0 +1,173 @@
+import { loadModule, type Node, parseSync } from 'libpg-query';
+import { caretAt, PgpactError } from '../errors.js';
+
+/** One statement of a script, split exactly where Postgres's parser splits it. */
+export interface ParsedStatement {
+  /** The statement's text, trimmed (comments inside and before it kept). */
+  sql: string;
+  /** The parse tree of the statement, e.g. `{ SelectStmt: {...} }`. */
+  node: Node;
+  /** Character offset of the statement's first character in the script. */
+  offset: number;
+  /** 1-based line and column of that character. */
+  line: number;
+  column: number;
+}
+
+/** A syntax error found by the Postgres parser, located in the text. */
+export interface SqlSyntaxIssue {
+  message: string;
+  /** Character offset (0-based) in the text. */
+  offset: number;
+  line: number;
+  column: number;
+  /** The offending line with a caret under the position. */
+  excerpt: string;
+}
+
+let loaded: Promise<void> | undefined;
+
+/** Loads the Postgres parser (WASM) once; every parse after it is synchronous. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Maps sorted UTF-8 byte offsets to string (UTF-16) offsets in one pass over the text. */
+export function byteToStringOffsets(text: string, byteOffsets: readonly number[]): number[] {
+  const result: number[] = new Array(byteOffsets.length);
+  let bytes = 0;
+  let i = 0;
+  let k = 0;
+  while (k < byteOffsets.length) {
+    while (k < byteOffsets.length && byteOffsets[k]! <= bytes) result[k++] = i;
+    if (i >= text.length) break;
+    const code = text.codePointAt(i)!;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+    i += code >= 0x10000 ? 2 : 1;
+  }
+  while (k < byteOffsets.length) result[k++] = text.length;
+  return result;
+}
+
+/** Maps a 0-based code point index (Postgres error positions count characters) to a string offset. */
+function codePointToStringOffset(text: string, codePoints: number): number {
+  let i = 0;
+  for (let n = 0; n < codePoints && i < text.length; n++) {
+    i += text.codePointAt(i)! >= 0x10000 ? 2 : 1;
+  }
+  return i;
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
+
+/** Parses text with the Postgres parser; returns the raw statements or the located syntax error. */
+export function parseText(
+  text: string,
+):
+  | { ok: true; stmts: { node: Node; byteStart: number; byteLength: number }[] }
+  | { ok: false; issue: SqlSyntaxIssue } {
+  if (text.trim() === '') return { ok: true, stmts: [] };
+  try {
+    const result = parseSync(text);
+    return {
+      ok: true,
+      stmts: (result.stmts ?? [])
+        .filter((s) => s.stmt !== undefined)
+        .map((s) => ({
+          node: s.stmt!,
+          byteStart: s.stmt_location ?? 0,
+          byteLength: s.stmt_len ?? 0,
+        })),
+    };
+  } catch (error) {
+    if (/not initiali[sz]ed/i.test((error as Error).message)) {
+      throw new Error('the SQL parser is not loaded: await loadParser() first');
+    }
+    const details = (error as { sqlDetails?: { message: string; cursorPosition: number } })
+      .sqlDetails;
+    const message = details?.message ?? (error as Error).message;
+    const offset = codePointToStringOffset(text, Math.max(0, details?.cursorPosition ?? 0));
+    const { line, column } = lineAndColumn(text, offset);
+    const { excerpt } = caretAt(text, offset + 1);
+    return { ok: false, issue: { message, offset, line, column, excerpt } };
+  }
+}
+
+/** The PgpactError for a syntax error, naming the file, line and column with a caret. */
+export function syntaxError(issue: SqlSyntaxIssue, file?: string): PgpactError {
+  return new PgpactError('SQL_SYNTAX', `syntax error in ${file ?? 'the SQL'}: ${issue.message}`, {
+    problems: [
+      {
+        code: 'SQL_SYNTAX',
+        message: issue.message,
+        ...(file === undefined ? {} : { file }),
+        line: issue.line,
+        column: issue.column,
+      },
+    ],
+    detail: issue.excerpt,
+  });
+}
+
+/**
+ * Splits a script into statements where Postgres's parser splits it (from its
+ * statement locations, mapped from bytes to characters). Throws SQL_SYNTAX.
+ * Call loadParser() once before.
+ */
+export function splitStatements(text: string, file?: string): ParsedStatement[] {
+  const parsed = parseText(text);
+  if (!parsed.ok) throw syntaxError(parsed.issue, file);
+  const ascii = isAscii(text);
+  const byteOffsets: number[] = [];
+  for (const s of parsed.stmts) {
+    byteOffsets.push(
+      s.byteStart,
+      s.byteLength === 0 ? Number.MAX_SAFE_INTEGER : s.byteStart + s.byteLength,
+    );
+  }
+  const offsets = ascii
+    ? byteOffsets.map((b) => Math.min(b, text.length))
+    : byteToStringOffsets(text, byteOffsets);
+  const statements: ParsedStatement[] = [];
+  // Statements come in order: count lines incrementally rather than from the start each time.
+  let line = 1;
+  let lineStart = 0;
+  let scanned = 0;
+  parsed.stmts.forEach((s, i) => {
+    const rawStart = offsets[2 * i]!;
+    const rawEnd = offsets[2 * i + 1]!;
+    const raw = text.slice(rawStart, rawEnd);
+    const lead = raw.length - raw.trimStart().length;
+    const offset = rawStart + lead;
+    for (; scanned < offset; scanned++) {
+      if (text.charCodeAt(scanned) === 10) {
+        line++;
+        lineStart = scanned + 1;
+      }
+    }
+    statements.push({
+      sql: raw.trim(),
+      node: s.node,
+      offset,
+      line,
+      column: offset - lineStart + 1,
+    });
+  });
+  return statements;
+}

@@ -1,0 +1,74 @@
+import type { Queryable } from '../postgres/client.js';
+import { STATEMENT_TEXTS_SQL, STATEMENTS_SQL, type StatementRow } from './sampler-queries.js';
+
+/** Calls and time of one statement of one role during one interval. */
+export interface StatementRowDelta {
+  role: string;
+  queryId: string;
+  calls: number;
+  timeMs: number;
+}
+
+/**
+ * Turns pg_stat_statements' cumulative counters into per-interval deltas. The
+ * first read is the baseline; an entry that shrank was reset or evicted and
+ * counts from zero. Query texts are cached by query id.
+ */
+export class StatementDeltas {
+  private previous: Map<string, { calls: number; timeMs: number }> | undefined;
+  private readonly texts = new Map<string, string>();
+
+  constructor(
+    private readonly textLength = 1000,
+    private readonly textCacheSize = 5000,
+  ) {}
+
+  /** Reads the counters and returns what changed since the previous read (nothing on the first). */
+  async read(client: Queryable): Promise<StatementRowDelta[]> {
+    const { rows } = await client.query<StatementRow & Record<string, unknown>>(STATEMENTS_SQL);
+    const current = new Map<string, { calls: number; timeMs: number }>();
+    const deltas = new Map<string, StatementRowDelta>();
+    for (const row of rows) {
+      const key = `${row.userid}:${row.dbid}:${row.queryid}`;
+      current.set(key, { calls: row.calls, timeMs: row.time_ms });
+      if (this.previous === undefined) continue;
+      const before = this.previous.get(key);
+      const shrank =
+        before !== undefined && (row.calls < before.calls || row.time_ms < before.timeMs);
+      const calls = before === undefined || shrank ? row.calls : row.calls - before.calls;
+      const timeMs = before === undefined || shrank ? row.time_ms : row.time_ms - before.timeMs;
+      if (calls <= 0 && timeMs <= 0) continue;
+      // The same statement of the same role in several databases is one line for people.
+      const byRole = `${row.role}:${row.queryid}`;
+      const sum = deltas.get(byRole) ?? {
+        role: row.role,
+        queryId: row.queryid,
+        calls: 0,
+        timeMs: 0,
+      };
+      sum.calls += calls;
+      sum.timeMs += timeMs;
+      deltas.set(byRole, sum);
+    }
+    this.previous = current;
+    return [...deltas.values()];
+  }
+
+  /** The texts of the given statements, fetched once per query id. */
+  async textsOf(client: Queryable, queryIds: string[]): Promise<Map<string, string>> {
+    const missing = [...new Set(queryIds)].filter((id) => !this.texts.has(id));
+    if (missing.length > 0) {
+      const { rows } = await client.query<{ queryid: string; query: string }>(STATEMENT_TEXTS_SQL, [
+        missing,
+        this.textLength,
+      ]);
+      for (const row of rows) this.texts.set(row.queryid, row.query);
+      while (this.texts.size > this.textCacheSize) {
+        const oldest = this.texts.keys().next().value;
+        if (oldest === undefined) break;
+        this.texts.delete(oldest);
+      }
+    }
+    return new Map(queryIds.map((id) => [id, this.texts.get(id) ?? '']));
+  }
+}

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'MIGRATION_NOT_FOUND'
   | 'MIGRATION_BLOCKED'
   | 'DEMO_FAILED'
+  | 'USAGE_FILE_INVALID'
   | 'INTERNAL';
 
 /** One located problem in an input file (manifest, migration, SQL). */

@@ -1,0 +1,194 @@
+/**
+ * The access the manifest wants on every managed object: owners hold
+ * everything, consumers exactly their contracts (enforce) or read everything
+ * (audit), PUBLIC and everyone else nothing.
+ */
+import path from 'node:path';
+import type { Finding } from '../findings.js';
+import { formatTableRef } from '../manifest/table-ref.js';
+import type { Contract, Service, SourceLocation } from '../manifest/types.js';
+import type { RelationInfo } from '../postgres/catalog-types.js';
+import type { PlanContext } from './context.js';
+import { DesiredAcl, ownerPrivileges } from './privileges.js';
+import { sequencesOfColumn } from './sequences.js';
+
+/** Desired privileges of one relation: table-level, and per column. */
+export interface RelationAccess {
+  table: DesiredAcl;
+  columns: Map<string, DesiredAcl>;
+}
+
+export interface DesiredAccess {
+  /** Managed schema → desired privileges on it. */
+  schemas: Map<string, DesiredAcl>;
+  /** Relation oid (managed schemas only) → desired privileges. */
+  relations: Map<number, RelationAccess>;
+  /** Managed schema → roles of audit services that read all of it (for default privileges). */
+  auditReaders: Map<string, Set<string>>;
+  findings: Finding[];
+}
+
+/** `file:line` of a manifest location, the file by its base name. */
+export function where(location: SourceLocation): string {
+  return `${path.basename(location.file)}:${location.line}`;
+}
+
+function relationAccess(access: DesiredAccess, relation: RelationInfo): RelationAccess {
+  let entry = access.relations.get(relation.oid);
+  if (!entry) {
+    entry = { table: new DesiredAcl(), columns: new Map() };
+    access.relations.set(relation.oid, entry);
+  }
+  return entry;
+}
+
+function columnAcl(entry: RelationAccess, column: string): DesiredAcl {
+  let acl = entry.columns.get(column);
+  if (!acl) {
+    acl = new DesiredAcl();
+    entry.columns.set(column, acl);
+  }
+  return acl;
+}
+
+/** Computes what every grantee should hold on managed schemas and their relations. */
+export function desiredAccess(ctx: PlanContext): DesiredAccess {
+  const { catalog, managedSchemas } = ctx;
+  const access: DesiredAccess = {
+    schemas: new Map(),
+    relations: new Map(),
+    auditReaders: new Map(),
+    findings: [],
+  };
+
+  for (const [schema, owner] of managedSchemas) {
+    const acl = new DesiredAcl();
+    acl.add(
+      owner.role,
+      ownerPrivileges('schema', ctx.serverVersion),
+      `service ${owner.name} owns schema ${schema}`,
+    );
+    access.schemas.set(schema, acl);
+  }
+  for (const relation of catalog.relations) {
+    if (!managedSchemas.has(relation.schema)) continue;
+    const owner = ctx.ownerAfter(relation);
+    relationAccess(access, relation).table.add(
+      owner,
+      ownerPrivileges(relation.kind === 'sequence' ? 'sequence' : 'table', ctx.serverVersion),
+      `${owner} owns ${formatTableRef(relation.schema, relation.name)}`,
+    );
+  }
+
+  for (const service of ctx.manifest.services) {
+    for (const contract of [...service.reads, ...service.writes])
+      addContract(ctx, access, service, contract);
+    if (service.enforcement === 'audit') addAuditReads(ctx, access, service);
+  }
+  return access;
+}
+
+function addContract(
+  ctx: PlanContext,
+  access: DesiredAccess,
+  service: Service,
+  contract: Contract,
+): void {
+  const owner = ctx.managedSchemas.get(contract.schema);
+  if (!owner || owner.role === service.role) return;
+  const ref = formatTableRef(contract.schema, contract.table);
+  const consumers = [{ service: service.name, source: 'declared' as const }];
+  const verb = contract.access === 'read' ? 'reads' : 'writes';
+  access.schemas
+    .get(contract.schema)!
+    .add(service.role, ['USAGE'], `${service.name} ${verb} ${ref} (${where(contract.location)})`);
+  if (contract.access === 'write') {
+    access.findings.push({
+      severity: 'info',
+      kind: 'declared-write',
+      object: ref,
+      consumers,
+      location: where(contract.location),
+      message: `${service.name} writes ${ref}, a table of ${owner.name}: declared, so granted, but a cross-service write couples the two services tightly`,
+      suggestion: `let ${owner.name} own the write (an API call or an event) and drop the writes: entry`,
+    });
+  }
+  const relation = ctx.catalog.relations.find(
+    (r) => r.schema === contract.schema && r.name === contract.table,
+  );
+  if (!relation) {
+    const schemaHoldsTables = ctx.catalog.relations.some((r) => r.schema === contract.schema);
+    access.findings.push({
+      severity: schemaHoldsTables ? 'warning' : 'info',
+      kind: 'contract-table-missing',
+      object: ref,
+      consumers,
+      location: where(contract.location),
+      message: `${service.name} declares ${verb} on ${ref}, which does not exist${schemaHoldsTables ? '' : ' yet'}: nothing granted for it`,
+      suggestion: schemaHoldsTables
+        ? `fix the table name in the contract, or let ${owner.name} create the table`
+        : `${owner.name}'s migrations create it; apply again after they ran`,
+    });
+    return;
+  }
+  const entry = relationAccess(access, relation);
+  const reason = `${service.name} ${verb} ${ref}${contract.columns === '*' ? '' : ` (${contract.columns.join(', ')})`} as declared at ${where(contract.location)}`;
+  const existing = new Set(relation.columns.map((c) => c.name));
+  const columns =
+    contract.columns === '*'
+      ? relation.columns.map((c) => c.name)
+      : contract.columns.filter((c) => existing.has(c));
+  if (contract.columns !== '*') {
+    contract.columns.forEach((column, i) => {
+      if (existing.has(column)) return;
+      access.findings.push({
+        severity: 'warning',
+        kind: 'contract-column-missing',
+        object: `${ref}.${column}`,
+        consumers,
+        location: where(contract.columnLocations[i] ?? contract.location),
+        message: `${service.name} declares ${verb} on column ${column} of ${ref}, which has no such column: nothing granted for it`,
+        suggestion: `fix the column name in the contract, or let ${owner.name} add the column`,
+      });
+    });
+  }
+
+  if (contract.access === 'read') {
+    if (contract.columns === '*') entry.table.add(service.role, ['SELECT'], reason);
+    // An audit consumer reads the whole table anyway: a column grant would only duplicate it.
+    else if (service.enforcement !== 'audit') {
+      for (const column of columns) columnAcl(entry, column).add(service.role, ['SELECT'], reason);
+    }
+    return;
+  }
+  if (contract.columns === '*')
+    entry.table.add(service.role, ['INSERT', 'UPDATE', 'DELETE'], reason);
+  else
+    for (const column of columns)
+      columnAcl(entry, column).add(service.role, ['INSERT', 'UPDATE'], reason);
+  for (const column of relation.columns.filter((c) => columns.includes(c.name))) {
+    for (const sequence of sequencesOfColumn(ctx.catalog, relation, column)) {
+      if (!ctx.managedSchemas.has(sequence.schema)) continue;
+      relationAccess(access, sequence).table.add(
+        service.role,
+        ['USAGE'],
+        `${service.name} writes ${ref}.${column.name}, whose default draws from ${formatTableRef(sequence.schema, sequence.name)}`,
+      );
+    }
+  }
+}
+
+function addAuditReads(ctx: PlanContext, access: DesiredAccess, service: Service): void {
+  const reason = `${service.name} is in audit mode: it reads every table of other services (reported, not denied)`;
+  for (const [schema, owner] of ctx.managedSchemas) {
+    if (owner.role === service.role) continue;
+    access.schemas.get(schema)!.add(service.role, ['USAGE'], reason);
+    const readers = access.auditReaders.get(schema) ?? new Set<string>();
+    readers.add(service.role);
+    access.auditReaders.set(schema, readers);
+    for (const relation of ctx.catalog.relations) {
+      if (relation.schema !== schema || relation.kind === 'sequence') continue;
+      relationAccess(access, relation).table.add(service.role, ['SELECT'], reason);
+    }
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Applies provisioning: the plan in one transaction, then pending migrations,
+ * then a second plan for what they created, then proof that nothing is left.
+ */
+import { isServerError, PgpactError, PostgresError } from '../errors.js';
+import type { Manifest } from '../manifest/types.js';
+import { readCatalog } from '../postgres/catalog.js';
+import {
+  type Queryable,
+  withAdvisoryLock,
+  withClient,
+  withTransaction,
+} from '../postgres/client.js';
+import { quoteLiteral } from '../postgres/quote.js';
+import { newRolePassword, saveRolePasswords } from './credentials.js';
+import { APPLY_LOCK_KEY, MigrationFailedError, runPendingMigrations } from './migration-folders.js';
+import { planProvisioning } from './plan.js';
+import { scramVerifier } from './scram.js';
+import {
+  type ApplyResult,
+  type AppliedMigration,
+  type PlanStep,
+  type ProvisionPlan,
+  REDACTED_PASSWORD,
+} from './types.js';
+
+export interface ApplyOptions {
+  /** Where generated passwords are kept (default: the embedded server's state directory). */
+  stateDir?: string;
+  /** Called before each step runs; throwing aborts the apply (everything rolls back). */
+  onStep?: (step: PlanStep) => void;
+  /** How long a step may wait for a lock a running service holds (default 10 s). */
+  lockTimeoutMs?: number;
+}
+
+/** The statement a step runs: a create-role step gets a fresh SCRAM verifier in place of the redacted password. */
+function executableSql(step: PlanStep, passwords: Record<string, string>): string {
+  if (step.passwordFor === undefined) return step.sql;
+  if (!step.sql.endsWith(REDACTED_PASSWORD))
+    throw new Error(`create-role step without a password clause: ${step.sql}`);
+  const { password, generated } = newRolePassword(step.passwordFor);
+  if (generated) passwords[step.passwordFor] = password;
+  return `${step.sql.slice(0, -REDACTED_PASSWORD.length)}PASSWORD ${quoteLiteral(scramVerifier(password))}`;
+}
+
+/** Runs the steps in one transaction: all or nothing. Generated passwords are saved before COMMIT. */
+export async function applySteps(
+  client: Queryable,
+  adminUrl: string,
+  steps: PlanStep[],
+  options: ApplyOptions = {},
+): Promise<void> {
+  if (steps.length === 0) return;
+  const passwords: Record<string, string> = {};
+  await withTransaction(client, async (tx) => {
+    await tx.query(
+      `SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}`,
+    );
+    for (const [i, step] of steps.entries()) {
+      options.onStep?.(step);
+      try {
+        await tx.query(executableSql(step, passwords));
+      } catch (error) {
+        if (!isServerError(error)) throw error;
+        const { code, detail, hint, position, where, schema, table, column, constraint } = error;
+        const waited =
+          code === '55P03'
+            ? ' (a running service holds a lock on it; try again when it is quieter)'
+            : '';
+        throw new PostgresError(
+          `step ${i + 1} of ${steps.length} (${step.kind}: ${step.reason}) failed: ${error.message}${waited}; everything was rolled back`,
+          { code, detail, hint, position, where, schema, table, column, constraint },
+          step.sql,
+          error,
+        );
+      }
+    }
+    saveRolePasswords(adminUrl, passwords, options.stateDir);
+  });
+}
+
+/**
+ * Provisions the database for the manifest: plan from a fresh catalog → steps in one
+ * transaction → pending migrations → plan and apply again if they ran → re-read and
+ * fail with APPLY_INCOMPLETE if anything is left. Holds an advisory lock throughout.
+ */
+export async function applyProvisioning(
+  adminUrl: string,
+  manifest: Manifest,
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  return withClient(
+    adminUrl,
+    (client) =>
+      withAdvisoryLock(
+        client,
+        APPLY_LOCK_KEY,
+        () => applyLocked(client, adminUrl, manifest, options),
+        () =>
+          new PgpactError('APPLY_IN_PROGRESS', 'another pgpact apply is running on this database', {
+            hint: 'wait for it to finish, then apply again',
+          }),
+      ),
+    { applicationName: 'pgpact apply' },
+  );
+}
+
+async function planFresh(client: Queryable, manifest: Manifest): Promise<ProvisionPlan> {
+  return planProvisioning(manifest, await readCatalog(client));
+}
+
+async function applyLocked(
+  client: Queryable,
+  adminUrl: string,
+  manifest: Manifest,
+  options: ApplyOptions,
+): Promise<ApplyResult> {
+  const ran: PlanStep[] = [];
+  const first = await planFresh(client, manifest);
+  await applySteps(client, adminUrl, first.steps, options);
+  ran.push(...first.steps);
+
+  let migrations: AppliedMigration[] = [];
+  let migrationError: unknown;
+  try {
+    migrations = await runPendingMigrations(client, manifest);
+  } catch (error) {
+    migrationError = error;
+    migrations = error instanceof MigrationFailedError ? error.applied : [];
+  }
+  let rounds = 1;
+  if (migrations.length > 0 || migrationError !== undefined) {
+    // What the migrations created needs its grants; do it even when a later file failed.
+    rounds = 2;
+    try {
+      const second = await planFresh(client, manifest);
+      await applySteps(client, adminUrl, second.steps, options);
+      ran.push(...second.steps);
+    } catch (error) {
+      throw migrationError ?? error;
+    }
+  }
+  if (migrationError !== undefined) throw migrationError;
+
+  const final = await planFresh(client, manifest);
+  if (final.steps.length > 0) {
+    throw new PgpactError(
+      'APPLY_INCOMPLETE',
+      `after apply, ${final.steps.length} step(s) are still planned: the database did not reach the manifest`,
+      {
+        detail: final.steps.map((s) => `${s.sql};  -- ${s.kind}: ${s.reason}`).join('\n'),
+        hint: 'another session may have changed privileges meanwhile, or pgpact cannot express this change; run pgpact plan to see it',
+      },
+    );
+  }
+  return { steps: ran, migrations, findings: final.findings, rounds };
+}

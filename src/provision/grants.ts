@@ -1,0 +1,193 @@
+/**
+ * grant and revoke steps: the desired privileges of access.ts against the
+ * catalog's, as they stand once the ownership steps ran.
+ */
+import { formatTableRef } from '../manifest/table-ref.js';
+import type { Grant, RelationInfo } from '../postgres/catalog-types.js';
+import { quoteIdent } from '../postgres/quote.js';
+import type { DesiredAccess } from './access.js';
+import { functionSignature, type PlanContext, relationTarget } from './context.js';
+import {
+  type AclDiff,
+  afterOwnerChange,
+  DesiredAcl,
+  diffAcl,
+  labelGrantee,
+  ownerPrivileges,
+  sqlGrantee,
+} from './privileges.js';
+import type { PlanStep } from './types.js';
+
+function diffSteps(target: string, label: string, diff: AclDiff, columns?: string): PlanStep[] {
+  const cols = columns === undefined ? '' : ` (${quoteIdent(columns)})`;
+  const steps: PlanStep[] = [];
+  for (const r of diff.revoke) {
+    steps.push({
+      kind: 'revoke',
+      sql: `REVOKE ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)}${r.cascade ? ' CASCADE' : ''}`,
+      reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare`,
+    });
+  }
+  for (const r of diff.revokeGrantOption) {
+    steps.push({
+      kind: 'revoke',
+      sql: `REVOKE GRANT OPTION FOR ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)} CASCADE`,
+      reason: `${labelGrantee(r.grantee)} may pass ${r.privileges.join(', ')} on ${label} on to others; only owners grant`,
+    });
+  }
+  return steps;
+}
+
+function grantSteps(target: string, diff: AclDiff, columns?: string[]): PlanStep[] {
+  return diff.grant.map((g) => ({
+    kind: 'grant' as const,
+    sql: `GRANT ${g.privileges.map((p) => (columns ? `${p} (${columns.map(quoteIdent).join(', ')})` : p)).join(', ')} ON ${target} TO ${sqlGrantee(g.grantee)}`,
+    reason: g.reasons.join('; '),
+  }));
+}
+
+/** The grants of a relation's columns once table-level revokes ran (they take column grants with them). */
+function columnGrantsAfter(
+  relation: RelationInfo,
+  oldOwner: string,
+  newOwner: string,
+  tableRevokes: AclDiff['revoke'],
+): Map<string, Grant[]> {
+  const gone = new Set(
+    tableRevokes.flatMap((r) => r.privileges.map((p) => `${r.grantee}\u0000${p}`)),
+  );
+  return new Map(
+    relation.columns.map((c) => [
+      c.name,
+      afterOwnerChange(c.grants, oldOwner, newOwner).filter(
+        (g) => !gone.has(`${g.grantee}\u0000${g.privilege}`),
+      ),
+    ]),
+  );
+}
+
+/** Column-level grant steps, one statement per grantee and privilege set (columns grouped). */
+function columnSteps(target: string, label: string, diffs: Map<string, AclDiff>): PlanStep[] {
+  const revokes: PlanStep[] = [];
+  const grants = new Map<string, { columns: string[]; reasons: Set<string> }>();
+  for (const [column, diff] of diffs) {
+    revokes.push(...diffSteps(target, label, diff, column));
+    for (const g of diff.grant) {
+      const key = `${g.grantee}\u0000${g.privileges.join(',')}`;
+      const entry = grants.get(key) ?? { columns: [], reasons: new Set<string>() };
+      entry.columns.push(column);
+      for (const r of g.reasons) entry.reasons.add(r);
+      grants.set(key, entry);
+    }
+  }
+  const grantList: PlanStep[] = [...grants].map(([key, entry]) => {
+    const [grantee, privileges] = key.split('\u0000') as [string, string];
+    return {
+      kind: 'grant',
+      sql: `GRANT ${privileges
+        .split(',')
+        .map((p) => `${p} (${entry.columns.map(quoteIdent).join(', ')})`)
+        .join(', ')} ON ${target} TO ${sqlGrantee(grantee)}`,
+      reason: [...entry.reasons].join('; '),
+    };
+  });
+  return [...revokes, ...grantList];
+}
+
+/** revoke and grant steps for managed schemas, their relations (down to columns) and routines, and the database. */
+export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] {
+  const { catalog } = ctx;
+  const steps: PlanStep[] = [];
+
+  for (const [schema, service] of ctx.managedSchemas) {
+    const existing = catalog.schemas.find((s) => s.name === schema);
+    const grants: Grant[] = existing
+      ? afterOwnerChange(existing.grants, existing.owner, service.role)
+      : ownerPrivileges('schema', ctx.serverVersion).map((privilege) => ({
+          grantee: service.role,
+          privilege,
+          grantable: false,
+        }));
+    const diff = diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role);
+    steps.push(...diffSteps(`SCHEMA ${quoteIdent(schema)}`, `schema ${schema}`, diff));
+    steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
+  }
+
+  for (const relation of catalog.relations) {
+    const desired = access.relations.get(relation.oid);
+    if (!desired) continue;
+    const owner = ctx.ownerAfter(relation);
+    const target = relationTarget(relation);
+    const label = formatTableRef(relation.schema, relation.name);
+    const diff = diffAcl(
+      afterOwnerChange(relation.grants, relation.owner, owner),
+      desired.table,
+      ctx.ignored,
+      owner,
+    );
+    steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
+    const columnGrants = columnGrantsAfter(relation, relation.owner, owner, diff.revoke);
+    const columnDiffs = new Map<string, AclDiff>();
+    for (const column of relation.columns) {
+      const d = diffAcl(
+        columnGrants.get(column.name) ?? [],
+        desired.columns.get(column.name) ?? new DesiredAcl(),
+        ctx.ignored,
+      );
+      if (d.revoke.length + d.revokeGrantOption.length + d.grant.length > 0)
+        columnDiffs.set(column.name, d);
+    }
+    steps.push(...columnSteps(target, label, columnDiffs));
+  }
+
+  for (const fn of catalog.functions) {
+    const service = ctx.managedSchemas.get(fn.schema);
+    if (!service) continue;
+    const desired = new DesiredAcl();
+    desired.add(service.role, ['EXECUTE'], `service ${service.name} owns ${fn.schema}.${fn.name}`);
+    const actual = fn.grants ?? [
+      { grantee: fn.owner, privilege: 'EXECUTE', grantable: false },
+      { grantee: 'PUBLIC', privilege: 'EXECUTE', grantable: false },
+    ];
+    const diff = diffAcl(
+      afterOwnerChange(actual, fn.owner, service.role),
+      desired,
+      ctx.ignored,
+      service.role,
+    );
+    const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
+    const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
+    steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
+  }
+
+  steps.push(...planDatabaseGrants(ctx));
+  return steps;
+}
+
+/** On the database itself: services may connect, and neither they nor PUBLIC may create schemas. */
+function planDatabaseGrants(ctx: PlanContext): PlanStep[] {
+  const { catalog } = ctx;
+  const target = `DATABASE ${quoteIdent(catalog.database)}`;
+  const holds = (grantee: string, privilege: string) =>
+    catalog.databaseGrants.some((g) => g.grantee === grantee && g.privilege === privilege);
+  const steps: PlanStep[] = [];
+  for (const grantee of ['PUBLIC', ...ctx.servicesByRole.keys()]) {
+    if (ctx.ignored(grantee) || !holds(grantee, 'CREATE')) continue;
+    steps.push({
+      kind: 'revoke',
+      sql: `REVOKE CREATE ON ${target} FROM ${sqlGrantee(grantee)}`,
+      reason: `${labelGrantee(grantee)} may create schemas in database ${catalog.database}; schemas belong to services through the manifest`,
+    });
+  }
+  if (!holds('PUBLIC', 'CONNECT')) {
+    for (const [role, services] of ctx.servicesByRole) {
+      if (ctx.ignored(role) || holds(role, 'CONNECT')) continue;
+      steps.push({
+        kind: 'grant',
+        sql: `GRANT CONNECT ON ${target} TO ${quoteIdent(role)}`,
+        reason: `service ${services[0]!.name} connects to database ${catalog.database} (PUBLIC may not)`,
+      });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,113 @@
+/**
+ * What provisioning reports instead of granting: data no service owns (the
+ * article's "neither seems to belong to A or B"), roles no service uses, and
+ * manifests pgpact cannot honour as written.
+ */
+import type { Finding } from '../findings.js';
+import { formatTableRef } from '../manifest/table-ref.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import { type PlanContext, PGPACT_SCHEMA } from './context.js';
+
+const RELATION_WORDS: Record<string, string> = {
+  table: 'table',
+  partitioned_table: 'partitioned table',
+  view: 'view',
+  materialized_view: 'materialized view',
+  foreign_table: 'foreign table',
+};
+
+/** Findings about unowned schemas and tables, unused roles, and the role running apply. */
+export function ownershipFindings(ctx: PlanContext): Finding[] {
+  const { catalog, manifest } = ctx;
+  const findings: Finding[] = [];
+  for (const schema of catalog.schemas) {
+    if (schema.name === PGPACT_SCHEMA || ctx.managedSchemas.has(schema.name)) continue;
+    const relations = catalog.relations.filter(
+      (r) => r.schema === schema.name && r.kind !== 'sequence',
+    );
+    findings.push({
+      severity: 'warning',
+      kind: 'unowned-schema',
+      object: schema.name,
+      consumers: [],
+      message: `schema ${schema.name} belongs to no service${relations.length > 0 ? ` and holds ${relations.length} ${relations.length === 1 ? 'relation' : 'relations'}` : ''}: pgpact grants nothing on it and leaves its privileges as they are`,
+      suggestion:
+        relations.length > 0
+          ? `add ${schema.name} to the owns: of the service its data belongs to, or move its tables into an owned schema`
+          : `drop the empty schema ${schema.name}, or add it to a service's owns:`,
+    });
+    for (const relation of relations) {
+      const ref = formatTableRef(relation.schema, relation.name);
+      findings.push({
+        severity: 'warning',
+        kind: 'unowned-table',
+        object: ref,
+        consumers: [],
+        message: `${RELATION_WORDS[relation.kind] ?? 'relation'} ${ref} (owner ${relation.owner}) belongs to no service`,
+        suggestion: `decide which service owns ${ref}: move it into that service's schema, or add ${schema.name} to its owns:`,
+      });
+    }
+  }
+  if (manifest.services.some((s) => s.owns.includes(PGPACT_SCHEMA))) {
+    const owner = manifest.services.find((s) => s.owns.includes(PGPACT_SCHEMA))!;
+    findings.push({
+      severity: 'warning',
+      kind: 'reserved-schema',
+      object: PGPACT_SCHEMA,
+      consumers: [{ service: owner.name, source: 'declared' }],
+      message: `schema ${PGPACT_SCHEMA} holds pgpact's own migration history; pgpact does not give it to service ${owner.name}`,
+      suggestion: `rename ${owner.name}'s schema`,
+    });
+  }
+  if (ctx.currentUser !== undefined && ctx.servicesByRole.has(ctx.currentUser)) {
+    const service = ctx.servicesByRole.get(ctx.currentUser)![0]!;
+    findings.push({
+      severity: 'warning',
+      kind: 'service-role-is-admin',
+      object: ctx.currentUser,
+      consumers: [{ service: service.name, source: 'declared' }],
+      message: `service ${service.name} uses role ${ctx.currentUser}, the role running pgpact: its attributes, limits and grants are left alone, so nothing is enforced for it`,
+      suggestion: `give ${service.name} its own role (role: in the manifest), or run pgpact as another role`,
+    });
+  }
+  for (const role of rolesPresentInDatabase(catalog)) {
+    const info = catalog.roles.find((r) => r.name === role);
+    if (ctx.servicesByRole.has(role) || role === ctx.currentUser || info?.superuser) continue;
+    findings.push({
+      severity: 'info',
+      kind: 'unused-role',
+      object: role,
+      consumers: [],
+      message: `role ${role} owns objects or holds privileges in database ${catalog.database}, but no service of the manifest uses it`,
+      suggestion: `if an application connects as ${role}, declare it as a service; otherwise drop what it holds (REASSIGN OWNED / DROP OWNED)`,
+    });
+  }
+  return findings;
+}
+
+/** Roles that own something or hold a privilege in this database (PUBLIC and pg_* roles excepted). */
+function rolesPresentInDatabase(catalog: CatalogSnapshot): string[] {
+  const names = new Set<string>();
+  for (const s of catalog.schemas) {
+    if (s.name === PGPACT_SCHEMA) continue;
+    names.add(s.owner);
+    for (const g of s.grants) names.add(g.grantee);
+  }
+  for (const r of catalog.relations) {
+    if (r.schema === PGPACT_SCHEMA) continue;
+    names.add(r.owner);
+    for (const g of r.grants) names.add(g.grantee);
+    for (const c of r.columns) for (const g of c.grants) names.add(g.grantee);
+  }
+  for (const f of catalog.functions) {
+    names.add(f.owner);
+    for (const g of f.grants ?? []) names.add(g.grantee);
+  }
+  for (const t of catalog.types ?? []) names.add(t.owner);
+  for (const d of catalog.defaultPrivileges) {
+    names.add(d.role);
+    for (const g of d.grants) names.add(g.grantee);
+  }
+  for (const g of catalog.databaseGrants) names.add(g.grantee);
+  return [...names].filter((n) => n !== 'PUBLIC' && !n.startsWith('pg_')).sort();
+}

@@ -1,0 +1,202 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadModule, parseSync } from 'libpg-query';
+import { caretAt, PgpactError, type Problem } from '../errors.js';
+
+/** One statement of a migration file, located in the file. */
+export interface MigrationStatement {
+  /** The file as shown to people (relative to the working root). */
+  file: string;
+  /** Position in the whole migration (all files), from 0. */
+  index: number;
+  /** The statement's text, as Postgres receives it. */
+  sql: string;
+  /** Character offset of `sql` in the file text (Postgres error positions count from here). */
+  start: number;
+  /** Character offset of the statement's first token in the file text. */
+  offset: number;
+  /** 1-based line of the statement's first token. */
+  line: number;
+  /** The parse tree node, e.g. `{ AlterTableStmt: {...} }`. */
+  node: Record<string, unknown>;
+  /** The node's type name, e.g. `AlterTableStmt`. */
+  type: string;
+}
+
+/** A parsed migration file. */
+export interface MigrationFile {
+  /** Absolute path. */
+  path: string;
+  /** As shown in locations. */
+  display: string;
+  text: string;
+  statements: MigrationStatement[];
+}
+
+let loaded: Promise<void> | undefined;
+
+/** Loads the Postgres parser (WASM) once per process. */
+export function loadParser(): Promise<void> {
+  loaded ??= loadModule();
+  return loaded;
+}
+
+/** Character offset of a UTF-8 byte offset (libpg-query reports byte offsets). */
+function byteToCharOffset(text: string, bytes: Buffer, byteOffset: number): number {
+  if (bytes.length === text.length) return byteOffset;
+  return bytes.subarray(0, byteOffset).toString('utf8').length;
+}
+
+/** Skips whitespace and comments from `start`; returns the offset of the first token. */
+export function skipTrivia(text: string, start: number, end = text.length): number {
+  let i = start;
+  while (i < end) {
+    if (/\s/.test(text[i]!)) {
+      i += 1;
+    } else if (text.startsWith('--', i)) {
+      const nl = text.indexOf('\n', i);
+      i = nl === -1 ? end : nl + 1;
+    } else if (text.startsWith('/*', i)) {
+      let depth = 1;
+      let j = i + 2;
+      while (j < end && depth > 0) {
+        if (text.startsWith('/*', j)) {
+          depth += 1;
+          j += 2;
+        } else if (text.startsWith('*/', j)) {
+          depth -= 1;
+          j += 2;
+        } else {
+          j += 1;
+        }
+      }
+      i = j;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/** 1-based line of a character offset. */
+export function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i += 1) if (text.charCodeAt(i) === 10) line += 1;
+  return line;
+}
+
+/** A located syntax problem: file, line, column and the line with a caret under the column. */
+export interface SyntaxProblem extends Problem {
+  file: string;
+  line: number;
+  column: number;
+  excerpt: string;
+}
+
+/** Parses one SQL text into located statements; throws the parser's error located in the text. */
+export function parseMigrationText(
+  text: string,
+  display: string,
+  firstIndex = 0,
+): MigrationStatement[] | SyntaxProblem {
+  const bytes = Buffer.from(text, 'utf8');
+  let tree: {
+    stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[];
+  };
+  try {
+    tree = parseSync(text) as typeof tree;
+  } catch (error) {
+    const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
+      .sqlDetails;
+    const message = details?.message ?? (error as Error).message;
+    const cursor = byteToCharOffset(text, bytes, Math.max(0, details?.cursorPosition ?? 0));
+    const at = caretAt(text, cursor + 1);
+    return {
+      code: 'SQL_SYNTAX',
+      message,
+      file: display,
+      line: at.line,
+      column: at.column,
+      excerpt: at.excerpt,
+    };
+  }
+  const statements: MigrationStatement[] = [];
+  for (const raw of tree.stmts ?? []) {
+    if (!raw.stmt) continue;
+    const startByte = raw.stmt_location ?? 0;
+    const start = byteToCharOffset(text, bytes, startByte);
+    const end =
+      raw.stmt_len === undefined || raw.stmt_len === 0
+        ? text.length
+        : byteToCharOffset(text, bytes, startByte + raw.stmt_len);
+    const offset = skipTrivia(text, start, end);
+    const type = Object.keys(raw.stmt)[0] ?? 'Unknown';
+    statements.push({
+      file: display,
+      index: firstIndex + statements.length,
+      sql: text.slice(start, end),
+      start,
+      offset,
+      line: lineAt(text, offset),
+      node: raw.stmt,
+      type,
+    });
+  }
+  return statements;
+}
+
+/** Reads and parses migration files in order; every syntax error of every file is reported together. */
+export async function readMigrationFiles(
+  files: string[],
+  root: string = process.cwd(),
+): Promise<MigrationFile[]> {
+  await loadParser();
+  const result: MigrationFile[] = [];
+  const problems: SyntaxProblem[] = [];
+  let index = 0;
+  for (const file of files) {
+    const abs = path.resolve(root, file);
+    let text: string;
+    try {
+      text = fs.readFileSync(abs, 'utf8');
+    } catch (error) {
+      throw new PgpactError(
+        'MIGRATION_INVALID',
+        `cannot read migration file ${file}: ${(error as Error).message}`,
+        {
+          hint: 'pass existing .sql files',
+          cause: error,
+        },
+      );
+    }
+    const display = displayPath(abs, root);
+    const parsed = parseMigrationText(text, display, index);
+    if (!Array.isArray(parsed)) {
+      problems.push(parsed);
+      continue;
+    }
+    index += parsed.length;
+    result.push({ path: abs, display, text, statements: parsed });
+  }
+  if (problems.length > 0) {
+    throw new PgpactError(
+      'SQL_SYNTAX',
+      problems.length === 1
+        ? 'syntax error in a migration file'
+        : `syntax errors in ${problems.length} migration files`,
+      {
+        problems: problems.map(({ excerpt: _excerpt, ...p }) => p),
+        detail: problems.map((p) => `${p.file}:${p.line}:${p.column}\n${p.excerpt}`).join('\n'),
+        hint: 'fix the SQL: pgpact parses migrations with the Postgres parser itself',
+      },
+    );
+  }
+  return result;
+}
+
+/** A path as shown in locations: relative to root when inside it, with forward slashes. */
+export function displayPath(abs: string, root: string): string {
+  const rel = path.relative(root, abs);
+  const shown = rel === '' || rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  return shown.split(path.sep).join('/');
+}

@@ -1,0 +1,83 @@
+import type { Finding } from '../findings.js';
+import { type Manifest, ownerOfSchema } from '../manifest/types.js';
+import type { AppliedStatement } from './apply-migration.js';
+import { teamOf } from './describe-consumers.js';
+import { statementLocation } from './statement-index.js';
+
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+function schemasOf(s: AppliedStatement): { schema: string; object: string }[] {
+  const found: { schema: string; object: string }[] = [];
+  s.facts.acts.forEach((act, i) => {
+    const t = s.targets[i];
+    if (t) found.push({ schema: t.schema, object: `${t.schema}.${t.name}` });
+    else if (act.schema !== undefined) found.push({ schema: act.schema, object: act.schema });
+    if ((act.verb === 'set-schema' || act.verb === 'rename-schema') && act.newName !== undefined) {
+      found.push({ schema: act.newName, object: act.newName });
+    }
+  });
+  return found;
+}
+
+/**
+ * DDL on a schema the migration's service does not own: an `ownership-violation`
+ * (breaking, naming the owner), whether Postgres refused it or not; DDL in a schema
+ * no service owns is a warning. Only statements of files that belong to a service count.
+ */
+export function assessOwnership(statements: AppliedStatement[], manifest: Manifest): Finding[] {
+  const findings: Finding[] = [];
+  const unowned = new Set<string>();
+  for (const s of statements) {
+    if (s.service === undefined || s.status === 'not-run') continue;
+    const reported = new Set<string>();
+    for (const { schema, object } of schemasOf(s)) {
+      if (SYSTEM_SCHEMAS.has(schema) || reported.has(object)) continue;
+      const owner = ownerOfSchema(manifest, schema);
+      if (owner && owner.name !== s.service) {
+        reported.add(object);
+        const team = teamOf(manifest, owner.name);
+        const refused =
+          s.error && s.status === 'applied-as-admin'
+            ? ` (Postgres refused it for role ${s.role}: ${s.error.message})`
+            : '';
+        findings.push({
+          severity: 'breaking',
+          kind: 'ownership-violation',
+          object,
+          consumers: [{ service: owner.name, source: 'declared' }],
+          location: statementLocation(s),
+          message: `${s.service}'s migration changes ${object}, which belongs to ${owner.name}${team ? ` (${team})` : ''}${refused}`,
+          suggestion: `ask ${owner.name} to make this change in their own migrations, or keep the object in a schema ${s.service} owns`,
+        });
+      } else if (!owner && !unowned.has(schema)) {
+        unowned.add(schema);
+        reported.add(object);
+        findings.push({
+          severity: 'warning',
+          kind: 'unowned-schema',
+          object: schema,
+          consumers: [],
+          location: statementLocation(s),
+          message: `${s.service}'s migration changes schema ${schema}, which no service owns in ${manifestName(manifest)}`,
+          suggestion: `add ${schema} to the owns list of the service in charge of it, or create the object in a schema ${s.service} owns`,
+        });
+      }
+    }
+    if (s.status === 'applied-as-admin' && reported.size === 0) {
+      findings.push({
+        severity: 'breaking',
+        kind: 'ownership-violation',
+        object: schemasOf(s)[0]?.object ?? s.statement.type,
+        consumers: [],
+        location: statementLocation(s),
+        message: `Postgres refused this statement for role ${s.role} (${s.error?.message ?? 'permission denied'}): ${s.service} does not own what it changes`,
+        suggestion: 'make the change in the migrations of the service that owns the object',
+      });
+    }
+  }
+  return findings;
+}
+
+function manifestName(manifest: Manifest): string {
+  return manifest.file.split(/[\\/]/).pop() ?? 'pgpact.yaml';
+}

@@ -1,0 +1,285 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { caretAt, PgpactError, type Problem } from '../errors.js';
+import type { Manifest } from '../manifest/types.js';
+import { type Queryable, urlWith, withClient } from '../postgres/client.js';
+import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
+import { quoteIdent } from '../postgres/quote.js';
+import {
+  displayPath,
+  parseMigrationText,
+  type MigrationStatement,
+  loadParser,
+} from './migration-file.js';
+import { statementFacts } from './statement-acts.js';
+
+/** A database to build the current schema in and try the migration on; dispose() removes it. */
+export interface ShadowDatabase {
+  url: string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens the shadow database: on a brand-new throwaway server (the default; dispose()
+ * stops and deletes it), or as a new database on a server the caller already runs
+ * (tests, benchmarks; dispose() drops the database).
+ */
+export async function openShadowDatabase(
+  options: { serverUrl?: string; binaries?: ServerBinaries } = {},
+): Promise<ShadowDatabase> {
+  if (options.serverUrl === undefined) {
+    const server = await startThrowawayServer({
+      ...(options.binaries ? { binaries: options.binaries } : {}),
+      settings: { log_connections: 'off', log_disconnections: 'off' },
+    });
+    return { url: server.url, dispose: () => server.destroy() };
+  }
+  const serverUrl = options.serverUrl;
+  const name = `pgpact_shadow_${randomBytes(5).toString('hex')}`;
+  await withClient(serverUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+  return {
+    url: urlWith(serverUrl, { database: name }),
+    dispose: async () => {
+      await withClient(serverUrl, (c) =>
+        c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`),
+      ).catch(() => undefined);
+    },
+  };
+}
+
+/** Where the current schema comes from. */
+export type BaseSource = { kind: 'migrations' } | { kind: 'files'; paths: string[] };
+
+/** One base file to apply, as a role (undefined: the admin). */
+export interface BaseFile {
+  path: string;
+  role?: string;
+  service?: string;
+}
+
+/** The .sql files of a folder in name order (001_a.sql before 010_b.sql, natural numbers). */
+export function listSqlFiles(dir: string): string[] {
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.sql'))
+    .map((e) => path.join(dir, e.name))
+    .sort((a, b) => path.basename(a).localeCompare(path.basename(b), 'en', { numeric: true }));
+}
+
+/** The base files in apply order: services' migration folders in manifest order, or the given files/folders. */
+export function baseFiles(
+  manifest: Manifest,
+  source: BaseSource,
+  exclude: Set<string>,
+  root: string,
+): BaseFile[] {
+  if (source.kind === 'files') {
+    return source.paths
+      .flatMap((p) => {
+        const abs = path.resolve(root, p);
+        if (!fs.existsSync(abs)) {
+          throw new PgpactError('USAGE', `--base ${p} does not exist`, {
+            hint: 'pass a folder of .sql files or .sql files',
+          });
+        }
+        return fs.statSync(abs).isDirectory()
+          ? listSqlFiles(abs).map((f) => ({ path: f }))
+          : [{ path: abs }];
+      })
+      .filter((f) => !exclude.has(f.path));
+  }
+  const files: BaseFile[] = [];
+  for (const service of manifest.services) {
+    if (service.migrations === undefined) continue;
+    if (!fs.existsSync(service.migrations)) {
+      throw new PgpactError(
+        'MIGRATION_INVALID',
+        `the migrations folder of ${service.name} does not exist: ${service.migrations}`,
+        {
+          hint: 'fix `migrations:` in the manifest',
+        },
+      );
+    }
+    for (const f of listSqlFiles(service.migrations)) {
+      if (!exclude.has(f)) files.push({ path: f, role: service.role, service: service.name });
+    }
+  }
+  return files;
+}
+
+async function ensureRole(client: Queryable, role: string): Promise<void> {
+  const { rows } = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  if (rows.length === 0)
+    await client.query(`CREATE ROLE ${quoteIdent(role)} NOLOGIN`).catch(() => undefined);
+}
+
+function applyError(
+  file: BaseFile,
+  display: string,
+  text: string,
+  offset: number,
+  error: unknown,
+): PgpactError {
+  const e = error as { message?: string; position?: string; code?: string };
+  const at = caretAt(text, offset + (e.position ? Number(e.position) : 1));
+  const problem: Problem = {
+    code: e.code ?? 'MIGRATION_INVALID',
+    message: e.message ?? String(error),
+    file: display,
+    line: at.line,
+    column: at.column,
+  };
+  return new PgpactError(
+    'MIGRATION_INVALID',
+    `a base migration does not apply in the shadow database: ${display}`,
+    {
+      problems: [problem],
+      detail: at.excerpt,
+      hint: file.role
+        ? `it ran as role ${file.role}, in manifest order of the services`
+        : 'the base files ran in the order given',
+      cause: error,
+    },
+  );
+}
+
+/**
+ * Builds the current schema in the shadow: every service's role (NOLOGIN), the schemas
+ * they own (unless their migrations create them), then the base files in order, each as
+ * its service's role; finally every relation in an owned schema is given to its owner, so
+ * the new migration meets the same ownership as in production. Grants are permissive:
+ * the shadow needs the shapes, not the access rules.
+ */
+export async function buildShadowBase(
+  client: Queryable,
+  manifest: Manifest,
+  files: BaseFile[],
+  root: string,
+): Promise<{ statements: number }> {
+  await loadParser();
+  const parsed: {
+    file: BaseFile;
+    display: string;
+    text: string;
+    statements: MigrationStatement[];
+  }[] = [];
+  const problems: Problem[] = [];
+  const details: string[] = [];
+  for (const file of files) {
+    const text = fs.readFileSync(file.path, 'utf8');
+    const display = displayPath(file.path, root);
+    const result = parseMigrationText(text, display);
+    if (Array.isArray(result)) parsed.push({ file, display, text, statements: result });
+    else {
+      const { excerpt, ...problem } = result;
+      problems.push(problem);
+      details.push(`${problem.file}:${problem.line}:${problem.column}\n${excerpt}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new PgpactError('SQL_SYNTAX', 'syntax error in a base migration', {
+      problems,
+      detail: details.join('\n'),
+    });
+  }
+
+  const created = new Set<string>();
+  for (const p of parsed) {
+    for (const s of p.statements) {
+      for (const act of statementFacts(s.node).acts)
+        if (act.verb === 'create-schema' && act.schema) created.add(act.schema);
+    }
+  }
+  const { rows: dbRows } = await client.query<{ db: string }>('SELECT current_database() AS db');
+  const db = quoteIdent(dbRows[0]!.db);
+  const setup: string[] = [];
+  for (const service of manifest.services) {
+    await ensureRole(client, service.role);
+    const role = quoteIdent(service.role);
+    setup.push(`GRANT CREATE ON DATABASE ${db} TO ${role}`);
+    setup.push(
+      `ALTER DEFAULT PRIVILEGES FOR ROLE ${role} GRANT SELECT, REFERENCES, TRIGGER ON TABLES TO PUBLIC`,
+    );
+    setup.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${role} GRANT USAGE ON SCHEMAS TO PUBLIC`);
+    for (const schema of service.owns) {
+      if (created.has(schema)) continue;
+      setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)} AUTHORIZATION ${role}`);
+      setup.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO PUBLIC`);
+    }
+  }
+  await client.query(setup.join(';\n'));
+
+  let count = 0;
+  for (const p of parsed) {
+    await client.query('RESET ROLE');
+    if (p.file.role) await client.query(`SET ROLE ${quoteIdent(p.file.role)}`);
+    const piecewise = p.statements.some((s) => statementFacts(s.node).outsideTransaction);
+    if (!piecewise) {
+      try {
+        await client.query(p.text);
+      } catch (error) {
+        throw applyError(p.file, p.display, p.text, 0, error);
+      }
+    } else {
+      for (const s of p.statements) {
+        try {
+          await client.query(s.sql);
+        } catch (error) {
+          throw applyError(p.file, p.display, p.text, s.start, error);
+        }
+      }
+    }
+    count += p.statements.length;
+    await client.query('RESET ROLE; RESET ALL');
+  }
+  await giveToOwners(client, manifest);
+  return { statements: count };
+}
+
+/** Hands owned schemas and their relations to the owning service's role. */
+async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  const owners = manifest.services.flatMap((s) =>
+    s.owns.map((schema) => ({ schema, role: s.role })),
+  );
+  if (owners.length === 0) return;
+  const { rows } = await client.query<{
+    schema: string;
+    name: string | null;
+    kind: string | null;
+    role: string;
+  }>(
+    `SELECT o.schema, c.relname AS name, c.relkind::text AS kind, o.role
+       FROM unnest($1::text[], $2::text[]) AS o(schema, role)
+       JOIN pg_namespace n ON n.nspname = o.schema
+       LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND pg_get_userbyid(c.relowner) <> o.role
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+      WHERE pg_get_userbyid(n.nspowner) <> o.role OR c.oid IS NOT NULL`,
+    [owners.map((o) => o.schema), owners.map((o) => o.role)],
+  );
+  const sql: string[] = [];
+  const schemasDone = new Set<string>();
+  for (const r of rows) {
+    if (!schemasDone.has(r.schema)) {
+      schemasDone.add(r.schema);
+      sql.push(`ALTER SCHEMA ${quoteIdent(r.schema)} OWNER TO ${quoteIdent(r.role)}`);
+    }
+    if (r.name !== null) {
+      const keyword =
+        r.kind === 'v'
+          ? 'VIEW'
+          : r.kind === 'm'
+            ? 'MATERIALIZED VIEW'
+            : r.kind === 'S'
+              ? 'SEQUENCE'
+              : r.kind === 'f'
+                ? 'FOREIGN TABLE'
+                : 'TABLE';
+      sql.push(
+        `ALTER ${keyword} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
+      );
+    }
+  }
+  if (sql.length > 0) await client.query(sql.join(';\n'));
+}

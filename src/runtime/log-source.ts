@@ -101,6 +101,18 @@ export class ServerLogSource implements LogSource {
     return rows[0]?.file ?? undefined;
   }
 
+  /** Whether the server has a log file this connection may read. */
+  static async readable(client: Queryable): Promise<boolean> {
+    try {
+      const file = await ServerLogSource.currentFile(client);
+      if (file === undefined) return false;
+      await client.query('SELECT length(pg_read_binary_file($1, 0, 1)) AS n', [file]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async read(): Promise<string> {
     const file = await ServerLogSource.currentFile(this.client);
     if (file === undefined) {

@@ -44,6 +44,7 @@ export class RuntimeMonitor {
   private readonly lockWaits: LoggedLockWait[] = [];
   private readonly limits: LoggedLimit[] = [];
   private entriesRead = 0;
+  private ticks = 0;
   private latestReport: RuntimeReport | undefined;
 
   private constructor(
@@ -71,6 +72,11 @@ export class RuntimeMonitor {
     return new RuntimeMonitor(client, options, { prefix: rows[0]?.prefix, timeZone: rows[0]?.tz });
   }
 
+  /** How many samples were taken (a Prometheus counter). */
+  get samplesTaken(): number {
+    return this.ticks;
+  }
+
   /** The last report, if any tick ran. */
   get latest(): RuntimeReport | undefined {
     return this.latestReport;
@@ -79,6 +85,7 @@ export class RuntimeMonitor {
   /** Samples once, reads the log's new lines and computes the findings. */
   async tick(): Promise<RuntimeReport> {
     const sample = await this.sampler.sample();
+    this.ticks += 1;
     let error: string | null = null;
     if (this.reader) {
       try {

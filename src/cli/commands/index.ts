@@ -1,7 +1,11 @@
 import type { Command } from '../command.js';
 import { dbCommand } from './db.js';
+import { metricsCommand } from './metrics.js';
+import { topCommand } from './top.js';
 
 /** Every command of the CLI, in the order --help lists them. Add one line per new command. */
 export const COMMANDS: Command[] = [
   dbCommand,
+  topCommand,
+  metricsCommand,
 ];

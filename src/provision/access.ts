@@ -166,13 +166,15 @@ function addContract(
   else
     for (const column of columns)
       columnAcl(entry, column).add(service.role, ['INSERT', 'UPDATE'], reason);
-  for (const column of relation.columns.filter((c) => columns.includes(c.name))) {
+  // An INSERT fills every column it does not name from its default: the writer needs
+  // USAGE on each sequence a default of the table draws from, not only its own columns'.
+  for (const column of relation.columns) {
     for (const sequence of sequencesOfColumn(ctx.catalog, relation, column)) {
       if (!ctx.managedSchemas.has(sequence.schema)) continue;
       relationAccess(access, sequence).table.add(
         service.role,
         ['USAGE'],
-        `${service.name} writes ${ref}.${column.name}, whose default draws from ${formatTableRef(sequence.schema, sequence.name)}`,
+        `${service.name} inserts into ${ref}, whose column ${column.name} defaults to nextval(${formatTableRef(sequence.schema, sequence.name)})`,
       );
     }
   }

@@ -1,0 +1,139 @@
+/**
+ * The enforcement matrix: every service role tries every operation on every
+ * table, and each outcome is compared with what the manifest allows. The rules
+ * here are written from the manifest alone, independently of the planner.
+ */
+import type { Manifest, Service } from '../../src/manifest/types.js';
+import { withClient } from '../../src/postgres/client.js';
+import type { CatalogSnapshot } from '../../src/postgres/catalog-types.js';
+import { quoteIdent, quoteQualified } from '../../src/postgres/quote.js';
+import { serviceUrl } from '../../src/provision/credentials.js';
+
+export type Operation = 'select' | 'insert' | 'update' | 'delete' | 'truncate' | 'alter' | 'drop';
+
+/** Errors raised after the privilege check passed: the operation was allowed, the data refused it. */
+const PASSED_PRIVILEGE_CHECK = new Set(['23502', '23503', '23505', '23514', '2BP01', '0A000']);
+
+export interface MatrixResult {
+  attempts: number;
+  allowed: number;
+  denied: number;
+  /** One line per outcome that differs from the manifest, or error that is neither. */
+  unexpected: string[];
+}
+
+interface Table {
+  schema: string;
+  name: string;
+  columns: string[];
+}
+
+/** Whether the manifest allows the service the operation (on one column for select/insert/update). */
+export function manifestAllows(
+  manifest: Manifest,
+  service: Service,
+  op: Operation,
+  table: Table,
+  column?: string,
+): boolean {
+  const owner = manifest.services.find((s) => s.owns.includes(table.schema));
+  if (!owner) return false;
+  if (owner.role === service.role) return true;
+  const on = (contracts: Service['reads']) =>
+    contracts.filter((c) => c.schema === table.schema && c.table === table.name);
+  const covers = (contracts: Service['reads']) =>
+    on(contracts).some(
+      (c) => c.columns === '*' || (column !== undefined && c.columns.includes(column)),
+    );
+  switch (op) {
+    case 'select':
+      return service.enforcement === 'audit' || covers(service.reads);
+    case 'insert':
+    case 'update':
+      return covers(service.writes);
+    case 'delete':
+      return on(service.writes).some((c) => c.columns === '*');
+    default:
+      return false;
+  }
+}
+
+function statement(op: Operation, table: Table, column?: string): string {
+  const t = quoteQualified(table.schema, table.name);
+  const c = column === undefined ? '' : quoteIdent(column);
+  switch (op) {
+    case 'select':
+      return `SELECT ${c} FROM ${t} LIMIT 0`;
+    case 'insert':
+      return `INSERT INTO ${t} (${c}) VALUES (DEFAULT)`;
+    case 'update':
+      return `UPDATE ${t} SET ${c} = DEFAULT WHERE false`;
+    case 'delete':
+      return `DELETE FROM ${t} WHERE false`;
+    case 'truncate':
+      return `TRUNCATE ${t}`;
+    case 'alter':
+      return `ALTER TABLE ${t} ADD COLUMN pgpact_probe integer`;
+    case 'drop':
+      return `DROP TABLE ${t}`;
+  }
+}
+
+/** Tables of the catalog (pgpact's own schema excepted). */
+export function tablesOf(catalog: CatalogSnapshot): Table[] {
+  return catalog.relations
+    .filter((r) => r.kind === 'table' && r.schema !== 'pgpact')
+    .map((r) => ({ schema: r.schema, name: r.name, columns: r.columns.map((c) => c.name) }));
+}
+
+/** Connects as every service role and tries every operation on every table, inside rolled-back savepoints. */
+export async function runMatrix(
+  url: string,
+  manifest: Manifest,
+  stateDir: string,
+  tables: Table[],
+): Promise<MatrixResult> {
+  const result: MatrixResult = { attempts: 0, allowed: 0, denied: 0, unexpected: [] };
+  for (const service of manifest.services) {
+    await withClient(serviceUrl(url, service.role, stateDir), async (client) => {
+      await client.query('BEGIN');
+      for (const table of tables) {
+        const attempts: { op: Operation; column?: string }[] = [
+          ...(['select', 'insert', 'update'] as const).flatMap((op) =>
+            table.columns.map((column) => ({ op, column })),
+          ),
+          ...(['delete', 'truncate', 'alter', 'drop'] as const).map((op) => ({ op })),
+        ];
+        for (const { op, column } of attempts) {
+          const sql = statement(op, table, column);
+          const expected = manifestAllows(manifest, service, op, table, column);
+          let outcome: 'allowed' | 'denied' | string;
+          await client.query('SAVEPOINT probe');
+          try {
+            await client.query(sql);
+            outcome = 'allowed';
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? '';
+            outcome =
+              code === '42501'
+                ? 'denied'
+                : PASSED_PRIVILEGE_CHECK.has(code)
+                  ? 'allowed'
+                  : `error ${code} ${(error as Error).message}`;
+          }
+          await client.query('ROLLBACK TO SAVEPOINT probe');
+          result.attempts += 1;
+          if (outcome === 'allowed') result.allowed += 1;
+          if (outcome === 'denied') result.denied += 1;
+          if (outcome !== (expected ? 'allowed' : 'denied')) {
+            result.unexpected.push(
+              `${service.name} (${service.enforcement}): ${sql} → ${outcome}, expected ${expected ? 'allowed' : 'denied'}`,
+            );
+          }
+        }
+      }
+      await client.query('ROLLBACK');
+    });
+  }
+  return result;
+}

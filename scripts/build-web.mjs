@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// Bundles the dashboard page (web/) into dist/web with esbuild: one script, one stylesheet, no CDN.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const outdir = path.join(root, 'dist', 'web');
+fs.mkdirSync(outdir, { recursive: true });
+
+await build({
+  entryPoints: { app: path.join(root, 'web', 'src', 'main.ts') },
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  minify: true,
+  sourcemap: false,
+  legalComments: 'linked',
+  outdir,
+  logLevel: 'warning',
+});
+await build({
+  entryPoints: { app: path.join(root, 'web', 'styles.css') },
+  bundle: true,
+  minify: true,
+  outdir,
+  logLevel: 'warning',
+});
+fs.copyFileSync(path.join(root, 'web', 'index.html'), path.join(outdir, 'index.html'));
+const size = (f) => `${(fs.statSync(path.join(outdir, f)).size / 1024).toFixed(0)} KiB`;
+console.log(
+  `dashboard page bundled into ${path.relative(root, outdir)}: app.js ${size('app.js')}, app.css ${size('app.css')}`,
+);

@@ -1,0 +1,232 @@
+/**
+ * The dashboard's JSON API: the shapes the server sends and the page reads.
+ * This file is shared by src/server and web/, so it holds types only (no Node imports).
+ */
+
+/** A section of the page: its data, or why it cannot be shown yet. */
+export type Section<T> = { available: true; data: T } | { available: false; reason: string };
+
+export type Severity = 'breaking' | 'warning' | 'info';
+
+/** One consumer named by a finding and how pgpact knows it reads. */
+export interface ReportConsumer {
+  service: string;
+  source: 'declared' | 'observed';
+}
+
+/** One finding of `pgpact check --format json`. */
+export interface ReportFinding {
+  severity: Severity;
+  kind: string;
+  /** `schema`, `schema.table` or `schema.table.column`. */
+  object: string;
+  consumers: ReportConsumer[];
+  location?: string;
+  message: string;
+  suggestion?: string;
+}
+
+/** A loaded `pgpact check --format json` report. */
+export interface CheckReport {
+  breaking: boolean;
+  findings: ReportFinding[];
+  /** Where it came from: a file name, 'upload' or 'paste'. */
+  source: string;
+  loadedAt: string;
+}
+
+/** How a service's access to a table relates to its contract. */
+export type EdgeStatus =
+  /** declared and observed within the declared columns */
+  | 'ok'
+  /** declared, not seen in the observed window */
+  | 'unused'
+  /** observed with no contract at all */
+  | 'undeclared'
+  /** observed on columns outside the contract */
+  | 'beyond-contract'
+  /** observed, and there is no manifest to compare with */
+  | 'observed';
+
+/** A service, as the manifest declares it or as a role seen in the statistics. */
+export interface MapService {
+  name: string;
+  role: string;
+  team?: string;
+  contact?: string;
+  enforcement?: 'enforce' | 'audit';
+  /** Schemas it owns (manifest; without a manifest: schemas its role owns). */
+  owns: string[];
+  /** False for a role seen only in observed usage. */
+  inManifest: boolean;
+}
+
+export interface MapSchema {
+  name: string;
+  /** The owning service, if any. */
+  ownerService?: string;
+  /** The role owning the schema in the catalog ('' when the schema is only declared). */
+  ownerRole: string;
+}
+
+/** One consumer of one column. */
+export interface ColumnAccess {
+  service: string;
+  declared: boolean;
+  observed: boolean;
+  /** Calls of the statements reading it, when observed. */
+  calls: number;
+  /** A breaking finding of the loaded check report concerns this column and this service. */
+  broken: boolean;
+}
+
+export interface MapColumn {
+  name: string;
+  type: string;
+  /** Absent from the live catalog (declared in a contract only). */
+  missing: boolean;
+  readers: ColumnAccess[];
+  writers: ColumnAccess[];
+  /** Check-report findings about this column. */
+  findings: ReportFinding[];
+}
+
+export interface MapTable {
+  /** `schema.table` */
+  id: string;
+  schema: string;
+  name: string;
+  kind: string;
+  ownerService?: string;
+  estimatedRows: number;
+  /** Declared in a contract but absent from the catalog. */
+  missing: boolean;
+  columns: MapColumn[];
+  /** Check-report findings about the table or its columns. */
+  findings: ReportFinding[];
+}
+
+/** A consumer's access to another service's table. */
+export interface MapEdge {
+  /** `read:service→schema.table` */
+  id: string;
+  service: string;
+  /** MapTable.id */
+  table: string;
+  access: 'read' | 'write';
+  declared: boolean;
+  observed: boolean;
+  status: EdgeStatus;
+  /** A breaking finding of the loaded check report hits this edge. */
+  broken: boolean;
+  declaredColumns: '*' | string[];
+  observedColumns: string[];
+  /** Observed columns outside the contract. */
+  undeclaredColumns: string[];
+  calls: number;
+  /** Check-report findings naming this service on this table. */
+  findings: ReportFinding[];
+}
+
+/** The coupling map: who owns what and who reads what. */
+export interface CouplingMap {
+  generatedAt: string;
+  database: string;
+  sources: {
+    manifest?: string;
+    /** When the observed usage was taken, and from where. */
+    usage?: { takenAt: string; origin: string };
+    checkReport?: string;
+  };
+  services: MapService[];
+  schemas: MapSchema[];
+  tables: MapTable[];
+  edges: MapEdge[];
+  /** Things the reader should know (e.g. roles left out). */
+  notes: string[];
+}
+
+/** A migration pgpact is running or ran, as the dashboard shows it. */
+export interface MigrationView {
+  name: string;
+  service?: string;
+  phase: string;
+  startedAt?: string;
+  updatedAt?: string;
+  /** Backfill progress, when the migration has one. */
+  backfill?: { done: number; total: number };
+  /** Consumers still reading the old shape: `complete` waits for them. */
+  oldShapeReaders: ReportConsumer[];
+  /** Objects of the old shape, `schema.table.column`. */
+  oldShape: string[];
+  newShape: string[];
+  detail?: string;
+}
+
+export interface MigrationsState {
+  inFlight: MigrationView[];
+  recent: MigrationView[];
+}
+
+/** Per-service figures at one sampling instant. */
+export interface ServiceSample {
+  service: string;
+  connections: number;
+  active: number;
+  idleInTransaction: number;
+  /** Share of the database time spent by this service since the previous sample, 0..1. */
+  dbTimeShare: number;
+  /** Milliseconds of database time since the previous sample. */
+  dbTimeMs: number;
+}
+
+export interface RuntimeSample {
+  at: string;
+  services: ServiceSample[];
+}
+
+/** One session waiting for a lock another session holds. */
+export interface LockWaitView {
+  waiter: { service: string; pid: number; query: string; waitingMs: number };
+  holder: { service: string; pid: number; query: string; state: string };
+  /** The locked relation, when the lock is on one. */
+  relation?: string;
+  lockType: string;
+  mode: string;
+}
+
+export interface DeadlockView {
+  at: string;
+  services: string[];
+  detail: string;
+}
+
+export interface RuntimeFinding {
+  severity: Severity;
+  kind: string;
+  service?: string;
+  message: string;
+}
+
+export interface RuntimeState {
+  intervalMs: number;
+  /** Oldest first. */
+  samples: RuntimeSample[];
+  lockWaits: LockWaitView[];
+  deadlocks: DeadlockView[];
+  findings: RuntimeFinding[];
+}
+
+/** GET /api/state: every section at once. */
+export interface DashboardState {
+  version: 1;
+  database: string;
+  intervalMs: number;
+  map: Section<CouplingMap>;
+  migrations: Section<MigrationsState>;
+  runtime: Section<RuntimeState>;
+  checkReport: Section<CheckReport | null>;
+}
+
+/** Names of the Server-Sent Events on /api/events; each carries its section as JSON. */
+export type DashboardEventName = 'map' | 'migrations' | 'runtime' | 'check-report';

@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { metricsCommand } from './metrics.js';
 import { topCommand } from './top.js';
@@ -6,6 +7,7 @@ import { topCommand } from './top.js';
 /** Every command of the CLI, in the order --help lists them. Add one line per new command. */
 export const COMMANDS: Command[] = [
   dbCommand,
+  dashboardCommand,
   topCommand,
   metricsCommand,
 ];

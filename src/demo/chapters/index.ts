@@ -1,0 +1,7 @@
+import type { DemoChapter } from '../types.js';
+import { ownershipEnforced } from './ownership-enforced.js';
+import { servicesUnderLoad } from './services-under-load.js';
+import { unownedData } from './unowned-data.js';
+
+/** The story, in order. Add a chapter: write a module in this folder and add it here (see ../README.md). */
+export const DEMO_CHAPTERS: DemoChapter[] = [ownershipEnforced, unownedData, servicesUnderLoad];

@@ -1,0 +1,346 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLegacyData, LEGACY_TABLE } from '../../examples/shared-database/setup/legacy.js';
+import { seedAccounts, seedInvoices } from '../../examples/shared-database/setup/seed.js';
+import { startTraffic, type Traffic } from '../../examples/shared-database/traffic/generator.js';
+import { loadManifest } from '../manifest/load.js';
+import type { Manifest } from '../manifest/types.js';
+import { redactUrl, withClient } from '../postgres/client.js';
+import { defaultStateDir, ensureEmbeddedServer, stopEmbeddedServer } from '../postgres/embedded.js';
+import { startThrowawayServer } from '../postgres/local-server.js';
+import { applyProvisioning } from '../provision/apply.js';
+import { serviceUrl } from '../provision/credentials.js';
+import { createDemoDatabase, dropDemoDatabase, markDemoRoles } from './demo-database.js';
+import { exampleDir, exampleManifestFile, exampleProgram } from './example-files.js';
+import { type KeptDemo, stopKeptProcesses, writeKeptDemo } from './keep-state.js';
+import { type ServiceProcess, startServiceProcess } from './service-process.js';
+import type { DemoService, RestartOptions } from './types.js';
+
+/** The example's services, the entry point of each and its pool size (below its role's connection limit). */
+const SERVICES = [
+  { name: 'users', entry: 'users/main', poolSize: 5 },
+  { name: 'invoicing', entry: 'invoicing/main', poolSize: 5 },
+  { name: 'reporting', entry: 'reporting/main', poolSize: 3 },
+] as const;
+
+/** How the demo gets its Postgres. */
+export type ServerKind = 'throwaway' | 'persistent' | 'external';
+
+/** How to set up the demo. */
+export interface DemoSetupOptions {
+  databaseUrl?: string;
+  keep: boolean;
+  /** Requests per second of the traffic that runs during the chapters. */
+  trafficRate: number;
+  /** Accounts to seed (invoices: two for each of the first 60 %). */
+  accounts: number;
+  signal: AbortSignal;
+  progress(text: string): void;
+}
+
+/** The system running: Postgres, the provisioned example, three services and traffic. */
+export interface DemoEnvironment {
+  serverKind: ServerKind;
+  adminUrl: string;
+  manifest: Manifest;
+  exampleDir: string;
+  stateDir: string;
+  services: Record<string, DemoService>;
+  traffic: Traffic;
+  restartService(name: string, options?: RestartOptions): Promise<DemoService>;
+  /** Stops everything the demo started and removes its temporary files. */
+  teardown(): Promise<void>;
+  /** For --keep: hands the services over to a detached traffic generator and saves demo.json. */
+  leaveRunning(): Promise<KeptDemo>;
+  /** Every process and temporary directory the demo started or made (for the report and leak checks). */
+  started: StartedResources;
+}
+
+/** What the demo started: checked gone after teardown. */
+export interface StartedResources {
+  /** The postmaster of a throwaway or demo-owned server. */
+  postgresPid?: number;
+  /** Every service process ever started (restarts included). */
+  processes: { name: string; pid: number }[];
+  /** Temporary directories the demo made (removed by teardown). */
+  tempDirs: string[];
+}
+
+/**
+ * Starts Postgres (throwaway unless --keep or --database-url), creates the legacy table
+ * as the admin, applies the example manifest, seeds data as each service's role, starts
+ * the three services and the traffic. If any step fails, what was started is stopped.
+ */
+export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironment> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanUp = async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
+  };
+  const check = () => {
+    if (options.signal.aborted) throw new DemoInterrupted();
+  };
+  const started: StartedResources = { processes: [], tempDirs: [] };
+  try {
+    const manifest = loadManifest(exampleManifestFile());
+    const roles = manifest.services.map((s) => s.role);
+    const serverKind: ServerKind = options.databaseUrl
+      ? 'external'
+      : options.keep
+        ? 'persistent'
+        : 'throwaway';
+    const stateDir = options.keep
+      ? path.join(defaultStateDir(), 'demo')
+      : fs.mkdtempSync(path.join(os.tmpdir(), `pgpact-${process.pid}-`));
+    if (!options.keep) {
+      started.tempDirs.push(stateDir);
+      cleanups.push(async () => fs.rmSync(stateDir, { recursive: true, force: true }));
+    } else {
+      const stopped = await stopKeptProcesses(stateDir);
+      if (stopped.length > 0)
+        options.progress(`stopped what the last --keep left running: ${stopped.join(', ')}`);
+    }
+
+    let serverUrl: string;
+    if (serverKind === 'throwaway') {
+      const server = await startThrowawayServer({ prefix: 'pgpact' });
+      cleanups.push(() => server.destroy());
+      started.tempDirs.push(server.rootDir);
+      started.postgresPid = postmasterPid(server.dataDir);
+      serverUrl = server.url;
+      options.progress(`Postgres ${server.majorVersion} started (throwaway, removed at the end)`);
+    } else if (serverKind === 'persistent') {
+      serverUrl = await ensureEmbeddedServer(stateDir);
+      started.postgresPid = postmasterPid(path.join(stateDir, 'server', 'data'));
+      options.progress(
+        `Postgres running (kept under ${path.relative(process.cwd(), stateDir) || stateDir})`,
+      );
+    } else {
+      serverUrl = options.databaseUrl!;
+      options.progress(
+        `Postgres at ${redactUrl(serverUrl)} (the demo creates database pgpact_demo and roles ${roles.join(', ')})`,
+      );
+    }
+    check();
+    const adminUrl = await createDemoDatabase(serverUrl, roles, serverKind === 'external');
+    if (serverKind === 'external' && !options.keep) {
+      cleanups.push(async () => {
+        await dropDemoDatabase(serverUrl, roles);
+      });
+    }
+
+    check();
+    await withClient(adminUrl, (c) => createLegacyData(c));
+    options.progress(
+      `legacy table ${LEGACY_TABLE.schema}.${LEGACY_TABLE.name} created by hand as the admin, owned by no service`,
+    );
+    const began = Date.now();
+    await applyProvisioning(adminUrl, manifest, { stateDir });
+    if (serverKind === 'external') await markDemoRoles(adminUrl, roles);
+    options.progress(
+      `applied ${path.relative(process.cwd(), manifest.file) || manifest.file}: roles ${roles.join(', ')}, ` +
+        `schemas ${manifest.services.flatMap((s) => s.owns).join(', ')}, their migrations (${Date.now() - began} ms)`,
+    );
+    check();
+
+    const databaseUrls = Object.fromEntries(
+      manifest.services.map((s) => [s.name, serviceUrl(adminUrl, s.role, stateDir)]),
+    );
+    const accounts = await withClient(databaseUrls.users!, (c) =>
+      seedAccounts(c, options.accounts),
+    );
+    const invoices = await withClient(databaseUrls.invoicing!, (c) =>
+      seedInvoices(c, Math.floor(options.accounts * 0.6), 2),
+    );
+    options.progress(
+      `seeded ${accounts} accounts as role users, ${invoices} invoices as role invoicing`,
+    );
+    check();
+
+    const processes = new Map<string, ServiceProcess>();
+    const services: Record<string, DemoService> = {};
+    const start = async (
+      name: string,
+      entry: string,
+      extraEnv: Record<string, string>,
+      port: number,
+    ) => {
+      const spec = SERVICES.find((s) => s.name === name)!;
+      const role = manifest.services.find((s) => s.name === name)!.role;
+      const proc = await startServiceProcess({
+        name,
+        entry,
+        env: {
+          DATABASE_URL: databaseUrls[name]!,
+          PORT: String(port),
+          POOL_SIZE: String(spec.poolSize),
+          ...extraEnv,
+        },
+        logFile: path.join(stateDir, 'logs', `${name}.log`),
+        outlive: options.keep,
+        signal: options.signal,
+      });
+      processes.set(name, proc);
+      started.processes.push({ name, pid: proc.pid });
+      services[name] = {
+        name,
+        role,
+        url: proc.url,
+        port: proc.port,
+        pid: proc.pid,
+        databaseUrl: databaseUrls[name]!,
+        logFile: proc.logFile,
+      };
+      return services[name]!;
+    };
+    cleanups.push(async () => {
+      await Promise.all([...processes.values()].map((p) => p.stop()));
+    });
+    const first = await Promise.all(SERVICES.map((s) => start(s.name, s.entry, {}, 0)));
+    // Started in parallel; listed in the story's order (A, B, C).
+    const procs = first.map((s) => processes.get(s.name)!);
+    processes.clear();
+    for (const [i, s] of first.entries()) {
+      delete services[s.name];
+      services[s.name] = s;
+      processes.set(s.name, procs[i]!);
+    }
+    for (const s of Object.values(services))
+      options.progress(`${s.name.padEnd(9)} ${s.url}  pid ${s.pid}  role ${s.role}`);
+    check();
+
+    const traffic = await startTraffic({
+      targets: {
+        users: services.users!.url,
+        invoicing: services.invoicing!.url,
+        reporting: services.reporting!.url,
+      },
+      ratePerSecond: options.trafficRate,
+    });
+    cleanups.push(async () => {
+      await traffic.stop();
+    });
+    options.progress(
+      `traffic: ${options.trafficRate} requests/s, a steady mix of reads, writes and reports against all three`,
+    );
+
+    const restartService = async (name: string, restart: RestartOptions = {}) => {
+      const current = processes.get(name);
+      const spec = SERVICES.find((s) => s.name === name);
+      if (!current || !spec) throw new Error(`no service ${name} in the demo`);
+      await current.stop();
+      let started: DemoService;
+      try {
+        started = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, current.port);
+      } catch {
+        // The port may have been taken in the meantime: take any and point the traffic there.
+        started = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, 0);
+      }
+      traffic.setTarget(name as 'users' | 'invoicing' | 'reporting', started.url);
+      return started;
+    };
+
+    const leaveRunning = async (): Promise<KeptDemo> => {
+      await traffic.stop();
+      const trafficProc = await startDetachedTraffic(services, stateDir);
+      const kept: KeptDemo = {
+        version: 1,
+        startedAt: new Date().toISOString(),
+        stateDir,
+        embeddedServer: serverKind === 'persistent',
+        database: redactUrl(adminUrl),
+        processes: [
+          ...[...processes.values()].map((p) => ({
+            name: p.name,
+            pid: p.pid,
+            url: p.url,
+            file: exampleProgram(p.entry).file,
+            logFile: p.logFile,
+          })),
+          {
+            name: 'traffic',
+            pid: trafficProc.pid,
+            file: exampleProgram('traffic/main').file,
+            logFile: trafficProc.logFile,
+          },
+        ],
+      };
+      writeKeptDemo(stateDir, kept);
+      cleanups.splice(0);
+      return kept;
+    };
+
+    return {
+      serverKind,
+      adminUrl,
+      manifest,
+      exampleDir: exampleDir(),
+      stateDir,
+      services,
+      traffic,
+      restartService,
+      teardown: cleanUp,
+      leaveRunning,
+      started,
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+}
+
+/** Thrown when Ctrl-C interrupts the setup. */
+export class DemoInterrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'DemoInterrupted';
+  }
+}
+
+/** The pid in a data directory's postmaster.pid, if readable. */
+function postmasterPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(
+      fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+    );
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function startDetachedTraffic(services: Record<string, DemoService>, stateDir: string) {
+  const { spawn } = await import('node:child_process');
+  const program = exampleProgram('traffic/main');
+  const logFile = path.join(stateDir, 'logs', 'traffic.log');
+  const fd = fs.openSync(logFile, 'w');
+  const env = { ...process.env };
+  delete env.PGPACT_PARENT_PID;
+  delete env.NODE_OPTIONS;
+  const args = [
+    ...program.args,
+    ...[
+      '--users',
+      services.users!.url,
+      '--invoicing',
+      services.invoicing!.url,
+      '--reporting',
+      services.reporting!.url,
+    ],
+    ...['--rate', '20', '--interval', '60'],
+  ];
+  const child = spawn(program.command, args, { env, stdio: ['ignore', fd, fd], detached: true });
+  fs.closeSync(fd);
+  child.unref();
+  return { pid: child.pid ?? 0, logFile };
+}
+
+/** Stops what a --keep run left (services, traffic) and the demo's embedded server. */
+export async function stopKeptDemo(): Promise<{ stopped: string[]; serverStopped: boolean }> {
+  const stateDir = path.join(defaultStateDir(), 'demo');
+  const stopped = await stopKeptProcesses(stateDir);
+  const serverStopped = fs.existsSync(path.join(stateDir, 'server'))
+    ? await stopEmbeddedServer(stateDir)
+    : false;
+  return { stopped, serverStopped };
+}

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PgpactError } from '../errors.js';
+import { processAlive } from '../postgres/local-server.js';
+import { exampleProgram } from './example-files.js';
+
+/** One example service (or the traffic generator) running as a child process. */
+export interface ServiceProcess {
+  name: string;
+  pid: number;
+  port: number;
+  url: string;
+  logFile: string;
+  entry: string;
+  /** Settles with the exit code (null when killed by a signal) once the process is gone. */
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after graceMs; resolves once the process is gone. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** How to start one service process. */
+export interface StartServiceOptions {
+  name: string;
+  /** Example entry point without extension, e.g. `users/main`. */
+  entry: string;
+  env: Record<string, string>;
+  logFile: string;
+  /** Keep running after pgpact exits (--keep): own session, no parent watch. */
+  outlive: boolean;
+  signal?: AbortSignal;
+  /** How long to wait for its `listening` line. */
+  startTimeoutMs?: number;
+}
+
+/** The last lines of a log file, for error messages. */
+export function logTail(file: string, lines = 12): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function findListening(file: string): { port: number; pid: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    if (!line.includes('"listening"')) continue;
+    try {
+      const event = JSON.parse(line) as { event?: string; port?: number; pid?: number };
+      if (event.event === 'listening' && typeof event.port === 'number')
+        return { port: event.port, pid: event.pid ?? 0 };
+    } catch {
+      /* a partial line: read again */
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Starts an example service with Node, output appended to its log file, in its own
+ * process group (Ctrl-C reaches the demo, which stops it in order). Unless it must
+ * outlive pgpact, it watches pgpact's pid and exits if pgpact is killed.
+ */
+export async function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
+  const program = exampleProgram(options.entry);
+  fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
+  fs.writeFileSync(options.logFile, '');
+  const fd = fs.openSync(options.logFile, 'a');
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  delete env.NODE_OPTIONS;
+  if (options.outlive) delete env.PGPACT_PARENT_PID;
+  else env.PGPACT_PARENT_PID = String(process.pid);
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(program.command, program.args, {
+      env,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+  } finally {
+    fs.closeSync(fd);
+  }
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.once('error', () => resolve(-1));
+  });
+  if (options.outlive) child.unref();
+  const pid = child.pid ?? 0;
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+
+  const stop = async (graceMs = 5000) => {
+    if (gone || !processAlive(pid)) return;
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+  for (;;) {
+    const listening = findListening(options.logFile);
+    if (listening) {
+      return {
+        name: options.name,
+        pid,
+        port: listening.port,
+        url: `http://127.0.0.1:${listening.port}`,
+        logFile: options.logFile,
+        entry: options.entry,
+        exited,
+        stop,
+      };
+    }
+    const why = gone
+      ? `exited before listening (code ${await exited})`
+      : options.signal?.aborted
+        ? 'interrupted'
+        : Date.now() > deadline
+          ? 'did not start listening in time'
+          : undefined;
+    if (why !== undefined) {
+      await stop(1000);
+      throw new PgpactError('DEMO_FAILED', `the ${options.name} service ${why}`, {
+        detail: logTail(options.logFile),
+        hint: `its log: ${options.logFile}`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

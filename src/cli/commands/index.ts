@@ -1,5 +1,4 @@
 import type { Command } from '../command.js';
-import { checkCommand } from './check.js';
 import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
@@ -11,7 +10,6 @@ export const COMMANDS: Command[] = [
   demoCommand,
   dbCommand,
   dashboardCommand,
-  checkCommand,
   topCommand,
   metricsCommand,
 ];

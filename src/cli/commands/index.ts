@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { checkCommand } from './check.js';
 import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
@@ -9,6 +10,7 @@ import { topCommand } from './top.js';
 export const COMMANDS: Command[] = [
   demoCommand,
   dbCommand,
+  checkCommand,
   dashboardCommand,
   topCommand,
   metricsCommand,

@@ -3,12 +3,20 @@
  * analyzed as a nested query level, user-defined functions are flagged opaque.
  * Node types without names in them are walked generically.
  */
-import type { ColumnRef, FuncCall, MultiAssignRef, Node, SubLink, TypeCast } from 'libpg-query';
+import type {
+  A_Indirection,
+  ColumnRef,
+  FuncCall,
+  MultiAssignRef,
+  Node,
+  SubLink,
+  TypeCast,
+} from 'libpg-query';
 import { strings } from './ast.js';
 import { lookupFunctionSchema } from './catalog-index.js';
 import { type AnalysisContext, warn } from './context.js';
 import { analyzeQuery } from './query.js';
-import { resolveColumnRef, type Scope } from './scope.js';
+import { findItem, lookupUnqualified, resolveColumnRef, type Scope } from './scope.js';
 
 /** Warns when a called function is user-defined (or unknown and schema-qualified): what it reads is not visible. */
 export function checkFunction(funcname: readonly Node[] | undefined, ctx: AnalysisContext): void {
@@ -23,6 +31,26 @@ export function checkFunction(funcname: readonly Node[] | undefined, ctx: Analys
   } else if (schema !== undefined) {
     warn(ctx, `function ${schema}.${name} is not in the catalog: treated as opaque`);
   }
+}
+
+/** `(t).col` on a whole-row reference reads just that column, as Postgres resolves it. */
+function walkIndirection(node: A_Indirection, scope: Scope, ctx: AnalysisContext): void {
+  const fields = (node.arg as { ColumnRef?: ColumnRef } | undefined)?.ColumnRef?.fields;
+  const first = node.indirection?.[0] as { String?: { sval?: string } } | undefined;
+  const name = (fields?.[0] as { String?: { sval?: string } } | undefined)?.String?.sval;
+  if (
+    fields?.length === 1 &&
+    name !== undefined &&
+    first?.String &&
+    !lookupUnqualified(scope, name) &&
+    findItem(scope, [name])
+  ) {
+    resolveColumnRef([fields[0]!, node.indirection![0]!], scope, ctx);
+    walkExpr(node.indirection!.slice(1), scope, ctx);
+    return;
+  }
+  walkExpr(node.arg, scope, ctx);
+  walkExpr(node.indirection, scope, ctx);
 }
 
 /** Walks an expression (or a list of them) in a scope, recording what it reads. */
@@ -57,6 +85,9 @@ export function walkExpr(node: unknown, scope: Scope, ctx: AnalysisContext): voi
       }
       case 'TypeCast':
         walkExpr((body as TypeCast).arg, scope, ctx);
+        break;
+      case 'A_Indirection':
+        walkIndirection(body as A_Indirection, scope, ctx);
         break;
       case 'MultiAssignRef': {
         // `SET (a, b) = (SELECT ...)`: the same source repeats for each column; walk it once.

@@ -1,0 +1,169 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect, it } from 'vitest';
+import type { PgpactError } from '../../src/errors.js';
+import { withClient } from '../../src/postgres/client.js';
+import { applyProvisioning } from '../../src/provision/apply.js';
+import { serviceUrl } from '../../src/provision/credentials.js';
+import {
+  applyMigrationFolders,
+  listMigrationFiles,
+} from '../../src/provision/migration-folders.js';
+import { describeEachServer } from '../helpers/postgres.js';
+import { planFor, projectManifest, snapshot, tempDir } from './fixtures.js';
+
+function failure(promise: Promise<unknown>): Promise<PgpactError> {
+  return promise.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as PgpactError,
+  );
+}
+
+it('lists .sql files in natural filename order', () => {
+  const { manifest } = projectManifest({
+    'pgpact.yaml': 'version: 1\nservices:\n  users:\n    owns: [users]\n    migrations: m\n',
+    'm/10_later.sql': 'SELECT 10;',
+    'm/2_second.sql': 'SELECT 2;',
+    'm/1_first.sql': 'SELECT 1;',
+    'm/README.md': 'not a migration',
+    'm/002_b.sql': 'SELECT 2;',
+  });
+  expect(listMigrationFiles(manifest.services[0]!).map((f) => f.file)).toEqual([
+    '1_first.sql',
+    '002_b.sql',
+    '2_second.sql',
+    '10_later.sql',
+  ]);
+});
+
+describeEachServer('migration folders', (server) => {
+  it('run as the service role, once each, recorded where services cannot reach', async () => {
+    const url = await server().createDatabase();
+    const stateDir = tempDir();
+    const { manifest } = projectManifest({
+      'pgpact.yaml': `version: 1
+services:
+  users:
+    role: mf_users
+    owns: [users]
+    migrations: migrations/users
+  invoicing:
+    role: mf_invoicing
+    owns: [invoicing]
+    migrations: migrations/invoicing
+    reads:
+      users.account: [id]
+`,
+      'migrations/users/1_account.sql': 'CREATE TABLE account (id serial PRIMARY KEY, name text);',
+      'migrations/users/2_index.sql':
+        "CREATE INDEX account_name ON account (name);\nCREATE TYPE status AS ENUM ('a');",
+      'migrations/invoicing/1_invoice.sql': 'CREATE TABLE invoice (id int, account_id int);',
+    });
+    const result = await applyProvisioning(url, manifest, { stateDir });
+    expect(result.migrations.map((m) => `${m.service}/${m.file}`)).toEqual([
+      'users/1_account.sql',
+      'users/2_index.sql',
+      'invoicing/1_invoice.sql',
+    ]);
+    const catalog = await snapshot(url);
+    expect(
+      catalog.relations.filter((r) => r.schema === 'users').map((r) => [r.name, r.owner]),
+    ).toEqual([
+      ['account', 'mf_users'],
+      ['account_id_seq', 'mf_users'],
+    ]);
+    expect(catalog.types?.find((t) => t.name === 'status')?.owner).toBe('mf_users');
+    expect(catalog.schemas.find((s) => s.name === 'pgpact')?.owner).toBe('postgres');
+    // Round two granted the contract on the table the migration created.
+    expect(catalog.relations.find((r) => r.name === 'account')!.columns[0]!.grants).toEqual([
+      { grantee: 'mf_invoicing', privilege: 'SELECT', grantable: false },
+    ]);
+    await withClient(url, async (c) => {
+      const { rows } = await c.query(
+        'SELECT service, file, length(checksum) AS len FROM pgpact.schema_migrations ORDER BY applied_at, file',
+      );
+      expect(rows).toEqual([
+        { service: 'users', file: '1_account.sql', len: 64 },
+        { service: 'users', file: '2_index.sql', len: 64 },
+        { service: 'invoicing', file: '1_invoice.sql', len: 64 },
+      ]);
+    });
+    await withClient(serviceUrl(url, 'mf_users', stateDir), async (c) => {
+      await expect(c.query('SELECT * FROM pgpact.schema_migrations')).rejects.toMatchObject({
+        code: '42501',
+      });
+    });
+    expect(await applyMigrationFolders(url, manifest)).toEqual([]);
+    // pgpact's own schema is neither managed nor reported.
+    const plan = await planFor(url, manifest);
+    expect(plan.steps).toEqual([]);
+    expect(plan.findings.map((f) => f.object)).not.toContain('pgpact');
+  });
+
+  it('a failing file rolls back alone, is reported at its line and column, and a rerun resumes', async () => {
+    const url = await server().createDatabase();
+    const stateDir = tempDir();
+    const { dir, manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  users:\n    role: mf2_users\n    owns: [users]\n    migrations: m\n',
+      'm/1_ok.sql': 'CREATE TABLE a (id int);',
+      'm/2_broken.sql':
+        '-- Tabellen für Ä\nCREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\nSELECT id, nosuch FROM b;\n',
+      'm/3_after.sql': 'CREATE TABLE c (id int);',
+    });
+    const error = await failure(applyProvisioning(url, manifest, { stateDir }));
+    expect(error.code).toBe('MIGRATION_FAILED');
+    expect(error.message).toBe(
+      'migration users/2_broken.sql failed at line 4, column 12: column "nosuch" does not exist; it was rolled back, the 1 file(s) before it stay applied',
+    );
+    expect(error.problems[0]).toMatchObject({
+      code: 'SQLSTATE 42703',
+      file: path.join(dir, 'm', '2_broken.sql'),
+      line: 4,
+      column: 12,
+    });
+    expect(error.detail).toBe('  SELECT id, nosuch FROM b;\n             ^');
+    const names = async () =>
+      (await snapshot(url)).relations.filter((r) => r.schema === 'users').map((r) => r.name);
+    expect(await names()).toEqual(['a']);
+
+    fs.writeFileSync(path.join(dir, 'm', '2_broken.sql'), 'CREATE TABLE b (id int);\n');
+    const rerun = await applyProvisioning(url, manifest, { stateDir });
+    expect(rerun.migrations.map((m) => m.file)).toEqual(['2_broken.sql', '3_after.sql']);
+    expect(await names()).toEqual(['a', 'b', 'c']);
+
+    // A file that ran must not change.
+    fs.writeFileSync(path.join(dir, 'm', '1_ok.sql'), 'CREATE TABLE a (id bigint);');
+    const changed = await failure(applyMigrationFolders(url, manifest));
+    expect(changed).toMatchObject({
+      code: 'MIGRATION_INVALID',
+      message: 'migration users/1_ok.sql changed after it was applied',
+    });
+  });
+
+  it('errors without a position point at the statement; transaction control and role switches are refused', async () => {
+    const url = await server().createDatabase();
+    const { dir, manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  users:\n    role: mf3_users\n    owns: [users]\n    migrations: m\n',
+      'm/1.sql': 'CREATE TABLE a (id int PRIMARY KEY);\n\n  INSERT INTO a VALUES (1), (1);\n',
+    });
+    const duplicate = await failure(applyProvisioning(url, manifest, { stateDir: tempDir() }));
+    expect(duplicate.problems[0]).toMatchObject({ code: 'SQLSTATE 23505', line: 3, column: 3 });
+    expect(duplicate.detail).toContain('Key (id)=(1) already exists.');
+
+    fs.writeFileSync(path.join(dir, 'm', '1.sql'), 'CREATE TABLE a (id int);\nCOMMIT;\n');
+    const commit = await failure(applyMigrationFolders(url, manifest));
+    expect(commit.problems[0]).toMatchObject({ line: 2, column: 1 });
+    expect(commit.message).toContain('transaction control is not allowed');
+
+    fs.writeFileSync(path.join(dir, 'm', '1.sql'), 'CREATE TABLE a (id int);\nRESET ROLE;\n');
+    const reset = await failure(applyMigrationFolders(url, manifest));
+    expect(reset.message).toContain(
+      'the file switched the role to postgres; migrations run as mf3_users',
+    );
+    expect((await snapshot(url)).relations.filter((r) => r.schema === 'users')).toEqual([]);
+  });
+});

@@ -33,6 +33,8 @@ export interface RuntimeFindingInput {
   deadlocks?: readonly DeadlockReport[];
   loggedLockWaits?: readonly LoggedLockWait[];
   loggedLimits?: readonly LoggedLimit[];
+  /** Noisy-neighbour findings already computed (e.g. kept by a NoisyNeighbourLatch); else from the history. */
+  noisyNeighbours?: RuntimeFinding[];
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
@@ -110,7 +112,9 @@ export function runtimeFindings(
         'give pgpact the server log (--log-file) with log_line_prefix including %p and %u, or log_connections = on',
     });
   }
-  findings.push(...findNoisyNeighbours(input.history, { ...o.noisyNeighbour }));
+  findings.push(
+    ...(input.noisyNeighbours ?? findNoisyNeighbours(input.history, { ...o.noisyNeighbour })),
+  );
   return sortFindings(findings) as RuntimeFinding[];
 }
 

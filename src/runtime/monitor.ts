@@ -9,6 +9,7 @@ import {
   type LogReadResult,
 } from './log-reader.js';
 import type { LogSource } from './log-source.js';
+import { NoisyNeighbourLatch } from './noisy-neighbour.js';
 import type { RuntimeFinding } from './runtime-finding.js';
 import { RuntimeSampler, type SamplerOptions } from './sampler.js';
 import type { RuntimeSample } from './types.js';
@@ -46,6 +47,7 @@ export class RuntimeMonitor {
   private entriesRead = 0;
   private ticks = 0;
   private latestReport: RuntimeReport | undefined;
+  private readonly noisy: NoisyNeighbourLatch;
 
   private constructor(
     private readonly client: Queryable,
@@ -53,6 +55,7 @@ export class RuntimeMonitor {
     settings: { prefix?: string; timeZone?: string },
   ) {
     this.sampler = new RuntimeSampler(client, options);
+    this.noisy = new NoisyNeighbourLatch(options.findings?.noisyNeighbour);
     this.reader = options.log
       ? new LogReader(options.log, {
           directory: this.sampler.directory,
@@ -101,6 +104,7 @@ export class RuntimeMonitor {
         deadlocks: this.deadlocks,
         loggedLockWaits: this.lockWaits,
         loggedLimits: this.limits,
+        noisyNeighbours: this.noisy.update(this.sampler.history),
       },
       this.options.findings,
     );

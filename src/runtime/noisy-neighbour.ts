@@ -68,6 +68,54 @@ function windowOf(history: readonly RuntimeSample[], fromMs: number, toMs: numbe
   return { services, total, coveredMs };
 }
 
+/** A service's share of database time over the last windowMs of the history (0..1). */
+export function recentShare(
+  history: readonly RuntimeSample[],
+  service: string,
+  windowMs: number,
+): number {
+  const last = history.at(-1);
+  if (!last) return 0;
+  const end = Date.parse(last.takenAt);
+  const w = windowOf(history, end - windowMs, end);
+  return w.total > 0 ? (w.services.get(service)?.dbTimeMs ?? 0) / w.total : 0;
+}
+
+/**
+ * Keeps a noisy-neighbour finding while its cause lasts: once detected, it stays
+ * as long as the noisy service's share stays at least minShareRise above its
+ * share before the jump, even after the jump has left the baseline window.
+ */
+export class NoisyNeighbourLatch {
+  private readonly latched = new Map<string, { finding: RuntimeFinding; shareBefore: number }>();
+
+  constructor(private readonly options: Partial<NoisyNeighbourOptions> = {}) {}
+
+  /** The findings now: new detections, and earlier ones whose noisy service is still as loud. */
+  update(history: readonly RuntimeSample[]): RuntimeFinding[] {
+    const o = { ...DEFAULT_NOISY_NEIGHBOUR, ...this.options };
+    const fresh = findNoisyNeighbours(history, o);
+    for (const finding of fresh) {
+      const noisy = finding.parties.find((p) => p.as === 'noisy')!.service;
+      const kept = this.latched.get(noisy);
+      const last = history.at(-1);
+      const end = last ? Date.parse(last.takenAt) : 0;
+      const before = windowOf(history, end - 2 * o.windowMs, end - o.windowMs);
+      const shareBefore =
+        kept?.shareBefore ??
+        (before.total > 0 ? (before.services.get(noisy)?.dbTimeMs ?? 0) / before.total : 0);
+      this.latched.set(noisy, { finding, shareBefore });
+    }
+    for (const [noisy, { shareBefore }] of this.latched) {
+      if (fresh.some((f) => f.parties.some((p) => p.as === 'noisy' && p.service === noisy)))
+        continue;
+      if (recentShare(history, noisy, o.windowMs) < shareBefore + o.minShareRise)
+        this.latched.delete(noisy);
+    }
+    return [...this.latched.values()].map((l) => l.finding);
+  }
+}
+
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const ms = (x: number) => (x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(x >= 10 ? 1 : 2)} ms`);
 

@@ -1,5 +1,6 @@
 import { caretAt } from '../errors.js';
 import type { Finding } from '../findings.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { type ConsumerHit, type ConsumerIndex, toConsumerRefs } from './consumers.js';
 import type { MigrationFile } from './migration-file.js';
@@ -8,7 +9,24 @@ import { statementLocation } from './statement-index.js';
 /** `schema.name` of the first relation a statement names, or its file. */
 function firstObject(s: AppliedStatement): string {
   const t = s.targets.find((x) => x !== undefined);
-  return t ? `${t.schema}.${t.name}` : s.statement.file;
+  return t
+    ? `${t.schema}.${t.name}`
+    : (s.facts.acts.find((a) => a.schema !== undefined)?.schema ?? s.statement.file);
+}
+
+/** A view named in a Postgres message: qualified, or unqualified (visible in the search_path), found in the base. */
+function resolveView(
+  name: string,
+  base: CatalogSnapshot,
+  preferSchema?: string,
+): { schema: string; name: string } | undefined {
+  const dot = name.indexOf('.');
+  if (dot > 0) return { schema: name.slice(0, dot), name: name.slice(dot + 1) };
+  const candidates = base.relations.filter(
+    (r) => r.name === name && (r.kind === 'view' || r.kind === 'materialized_view'),
+  );
+  const pick = candidates.find((r) => r.schema === preferSchema) ?? candidates[0];
+  return pick ? { schema: pick.schema, name: pick.name } : undefined;
 }
 
 /** `schema.name` of the views Postgres names in a "depends on" detail. */
@@ -28,6 +46,7 @@ export function failureFindings(
   statements: AppliedStatement[],
   consumers: ConsumerIndex,
   files: MigrationFile[],
+  base: CatalogSnapshot,
 ): Finding[] {
   const findings: Finding[] = [];
   for (const s of statements) {
@@ -40,12 +59,16 @@ export function failureFindings(
       location = `${s.statement.file}:${at.line}`;
       excerpt = ` at column ${at.column}`;
     }
-    const views = dependentViews(s.error.detail);
+    const preferSchema = s.targets.find((x) => x !== undefined)?.schema;
+    const views = dependentViews(s.error.detail)
+      .map((v) => resolveView(v, base, preferSchema))
+      .filter((v) => v !== undefined)
+      .map((v) => `${v.schema}.${v.name}`);
     const hits: ConsumerHit[] = views.flatMap((v) => {
       const dot = v.indexOf('.');
-      const schema = dot > 0 ? v.slice(0, dot) : 'public';
-      const name = dot > 0 ? v.slice(dot + 1) : v;
-      return consumers.usersOfTable(schema, name).map((h) => ({ ...h, via: v }));
+      return consumers
+        .usersOfTable(v.slice(0, dot), v.slice(dot + 1))
+        .map((h) => ({ ...h, via: v }));
     });
     const refs = toConsumerRefs(hits);
     const object = views[0] ?? firstObject(s);

@@ -64,19 +64,19 @@ export function migrationOwners(
     else loose.push(f);
   }
   if (loose.length > 0) {
-    const s =
+    // Each file by the schemas it names; files naming none follow the others.
+    const together =
       ownerBySchemas(manifest, loose) ??
       (manifest.services.length === 1 ? manifest.services[0] : undefined);
-    if (!s) {
-      throw new PgpactError(
-        'USAGE',
-        `cannot tell which service ${loose.map((f) => f.display).join(', ')} belongs to`,
-        {
-          hint: "pass --service NAME, or keep the file in the service's migrations folder, or qualify table names with the owned schema",
-        },
-      );
+    for (const f of loose) {
+      const s = ownerBySchemas(manifest, [f]) ?? together;
+      if (!s) {
+        throw new PgpactError('USAGE', `cannot tell which service ${f.display} belongs to`, {
+          hint: "pass --service NAME, keep the file in the service's migrations folder, or qualify table names with the owned schema",
+        });
+      }
+      owners.set(f.display, { service: s.name, role: s.role });
     }
-    for (const f of loose) owners.set(f.display, { service: s.name, role: s.role });
   }
   return owners;
 }

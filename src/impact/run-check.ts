@@ -201,7 +201,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       manifest: options.manifest,
       consumers,
     }),
-    ...failureFindings(snaps.applied, consumers, files),
+    ...failureFindings(snaps.applied, consumers, files, snaps.before),
     ...skippedFindings(snaps.applied),
   ]);
   t.analysisMs = performance.now() - mark;

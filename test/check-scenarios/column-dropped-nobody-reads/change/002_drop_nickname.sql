@@ -1,0 +1,1 @@
+ALTER TABLE users.account DROP COLUMN nickname;

@@ -1,0 +1,1 @@
+ALTER TABLE users.account RENAME COLUMN zip TO postal_code;

@@ -1,0 +1,1 @@
+ALTER TABLE users.account ALTER COLUMN zip TYPE integer USING zip::integer;

@@ -1,0 +1,1 @@
+ALTER TABLE users.preference ALTER COLUMN newsletter DROP DEFAULT;

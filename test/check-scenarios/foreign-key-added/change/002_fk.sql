@@ -1,0 +1,2 @@
+ALTER TABLE users.preference
+  ADD CONSTRAINT preference_account_fk FOREIGN KEY (account_id) REFERENCES users.account (id);

@@ -1,0 +1,1 @@
+ALTER TABLE users.account ADD COLUMN phone text;

@@ -1,0 +1,1 @@
+ALTER TABLE users.account ALTER COLUMN city TYPE varchar(40);

@@ -1,0 +1,1 @@
+ALTER TABLE users.preference ADD COLUMN timezone text NOT NULL;

@@ -1,0 +1,3 @@
+ALTER TABLE users.account ADD COLUMN phone text;
+ALTER TABLE users.account
+  ADD COLUM email text;

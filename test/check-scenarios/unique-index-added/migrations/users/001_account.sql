@@ -1,0 +1,17 @@
+-- Service A's user table, as in the article.
+CREATE TABLE users.account (
+  id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name              text NOT NULL,
+  street_and_number text NOT NULL,
+  zip               text NOT NULL,
+  city              text NOT NULL,
+  nickname          text,
+  created_at        timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE users.preference (
+  account_id bigint PRIMARY KEY,
+  newsletter boolean DEFAULT false,
+  language   text DEFAULT 'en',
+  theme      text
+);

@@ -1,0 +1,1 @@
+DROP VIEW users.account_address;

@@ -1,0 +1,1 @@
+ALTER VIEW users.account_address RENAME TO postal_address;

@@ -46,6 +46,8 @@ export interface RunningDashboard {
   port: number;
   /** The role the dashboard reads as. */
   monitorRole: string;
+  /** Whether this start created the monitoring role (it did not exist before). */
+  monitorRoleCreated: boolean;
   model: DashboardModel;
   close(): Promise<void>;
 }
@@ -158,6 +160,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       host,
       port: address.port,
       monitorRole: role.role,
+      monitorRoleCreated: monitor?.created ?? false,
       model,
       async close() {
         model.close();

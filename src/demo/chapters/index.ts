@@ -1,7 +1,13 @@
 import type { DemoChapter } from '../types.js';
+import { dashboardChapter } from './dashboard.js';
 import { ownershipEnforced } from './ownership-enforced.js';
 import { servicesUnderLoad } from './services-under-load.js';
 import { unownedData } from './unowned-data.js';
 
 /** The story, in order. Add a chapter: write a module in this folder and add it here (see ../README.md). */
-export const DEMO_CHAPTERS: DemoChapter[] = [ownershipEnforced, unownedData, servicesUnderLoad];
+export const DEMO_CHAPTERS: DemoChapter[] = [
+  ownershipEnforced,
+  unownedData,
+  servicesUnderLoad,
+  dashboardChapter,
+];

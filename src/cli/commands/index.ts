@@ -1,15 +1,19 @@
 import type { Command } from '../command.js';
+import { applyCommand } from './apply.js';
 import { checkCommand } from './check.js';
 import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { metricsCommand } from './metrics.js';
+import { planCommand } from './plan.js';
 import { topCommand } from './top.js';
 
 /** Every command of the CLI, in the order --help lists them. Add one line per new command. */
 export const COMMANDS: Command[] = [
   demoCommand,
   dbCommand,
+  planCommand,
+  applyCommand,
   checkCommand,
   dashboardCommand,
   topCommand,

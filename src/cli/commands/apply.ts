@@ -1,0 +1,65 @@
+import { PgpactError } from '../../errors.js';
+import { redactUrl } from '../../postgres/client.js';
+import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
+import { applyProvisioning } from '../../provision/apply.js';
+import { credentialsPath } from '../../provision/credentials.js';
+import { formatApplyResult } from '../../provision/format-plan.js';
+import { type Command, EXIT } from '../command.js';
+import { formatError } from '../report-error.js';
+import { loadManifestOption } from '../manifest-option.js';
+
+/** `pgpact apply`: provisions the database from the manifest in one transaction and proves the plan is empty afterwards. */
+export const applyCommand: Command = {
+  name: 'apply',
+  summary:
+    'provision the database from the manifest in one transaction, then run pending migrations',
+  usage: `pgpact apply [--config FILE] [--database-url URL] [--json] [--quiet]
+
+  Runs what \`pgpact plan\` prints in ONE transaction (any failure rolls everything back and
+  names the step), then each service's pending migration files (natural filename order,
+  each file in its own transaction as the service's role, recorded in pgpact.schema_migrations),
+  then grants on what they created, then re-reads the catalog: the plan must be empty.
+  Roles pgpact creates get a random password, sent as a SCRAM verifier and kept in
+  <state dir>/credentials.json (mode 0600; PGPACT_HOME, default ./.pgpact); set
+  PGPACT_PASSWORD_<ROLE> to use your own. Passwords are never printed.
+
+  --json    print {"steps", "migrations", "findings", "rounds"}
+  --quiet   no per-step progress on stderr
+
+  exit codes: 0 applied (or nothing to do), 1 applied but the database still differs from the
+  manifest (APPLY_INCOMPLETE), 2 invalid input or a failed step or migration (nothing of that
+  transaction was kept)`,
+  options: { json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+  async run({ values }, output) {
+    const manifest = loadManifestOption(values);
+    const url = await resolveDatabaseUrl({
+      databaseUrl: values['database-url'] as string | undefined,
+    });
+    let n = 0;
+    try {
+      const result = await applyProvisioning(url, manifest, {
+        stateDir: defaultStateDir(),
+        onStep: (step) => {
+          n += 1;
+          if (!values.quiet && !values.json) output.err(`  ${step.kind}: ${step.reason}\n`);
+        },
+      });
+      if (values.json) {
+        output.out(`${JSON.stringify(result, null, 2)}\n`);
+      } else {
+        output.out(formatApplyResult(result, redactUrl(url)));
+        if (result.steps.some((s) => s.passwordFor !== undefined)) {
+          output.out(`passwords of new roles are kept in ${credentialsPath()}\n`);
+        }
+      }
+      return EXIT.ok;
+    } catch (error) {
+      if (error instanceof PgpactError && error.code === 'APPLY_INCOMPLETE') {
+        output.err(formatError(error));
+        return EXIT.problem;
+      }
+      if (n > 0 && !values.quiet) output.err(`apply stopped after ${n} step(s)\n`);
+      throw error;
+    }
+  },
+};

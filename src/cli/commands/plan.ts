@@ -1,0 +1,56 @@
+import { readCatalog } from '../../postgres/catalog.js';
+import { redactUrl, withClient } from '../../postgres/client.js';
+import { resolveDatabaseUrl } from '../../postgres/embedded.js';
+import { formatPlan } from '../../provision/format-plan.js';
+import { pendingMigrations } from '../../provision/migration-folders.js';
+import { planProvisioning } from '../../provision/plan.js';
+import { type Command, EXIT } from '../command.js';
+import { loadManifestOption } from '../manifest-option.js';
+
+/** `pgpact plan`: the ordered SQL that brings the database to the manifest, and what it reports instead of granting. */
+export const planCommand: Command = {
+  name: 'plan',
+  summary:
+    'print the SQL that provisions roles, schemas, ownership, grants and limits from the manifest',
+  usage: `pgpact plan [--config FILE] [--database-url URL] [--json] [--check]
+
+  Compares the manifest with the database and prints the ordered SQL that reaches it:
+  least-privilege login roles, schemas owned by their service's role, ownership of every
+  object in them, REVOKE of everything undeclared (PUBLIC's defaults included), USAGE plus
+  column-level SELECT for contracts (enforce) or table-level SELECT on every other owned
+  schema (audit), declared writes, limits on the roles, and default privileges so tables
+  created later stay private. Passwords show as '<redacted>'. Reports, without granting,
+  schemas and tables no service owns and roles no service uses, and lists the migration
+  files apply would run. Changes nothing.
+
+  --json    print {"steps": [{"kind", "sql", "reason"}], "findings": [...], "pendingMigrations": ["service/file"]}
+  --check   exit 1 when there is anything to do (drift check for CI)
+
+  exit codes: 0 planned (whether or not there are steps, unless --check), 1 --check and steps
+  are pending, 2 invalid input (manifest, database URL, changed migration file)`,
+  options: { json: { type: 'boolean' }, check: { type: 'boolean' } },
+  async run({ values }, output) {
+    const manifest = loadManifestOption(values);
+    const url = await resolveDatabaseUrl({
+      databaseUrl: values['database-url'] as string | undefined,
+    });
+    const { plan, pending } = await withClient(
+      url,
+      async (client) => ({
+        plan: planProvisioning(manifest, await readCatalog(client)),
+        pending: await pendingMigrations(client, manifest),
+      }),
+      { applicationName: 'pgpact plan' },
+    );
+    if (values.json) {
+      const steps = plan.steps.map(({ kind, sql, reason }) => ({ kind, sql, reason }));
+      const pendingMigrations = pending.map((m) => `${m.service}/${m.file}`);
+      output.out(
+        `${JSON.stringify({ steps, findings: plan.findings, pendingMigrations }, null, 2)}\n`,
+      );
+    } else {
+      output.out(formatPlan(plan, pending, redactUrl(url)));
+    }
+    return values.check && (plan.steps.length > 0 || pending.length > 0) ? EXIT.problem : EXIT.ok;
+  },
+};

@@ -69,7 +69,8 @@ export function findingList(findings: ReportFinding[]): HTMLElement {
 }
 
 function edgeRow(e: MapEdge): HTMLElement {
-  const tone = edgeTone(e);
+  // The status badge says how the access relates to the contract; a break gets its own badge.
+  const tone = edgeTone({ ...e, broken: false });
   return h(
     'li',
     { class: 'consumer-row', 'data-edge-from': e.service },
@@ -206,7 +207,7 @@ export function serviceDetails(map: CouplingMap, name: string): HTMLElement {
               { class: 'consumer-row' },
               h('strong', null, e.table),
               ' ',
-              badge(statusText(e), TONE_BADGE[edgeTone(e)] ?? 'muted'),
+              badge(statusText(e), TONE_BADGE[edgeTone({ ...e, broken: false })] ?? 'muted'),
               e.broken ? badge('breaks', 'danger') : null,
               h(
                 'div',

@@ -55,6 +55,7 @@ export function textWidth(text: string, font: string): number {
 
 const FONT = '600 13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const SMALL = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+const LABEL = '600 12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
 const id = {
   service: (name: string) => `service:${name}`,
@@ -91,7 +92,9 @@ export async function layoutMap(map: CouplingMap): Promise<LaidOutMap> {
       id: id.schema(schema.name),
       layoutOptions: {
         'elk.padding': '[top=40,left=14,bottom=14,right=14]',
-        'elk.nodeSize.minimum': `(${Math.ceil(textWidth(label, SMALL) + 40)}, 60)`,
+        // Data on the right of the services, owned or not.
+        'elk.layered.layering.layerConstraint': 'LAST',
+        'elk.nodeSize.minimum': `(${Math.ceil(textWidth(label, LABEL) + 40)}, 60)`,
         'elk.nodeSize.constraints': 'MINIMUM_SIZE',
       },
       children: tables

@@ -1,10 +1,12 @@
 import type { Command } from '../command.js';
 import { applyCommand } from './apply.js';
+import { analyzeCommand } from './analyze.js';
 import { checkCommand } from './check.js';
 import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { metricsCommand } from './metrics.js';
+import { migrateCommand } from './migrate.js';
 import { planCommand } from './plan.js';
 import { topCommand } from './top.js';
 
@@ -14,7 +16,9 @@ export const COMMANDS: Command[] = [
   dbCommand,
   planCommand,
   applyCommand,
+  analyzeCommand,
   checkCommand,
+  migrateCommand,
   dashboardCommand,
   topCommand,
   metricsCommand,

@@ -6,7 +6,6 @@ import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { metricsCommand } from './metrics.js';
-import { migrateCommand } from './migrate.js';
 import { planCommand } from './plan.js';
 import { topCommand } from './top.js';
 
@@ -18,7 +17,6 @@ export const COMMANDS: Command[] = [
   applyCommand,
   analyzeCommand,
   checkCommand,
-  migrateCommand,
   dashboardCommand,
   topCommand,
   metricsCommand,

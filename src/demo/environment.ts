@@ -7,13 +7,14 @@ import { startTraffic, type Traffic } from '../../examples/shared-database/traff
 import { loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/types.js';
 import { redactUrl, withClient } from '../postgres/client.js';
-import { defaultStateDir, ensureEmbeddedServer, stopEmbeddedServer } from '../postgres/embedded.js';
+import { defaultStateDir, ensureEmbeddedServer } from '../postgres/embedded.js';
 import { startThrowawayServer } from '../postgres/local-server.js';
 import { applyProvisioning } from '../provision/apply.js';
 import { serviceUrl } from '../provision/credentials.js';
 import { createDemoDatabase, dropDemoDatabase, markDemoRoles } from './demo-database.js';
 import { exampleDir, exampleManifestFile, exampleProgram } from './example-files.js';
 import { type KeptDemo, stopKeptProcesses, writeKeptDemo } from './keep-state.js';
+import { startDetachedTraffic } from './detached-traffic.js';
 import { type ServiceProcess, startServiceProcess } from './service-process.js';
 import type { DemoService, RestartOptions } from './types.js';
 
@@ -307,40 +308,4 @@ function postmasterPid(dataDir: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function startDetachedTraffic(services: Record<string, DemoService>, stateDir: string) {
-  const { spawn } = await import('node:child_process');
-  const program = exampleProgram('traffic/main');
-  const logFile = path.join(stateDir, 'logs', 'traffic.log');
-  const fd = fs.openSync(logFile, 'w');
-  const env = { ...process.env };
-  delete env.PGPACT_PARENT_PID;
-  delete env.NODE_OPTIONS;
-  const args = [
-    ...program.args,
-    ...[
-      '--users',
-      services.users!.url,
-      '--invoicing',
-      services.invoicing!.url,
-      '--reporting',
-      services.reporting!.url,
-    ],
-    ...['--rate', '20', '--interval', '60'],
-  ];
-  const child = spawn(program.command, args, { env, stdio: ['ignore', fd, fd], detached: true });
-  fs.closeSync(fd);
-  child.unref();
-  return { pid: child.pid ?? 0, logFile };
-}
-
-/** Stops what a --keep run left (services, traffic) and the demo's embedded server. */
-export async function stopKeptDemo(): Promise<{ stopped: string[]; serverStopped: boolean }> {
-  const stateDir = path.join(defaultStateDir(), 'demo');
-  const stopped = await stopKeptProcesses(stateDir);
-  const serverStopped = fs.existsSync(path.join(stateDir, 'server'))
-    ? await stopEmbeddedServer(stateDir)
-    : false;
-  return { stopped, serverStopped };
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { defaultStateDir, stopEmbeddedServer } from '../postgres/embedded.js';
 import { processAlive } from '../postgres/local-server.js';
 
 /** What `pgpact demo --keep` left running, saved as <stateDir>/demo.json so `--stop` can end it. */
@@ -49,7 +50,8 @@ export async function stopKeptProcesses(stateDir: string): Promise<string[]> {
   const kept = readKeptDemo(stateDir);
   if (!kept) return [];
   const stopped: string[] = [];
-  for (const p of kept.processes) {
+  // Traffic first, then the services it calls.
+  for (const p of [...kept.processes].reverse()) {
     if (!runs(p.pid, p.file)) continue;
     try {
       process.kill(p.pid, 'SIGTERM');
@@ -66,8 +68,18 @@ export async function stopKeptProcesses(stateDir: string): Promise<string[]> {
         /* gone */
       }
     }
-    stopped.push(p.name);
+    stopped.unshift(p.name);
   }
   fs.rmSync(stateFile(stateDir), { force: true });
   return stopped;
+}
+
+/** Stops what a --keep run left (services, traffic) and the demo's embedded server. */
+export async function stopKeptDemo(): Promise<{ stopped: string[]; serverStopped: boolean }> {
+  const stateDir = path.join(defaultStateDir(), 'demo');
+  const stopped = await stopKeptProcesses(stateDir);
+  const serverStopped = fs.existsSync(path.join(stateDir, 'server'))
+    ? await stopEmbeddedServer(stateDir)
+    : false;
+  return { stopped, serverStopped };
 }

@@ -42,7 +42,8 @@ export function logTail(file: string, lines = 12): string {
   }
 }
 
-function findListening(file: string): { port: number; pid: number } | undefined {
+/** The first JSON line of a log file whose `event` is the given one (the file is re-read as it grows). */
+export function findLogEvent(file: string, event: string): Record<string, unknown> | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -50,11 +51,10 @@ function findListening(file: string): { port: number; pid: number } | undefined 
     return undefined;
   }
   for (const line of text.split('\n')) {
-    if (!line.includes('"listening"')) continue;
+    if (!line.includes(`"${event}"`)) continue;
     try {
-      const event = JSON.parse(line) as { event?: string; port?: number; pid?: number };
-      if (event.event === 'listening' && typeof event.port === 'number')
-        return { port: event.port, pid: event.pid ?? 0 };
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      if (parsed.event === event) return parsed;
     } catch {
       /* a partial line: read again */
     }
@@ -117,8 +117,8 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
 
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
   for (;;) {
-    const listening = findListening(options.logFile);
-    if (listening) {
+    const listening = findLogEvent(options.logFile, 'listening');
+    if (listening && typeof listening.port === 'number') {
       return {
         name: options.name,
         pid,

@@ -61,11 +61,21 @@ describe('pgpact demo --keep', () => {
     const postgres = report.started!.postgresPid!;
     expect(processAlive(postgres)).toBe(true);
 
+    await new Promise((r) => setTimeout(r, 1500)); // let the kept traffic run a little
     const stop = capture();
     expect(await runCommand(['demo', '--stop'], stop)).toBe(0);
     expect(stop.stdout).toMatch(/stopped: users, invoicing, reporting, traffic, Postgres/);
     expect(await waitGone([...kept.processes.map((p) => p.pid), postgres], 5000)).toEqual([]);
     expect(fs.existsSync(path.join(home, 'demo', 'demo.json'))).toBe(false);
+    // The detached traffic ran against the kept services without an error until it was stopped.
+    const trafficLog = fs.readFileSync(kept.processes[3]!.logFile, 'utf8').trim().split('\n');
+    const final = JSON.parse(trafficLog[trafficLog.length - 1]!) as {
+      event: string;
+      total: { requests: number; errors: number };
+    };
+    expect(final.event).toBe('traffic-final');
+    expect(final.total.requests).toBeGreaterThan(0);
+    expect(final.total.errors).toBe(0);
     const again = capture();
     await runCommand(['demo', '--stop'], again);
     expect(again.stdout).toMatch(/nothing of the demo was running/);

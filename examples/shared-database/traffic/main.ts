@@ -77,6 +77,9 @@ try {
     durationMs: duration === undefined ? undefined : duration * 1000,
     signal: controller.signal,
   });
+  process.stdout.write(
+    `${JSON.stringify({ event: 'traffic-started', rate, targets, pid: process.pid })}\n`,
+  );
   let from = traffic.startedAt;
   const report = setInterval(() => {
     const to = Date.now();

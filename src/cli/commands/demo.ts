@@ -1,5 +1,5 @@
 import { formatClosing, formatEvent, formatOpening } from '../../demo/format-report.js';
-import { stopKeptDemo } from '../../demo/environment.js';
+import { stopKeptDemo } from '../../demo/keep-state.js';
 import { runDemo } from '../../demo/run-demo.js';
 import { type Command, EXIT } from '../command.js';
 

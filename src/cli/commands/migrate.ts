@@ -1,0 +1,234 @@
+import fs from 'node:fs';
+import { PgpactError } from '../../errors.js';
+import { loadManifest } from '../../manifest/load.js';
+import type { Manifest } from '../../manifest/types.js';
+import { parseDuration } from '../../manifest/units.js';
+import { completeMigration, MigrationBlockedError } from '../../migrate/complete.js';
+import { backfillLine, formatStatus, progressBar, useLines } from '../../migrate/format.js';
+import { loadMigration } from '../../migrate/parse.js';
+import { rollbackMigration } from '../../migrate/rollback.js';
+import { startMigration } from '../../migrate/start.js';
+import { migrationStatus } from '../../migrate/status.js';
+import type { RunOptions, TableBackfill } from '../../migrate/types.js';
+import { resolveDatabaseUrl } from '../../postgres/embedded.js';
+import { type Command, EXIT, type Output } from '../command.js';
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+function duration(values: Values, key: string): number | undefined {
+  const text = values[key] as string | undefined;
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (!parsed.ok)
+    throw new PgpactError('USAGE', `--${key}: ${parsed.message}`, { hint: parsed.hint });
+  return parsed.value;
+}
+
+function runOptions(values: Values, output: Output, signal: AbortSignal): RunOptions {
+  const batchText = values['batch-size'] as string | undefined;
+  const batchSize = batchText === undefined ? undefined : Number(batchText);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
+    throw new PgpactError(
+      'USAGE',
+      `--batch-size must be a positive whole number, not ${batchText}`,
+    );
+  }
+  const lockTimeoutMs = duration(values, 'lock-timeout');
+  if (lockTimeoutMs === 0)
+    throw new PgpactError(
+      'USAGE',
+      '--lock-timeout 0 would let DDL wait forever behind long transactions',
+    );
+  const json = values.json === true;
+  let lastDraw = 0;
+  let lastRows = 0;
+  let lastTime = Date.now();
+  let rate = 0;
+  const onProgress = (p: TableBackfill) => {
+    const now = Date.now();
+    if (now > lastTime) rate = ((p.rowsDone - lastRows) / (now - lastTime)) * 1000;
+    lastRows = p.rowsDone;
+    lastTime = now;
+    if (output.isTTY) {
+      if (now - lastDraw > 100 || p.done)
+        output.err(`\r${progressBar(p, rate)}${p.done ? '\n' : ''}`);
+    } else if (now - lastDraw > 2000 || p.done) {
+      output.err(`${progressBar(p, rate)}\n`);
+    } else return;
+    lastDraw = now;
+  };
+  return {
+    ...(batchSize === undefined ? {} : { batchSize }),
+    ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+    onProgress,
+    ...(json ? {} : { onStep: (message: string) => output.err(`${message}\n`) }),
+    signal,
+  };
+}
+
+/** The manifest: --config, else ./pgpact.yaml when it exists (declared consumers need it). */
+function manifestFor(values: Values): Manifest | undefined {
+  const explicit = values.config as string | undefined;
+  if (explicit !== undefined) return loadManifest(explicit);
+  return fs.existsSync('pgpact.yaml') ? loadManifest('pgpact.yaml') : undefined;
+}
+
+const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FILE] [--database-url URL]
+                     [--batch-size N] [--lock-timeout 2s] [--quiet-for 15min] [--force] [--json]
+
+  Expand/contract migrations that know who still reads the old shape.
+
+  start FILE   expand: add the new columns, keep old and new in sync with triggers both
+               ways, backfill in batches (progress on stderr), validate constraints, build
+               indexes CONCURRENTLY. Every DDL runs under lock_timeout with retries; one
+               migration at a time (advisory lock); progress is kept in schema pgpact, so a
+               killed start resumes when run again.
+  status       phase, backfill progress, and every consumer still using the old shape:
+               declared (manifest contracts naming an old column, or "*") and observed
+               (pg_stat_statements entries that ran since start and touch an old column)
+  complete     contract: drop the old columns, triggers and bookkeeping. Refused (exit 1,
+               MIGRATION_BLOCKED) while a consumer uses the old shape, naming the change each
+               needs; --force drops anyway and lists what will break. Resumable.
+  rollback     undo the expand at any point before complete began. Resumable.
+
+  --batch-size N        rows per backfill transaction (default 10000)
+  --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
+  --quiet-for D         an observed statement stops blocking once its call count has not
+                        changed for D between two runs of status/complete (default 15min)
+  --force               complete even though consumers still use the old shape
+  --json                machine-readable result on stdout
+
+  Migration files (YAML or JSON): { name?, schema? (default public), operations: [...] }
+  operations: create_table, drop_table, add_column, drop_column, rename_column,
+    split_column {table, from, to: [{name, type, up}], down}, merge_columns {table,
+    from: [..], to: {name, type, up}, down: {old: expr}}, change_type {table, column, type,
+    up, down, rename?}, set_not_null {table, column, up?}, add_index {table, name, columns,
+    unique?, method?, where?}, add_constraint {table, name, type: check|foreign_key|unique,
+    check?, columns, references?}, sql {up, down?, on_complete?} (no guarantees).
+  pgroll files are read too: add_column, drop_column, create_table, drop_table, sql,
+    rename_column, create_index, create_constraint and alter_column (name, type or
+    nullable: false). See src/migrate/FORMAT.md.
+
+  exit codes: 0 done, 1 complete refused (consumers use the old shape), 2 invalid input`;
+
+/** `pgpact migrate`: expand/contract migrations gated on the consumers of the old shape. */
+export const migrateCommand: Command = {
+  name: 'migrate',
+  summary:
+    'expand/contract migrations: start, status, complete (refused while consumers read the old shape), rollback',
+  usage: USAGE,
+  options: {
+    'batch-size': { type: 'string' },
+    'lock-timeout': { type: 'string' },
+    'quiet-for': { type: 'string' },
+    force: { type: 'boolean' },
+    json: { type: 'boolean' },
+  },
+  positionals: true,
+  async run({ values, positionals }, output, signal) {
+    const [action, file, ...extra] = positionals;
+    const json = values.json === true;
+    const print = (data: unknown, text: string) =>
+      output.out(json ? `${JSON.stringify(data, null, 2)}\n` : text);
+    if (
+      extra.length > 0 ||
+      action === undefined ||
+      !['start', 'status', 'complete', 'rollback'].includes(action)
+    ) {
+      output.err(
+        `pgpact migrate: expected start FILE, status, complete or rollback\n\nusage: ${USAGE}\n`,
+      );
+      return EXIT.invalid;
+    }
+    if (action === 'start' && file === undefined) {
+      output.err('pgpact migrate start: give the migration FILE\n');
+      return EXIT.invalid;
+    }
+    const options = runOptions(values, output, signal);
+    const quietForMs = duration(values, 'quiet-for');
+    const migration = file === undefined ? undefined : await loadMigration(file);
+    const url = await resolveDatabaseUrl({
+      databaseUrl: values['database-url'] as string | undefined,
+    });
+    switch (action) {
+      case 'start': {
+        const result = await startMigration(url, migration!, options);
+        const lines =
+          result.outcome === 'already-completed'
+            ? [`${result.name} was completed before: nothing to do`]
+            : [
+                result.outcome === 'already-active'
+                  ? `${result.name} is already started (phase active): nothing to do`
+                  : `${result.name} started${result.resumed ? ' (resumed)' : ''}: old and new shape both live, kept in sync`,
+                ...result.backfill.map((b) => `  backfill ${backfillLine(b)}`),
+                ...result.notes.map((n) => `note: ${n}`),
+                'next: move the consumers to the new shape, then pgpact migrate status / complete',
+              ];
+        print(result, `${lines.join('\n')}\n`);
+        return EXIT.ok;
+      }
+      case 'status': {
+        const status = await migrationStatus(url, {
+          ...manifestOrNone(values),
+          ...(quietForMs === undefined ? {} : { quietForMs }),
+        });
+        if (!status) {
+          print({ inProgress: false }, 'no migration in progress\n');
+          return EXIT.ok;
+        }
+        print(status, formatStatus(status));
+        return EXIT.ok;
+      }
+      case 'complete': {
+        try {
+          const result = await completeMigration(url, {
+            ...options,
+            ...manifestOrNone(values),
+            force: values.force === true,
+            ...(quietForMs === undefined ? {} : { quietForMs }),
+            ...(migration ? { name: migration.name } : {}),
+          });
+          const lines =
+            result.outcome === 'already-completed'
+              ? [`${result.name} was completed before: nothing to do`]
+              : [
+                  `${result.name} completed${result.resumed ? ' (resumed)' : ''}: the old shape, sync triggers and bookkeeping are gone`,
+                ];
+          if (result.forcedPast.length > 0)
+            lines.push(
+              'forced past consumers that will now break:',
+              ...result.forcedPast.flatMap((u) => useLines(u)),
+            );
+          print(result, `${lines.join('\n')}\n`);
+          return EXIT.ok;
+        } catch (error) {
+          if (!(error instanceof MigrationBlockedError)) throw error;
+          if (json)
+            output.out(
+              `${JSON.stringify({ blocked: true, migration: error.migration, uses: error.uses }, null, 2)}\n`,
+            );
+          output.err(
+            `error [MIGRATION_BLOCKED]: ${error.message}\n${error.uses.flatMap((u) => useLines(u)).join('\n')}\n  hint: ${error.hint}\n`,
+          );
+          return EXIT.problem;
+        }
+      }
+      default: {
+        const result = await rollbackMigration(url, {
+          ...options,
+          ...(migration ? { name: migration.name } : {}),
+        });
+        print(
+          result,
+          `${result.name} rolled back${result.resumed ? ' (resumed)' : ` from phase ${result.from}`}: the new shape is gone\n`,
+        );
+        return EXIT.ok;
+      }
+    }
+  },
+};
+
+function manifestOrNone(values: Values): { manifest?: Manifest } {
+  const manifest = manifestFor(values);
+  return manifest ? { manifest } : {};
+}

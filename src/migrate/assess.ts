@@ -1,0 +1,78 @@
+import type { Manifest } from '../manifest/types.js';
+import type { Queryable } from '../postgres/client.js';
+import { readCatalog } from '../postgres/catalog.js';
+import type { ActiveMigration } from './bookkeeping.js';
+import { saveObservations } from './bookkeeping.js';
+import { declaredUses, type OldShapeUse, observedUses } from './consumers.js';
+import { tableKey } from './names.js';
+import { readStatementCounts, statementSource, statementsUsingOldShape } from './observed.js';
+
+/** Who still uses the old shape of the migration in progress, declared and observed. */
+export interface ConsumerAssessment {
+  uses: OldShapeUse[];
+  /** Services with a contract on a changed table that do not use its old shape. */
+  unaffected: { service: string; table: string }[];
+  /** Whether observed usage could be checked, and why not. */
+  observation: { available: boolean; reason?: string };
+  /** Whether declared usage was checked (a manifest was given). */
+  declared: boolean;
+}
+
+/** Checks the manifest's contracts and the statements run since start against the old shape; stores the counts seen. */
+export async function assessConsumers(
+  client: Queryable,
+  active: ActiveMigration,
+  manifest: Manifest | undefined,
+  quietForMs: number,
+): Promise<ConsumerAssessment> {
+  const catalog = await readCatalog(client);
+  const plan = active.plan;
+  const uses: OldShapeUse[] = manifest ? declaredUses(manifest, plan, catalog) : [];
+  const changedTables = new Set([
+    ...plan.oldShape.map((o) => tableKey(o.table)),
+    ...plan.droppedTables.map(tableKey),
+  ]);
+  const unaffected: { service: string; table: string }[] = [];
+  for (const service of manifest?.services ?? []) {
+    for (const c of [...service.reads, ...service.writes]) {
+      const table = `${c.schema}.${c.table}`;
+      if (
+        changedTables.has(table) &&
+        !uses.some(
+          (u) =>
+            u.service === service.name &&
+            u.source === 'declared' &&
+            u.columns.some((k) => k.startsWith(`${table}.`)),
+        )
+      ) {
+        unaffected.push({ service: service.name, table });
+      }
+    }
+  }
+  let observation: ConsumerAssessment['observation'] = { available: true };
+  const source = await statementSource(client);
+  if (!source.ok) observation = { available: false, reason: source.reason };
+  else if (active.baseline === undefined) {
+    observation = {
+      available: false,
+      reason:
+        'pg_stat_statements was not readable when the migration started, so there is no baseline',
+    };
+  } else {
+    const counts = await readStatementCounts(client, source);
+    const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
+    const relations = new Set(plan.droppedTables.map(tableKey));
+    const statements = await statementsUsingOldShape(
+      counts,
+      active.baseline,
+      catalog,
+      columns,
+      relations,
+    );
+    const observed = observedUses(statements, plan, manifest, active.observations, quietForMs);
+    uses.push(...observed.uses);
+    await saveObservations(client, active.name, observed.observations);
+    active.observations = observed.observations;
+  }
+  return { uses, unaffected, observation, declared: manifest !== undefined };
+}

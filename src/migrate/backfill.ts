@@ -1,0 +1,190 @@
+import { toPostgresError } from '../errors.js';
+import type { Queryable } from '../postgres/client.js';
+import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
+import { saveBackfill } from './bookkeeping.js';
+import { tableKey } from './names.js';
+import { qualified } from './plan-sql.js';
+import type { BackfillPlan } from './plan-types.js';
+import { MARKER, marked, withRetry } from './sql-run.js';
+import type { StepContext } from './steps.js';
+import { BACKFILL_SETTING } from './sync-trigger.js';
+import type { TableBackfill } from './types.js';
+
+/**
+ * The backfill: one UPDATE per batch computing the new columns directly,
+ * walking the primary key with keyset pagination (or the table's pages by ctid
+ * when it has none). The sync trigger stands aside (session setting
+ * pgpact.backfill = on) so a batch costs what a plain UPDATE costs. Each batch
+ * commits together with its progress, so a killed run resumes at the next one.
+ * Only rows no write has synced yet are touched, and a row a writer changes
+ * while the batch waits for it is re-checked by Postgres before the update.
+ */
+
+/** Options of the backfill on top of the step context. */
+export interface BackfillOptions {
+  batchSize: number;
+  onProgress?: (progress: TableBackfill) => void;
+}
+
+async function initialProgress(client: Queryable, plan: BackfillPlan): Promise<TableBackfill> {
+  const table = qualified(plan.table);
+  const { rows } = await client.query<{ tuples: string; pages: string }>(
+    `${MARKER} SELECT c.reltuples::bigint::text AS tuples, (pg_relation_size(c.oid) / current_setting('block_size')::int)::text AS pages
+     FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [table],
+  );
+  let total = Number(rows[0]?.tuples ?? -1);
+  // Exact counts for tables up to a few million rows; the planner's estimate above.
+  if (total < 0 || total < 5_000_000) {
+    const counted = await client.query<{ n: string }>(
+      marked(`SELECT count(*)::text AS n FROM ${table}`),
+    );
+    total = Number(counted.rows[0]!.n);
+  }
+  return {
+    table: plan.table,
+    strategy: plan.strategy,
+    lastKey: null,
+    rowsDone: 0,
+    rowsTotal: total,
+    ...(plan.strategy === 'ctid' ? { pages: Number(rows[0]?.pages ?? 0) } : {}),
+    done: false,
+  };
+}
+
+function keyList(plan: BackfillPlan): string {
+  return plan.key.map((k) => quoteIdent(k.name)).join(', ');
+}
+
+function keyAbove(plan: BackfillPlan, firstParam: number, op: '>' | '<='): string {
+  const columns = plan.key.map((k) => quoteIdent(k.name));
+  const params = plan.key.map((k, i) => `$${firstParam + i}::${k.type}`);
+  return columns.length === 1
+    ? `${columns[0]} ${op} ${params[0]}`
+    : `(${columns.join(', ')}) ${op} (${params.join(', ')})`;
+}
+
+/** One batch by primary key: returns the new progress. */
+async function primaryKeyBatch(
+  client: Queryable,
+  plan: BackfillPlan,
+  progress: TableBackfill,
+  batchSize: number,
+): Promise<TableBackfill> {
+  const table = qualified(plan.table);
+  const last = progress.lastKey;
+  const lower = last === null ? 'true' : keyAbove(plan, 1, '>');
+  const lowerParams = last ?? [];
+  const asText = plan.key.map((k, i) => `${quoteIdent(k.name)}::text AS k${i}`).join(', ');
+  const keysOf = (row: Record<string, string>) => plan.key.map((_, i) => row[`k${i}`]!);
+  const order = keyList(plan);
+  const next = await client.query<Record<string, string>>(
+    marked(
+      `SELECT ${asText} FROM ${table} WHERE ${lower} ORDER BY ${order} OFFSET ${batchSize - 1} LIMIT 1`,
+    ),
+    lowerParams,
+  );
+  let upper: string[];
+  let rows: number;
+  let done = false;
+  if (next.rows.length > 0) {
+    upper = keysOf(next.rows[0]!);
+    rows = batchSize;
+  } else {
+    const tail = await client.query<Record<string, string>>(
+      marked(
+        `SELECT ${asText}, count(*) OVER () AS n FROM ${table} WHERE ${lower} ORDER BY ${plan.key.map((k) => `${quoteIdent(k.name)} DESC`).join(', ')} LIMIT 1`,
+      ),
+      lowerParams,
+    );
+    done = true;
+    if (tail.rows.length === 0) return { ...progress, done };
+    upper = keysOf(tail.rows[0]!);
+    rows = Number(tail.rows[0]!.n);
+  }
+  const upperCondition = keyAbove(plan, lowerParams.length + 1, '<=');
+  const sql = marked(
+    `UPDATE ${table} SET ${plan.assignments} WHERE ${lower} AND ${upperCondition} AND (${plan.condition})`,
+  );
+  try {
+    await client.query(sql, [...lowerParams, ...upper]);
+  } catch (error) {
+    throw toPostgresError(error, sql);
+  }
+  return { ...progress, lastKey: upper, rowsDone: progress.rowsDone + rows, done };
+}
+
+/** One batch by pages (tables without a primary key): TID range scans over the pages the table had at start. */
+async function ctidBatch(
+  client: Queryable,
+  plan: BackfillPlan,
+  progress: TableBackfill,
+  batchSize: number,
+): Promise<TableBackfill> {
+  const table = qualified(plan.table);
+  const pages = progress.pages ?? 0;
+  const rowsPerPage = progress.rowsTotal > 0 && pages > 0 ? progress.rowsTotal / pages : 100;
+  const span = Math.max(1, Math.round(batchSize / Math.max(1, rowsPerPage)));
+  const from = progress.lastKey === null ? 0 : Number(progress.lastKey[0]);
+  if (from >= pages) return { ...progress, done: true };
+  const to = Math.min(pages, from + span);
+  const sql = marked(
+    `UPDATE ${table} SET ${plan.assignments} WHERE ctid >= $1::tid AND ctid < $2::tid AND (${plan.condition})`,
+  );
+  let updated: number;
+  try {
+    updated = (await client.query(sql, [`(${from},0)`, `(${to},0)`])).rowCount ?? 0;
+  } catch (error) {
+    throw toPostgresError(error, sql);
+  }
+  return {
+    ...progress,
+    lastKey: [String(to)],
+    rowsDone: progress.rowsDone + updated,
+    done: to >= pages,
+  };
+}
+
+/** Runs (or resumes) the backfill of one table until every row has the new columns. */
+export async function runBackfill(
+  ctx: StepContext,
+  plan: BackfillPlan,
+  saved: TableBackfill | undefined,
+  options: BackfillOptions,
+): Promise<TableBackfill> {
+  const { client } = ctx;
+  const key = tableKey(plan.table);
+  let progress = saved ?? (await initialProgress(client, plan));
+  if (progress.done) return progress;
+  ctx.onStep?.(`backfill ${key}`);
+  await client.query(`SET ${BACKFILL_SETTING} = 'on'`);
+  await client.query(
+    `SET lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(ctx.retry.lockTimeoutMs))}ms`)}`,
+  );
+  try {
+    while (!progress.done) {
+      ctx.retry.signal?.throwIfAborted();
+      const before = progress;
+      progress = await withRetry(ctx.retry, `backfill of ${key}`, client, async () => {
+        await client.query('BEGIN');
+        try {
+          const after =
+            plan.strategy === 'primary-key'
+              ? await primaryKeyBatch(client, plan, before, options.batchSize)
+              : await ctidBatch(client, plan, before, options.batchSize);
+          await saveBackfill(client, ctx.migration, key, after);
+          await client.query('COMMIT');
+          return after;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
+      options.onProgress?.(progress);
+    }
+  } finally {
+    await client.query(`RESET ${BACKFILL_SETTING}`).catch(() => undefined);
+    await client.query('RESET lock_timeout').catch(() => undefined);
+  }
+  return progress;
+}

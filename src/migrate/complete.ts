@@ -1,0 +1,145 @@
+import { PgpactError } from '../errors.js';
+import type { Manifest } from '../manifest/types.js';
+import { type ConsumerAssessment, assessConsumers } from './assess.js';
+import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
+import type { OldShapeUse } from './consumers.js';
+import { withMigrationLock } from './lock.js';
+import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
+import { runStep, type StepContext } from './steps.js';
+import type { RunOptions } from './types.js';
+
+/** How long an observed statement must stay quiet before it stops blocking `complete` (default 15 minutes). */
+export const DEFAULT_QUIET_FOR_MS = 15 * 60_000;
+
+/** Options of complete: the manifest for declared consumers, --force, and the quiet period for observed ones. */
+export interface CompleteOptions extends RunOptions {
+  manifest?: Manifest;
+  force?: boolean;
+  quietForMs?: number;
+  /** When set, the migration in progress must have this name. */
+  name?: string;
+}
+
+/** What `complete` did. */
+export interface CompleteResult {
+  name: string;
+  outcome: 'completed' | 'already-completed';
+  resumed: boolean;
+  /** With --force: the uses of the old shape that will now break. */
+  forcedPast: OldShapeUse[];
+  assessment?: ConsumerAssessment;
+}
+
+/** `complete` refused: consumers still use the old shape. */
+export class MigrationBlockedError extends PgpactError {
+  constructor(
+    readonly migration: string,
+    readonly uses: OldShapeUse[],
+    readonly assessment: ConsumerAssessment,
+  ) {
+    const names = [...new Set(uses.map((u) => u.service ?? `role ${u.role}`))];
+    super(
+      'MIGRATION_BLOCKED',
+      `cannot complete ${migration}: ${names.join(', ')} still ${names.length === 1 ? 'uses' : 'use'} the old shape`,
+      {
+        detail: uses
+          .map((u) => `${u.service ?? `role ${u.role}`} (${u.source}): ${u.change}`)
+          .join('\n'),
+        hint: 'make these changes and run complete again, or pass --force to drop the old shape anyway',
+      },
+    );
+    this.name = 'MigrationBlockedError';
+  }
+}
+
+/**
+ * Contracts: drops the old columns, the sync triggers and the bookkeeping. Refuses
+ * while a declared or observed consumer still uses the old shape, unless forced.
+ * Once it has begun, a rerun finishes it without asking again.
+ */
+export async function completeMigration(
+  url: string,
+  options: CompleteOptions = {},
+): Promise<CompleteResult> {
+  return withMigrationSession(url, (client) =>
+    withMigrationLock(
+      client,
+      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+      async () => {
+        const active = await readActive(client);
+        if (!active || (options.name !== undefined && active.name !== options.name)) {
+          const history =
+            options.name !== undefined ? await readHistory(client, options.name) : undefined;
+          if (history?.outcome === 'completed')
+            return {
+              name: options.name!,
+              outcome: 'already-completed',
+              resumed: false,
+              forcedPast: [],
+            };
+          throw new PgpactError(
+            'MIGRATION_NOT_FOUND',
+            active
+              ? `the migration in progress is ${active.name}, not ${options.name}`
+              : 'no migration is in progress',
+            {
+              hint: 'pgpact migrate status shows the migration in progress',
+            },
+          );
+        }
+        if (['expanding', 'backfilling', 'validating'].includes(active.phase)) {
+          throw new PgpactError(
+            'MIGRATION_IN_PROGRESS',
+            `the start of ${active.name} has not finished (phase ${active.phase})`,
+            {
+              hint: `rerun pgpact migrate start ${active.file} to resume it first`,
+            },
+          );
+        }
+        if (active.phase === 'rolling_back') {
+          throw new PgpactError('MIGRATION_IN_PROGRESS', `${active.name} is being rolled back`, {
+            hint: 'run pgpact migrate rollback to finish it',
+          });
+        }
+        let forcedPast: OldShapeUse[] = [];
+        let assessment: ConsumerAssessment | undefined;
+        const resumed = active.phase === 'completing';
+        if (active.phase === 'active') {
+          assessment = await assessConsumers(
+            client,
+            active,
+            options.manifest,
+            options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+          );
+          const blocking = assessment.uses.filter((u) => u.blocking);
+          if (blocking.length > 0 && !options.force)
+            throw new MigrationBlockedError(active.name, blocking, assessment);
+          forcedPast = blocking;
+          await setPhase(client, active.name, 'completing');
+        }
+        const ctx: StepContext = {
+          client,
+          migration: active.name,
+          stepsDone: active.stepsDone,
+          retry: retryPolicy(options),
+          ...(options.onStep ? { onStep: options.onStep } : {}),
+        };
+        for (const step of active.plan.complete) await runStep(ctx, step);
+        await finishRecord(
+          client,
+          active.name,
+          'completed',
+          forcedPast.length > 0 ? forcedPast : undefined,
+        );
+        return {
+          name: active.name,
+          outcome: 'completed',
+          resumed,
+          forcedPast,
+          ...(assessment ? { assessment } : {}),
+        };
+      },
+      options.signal,
+    ),
+  );
+}

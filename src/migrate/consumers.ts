@@ -1,0 +1,179 @@
+import type { Contract, Manifest } from '../manifest/types.js';
+import { serviceOfRole } from '../manifest/types.js';
+import { formatRefPart, formatTableRef } from '../manifest/table-ref.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import { tableKey, temporaryColumnName } from './names.js';
+import type { OldShapeStatement } from './observed.js';
+import type { MigrationPlan, OldShapeColumn } from './plan-types.js';
+import type { StatementCounter, TableName } from './types.js';
+
+/** A consumer that still uses the old shape, how pgpact knows, and what it must change. */
+export interface OldShapeUse {
+  /** The manifest service, when known. */
+  service?: string;
+  /** The database role (observed uses). */
+  role?: string;
+  source: 'declared' | 'observed';
+  access: 'read' | 'write';
+  /** `schema.table.column` of the old shape it uses. */
+  columns: string[];
+  /** Whether this use stops `complete` (a type change under the same name only warns). */
+  blocking: boolean;
+  /** The change that ends this use: a manifest edit or a deployment. */
+  change: string;
+  /** Declared: where the contract is written (`file:line`). */
+  location?: string;
+  /** Observed: the statement and how recently its count changed. */
+  statement?: {
+    queryId: string;
+    query: string;
+    callsSinceStart: number;
+    lastChangeSeenAt: string;
+    quietUntil?: string;
+  };
+}
+
+function columnKey(table: TableName, column: string): string {
+  return `${tableKey(table)}.${column}`;
+}
+
+function list(columns: string[]): string {
+  return `[${columns.map(formatRefPart).join(', ')}]`;
+}
+
+/** The columns a table has once the migration completes, in catalog order. */
+function finalColumns(catalog: CatalogSnapshot, plan: MigrationPlan, table: TableName): string[] {
+  const relation = catalog.relations.find(
+    (r) => r.schema === table.schema && r.name === table.name,
+  );
+  const mine = plan.oldShape.filter((o) => tableKey(o.table) === tableKey(table));
+  const dropped = new Set(mine.filter((o) => o.blocking).map((o) => o.column));
+  // A type change under the same name lives in a temporary column until complete renames it.
+  const temporary = new Set(
+    mine.filter((o) => !o.blocking).map((o) => temporaryColumnName(o.column)),
+  );
+  return (relation?.columns ?? [])
+    .map((c) => c.name)
+    .filter((name) => !dropped.has(name) && !temporary.has(name));
+}
+
+/** Uses declared in the manifest: contracts naming an old column, or `*` on a table whose shape changes. */
+export function declaredUses(
+  manifest: Manifest,
+  plan: MigrationPlan,
+  catalog: CatalogSnapshot,
+): OldShapeUse[] {
+  const uses: OldShapeUse[] = [];
+  for (const service of manifest.services) {
+    for (const contract of [...service.reads, ...service.writes]) {
+      const table = { schema: contract.schema, name: contract.table };
+      const ref = formatTableRef(contract.schema, contract.table);
+      const verb = contract.access === 'read' ? 'reads' : 'writes';
+      const location = `${contract.location.file}:${contract.location.line}`;
+      if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table))) {
+        uses.push({
+          service: service.name,
+          source: 'declared',
+          access: contract.access,
+          columns: [`${tableKey(table)}.*`],
+          blocking: true,
+          change: `${service.name}: remove ${verb} ${ref} (the table is dropped)`,
+          location,
+        });
+        continue;
+      }
+      const old = plan.oldShape.filter((o) => tableKey(o.table) === tableKey(table));
+      const used =
+        contract.columns === '*'
+          ? old
+          : old.filter((o) => (contract.columns as string[]).includes(o.column));
+      if (used.length === 0) continue;
+      uses.push({
+        service: service.name,
+        source: 'declared',
+        access: contract.access,
+        columns: used.map((o) => columnKey(o.table, o.column)),
+        blocking: used.some((o) => o.blocking),
+        change: `${service.name}: change ${verb} ${ref} from ${describeColumns(contract)} to ${list(newContractColumns(contract, used, catalog, plan, table))}`,
+        location,
+      });
+    }
+  }
+  return uses;
+}
+
+function describeColumns(contract: Contract): string {
+  return contract.columns === '*' ? '"*"' : list(contract.columns);
+}
+
+/** The contract's columns with each old column replaced by what replaces it (`*` becomes the final column list). */
+function newContractColumns(
+  contract: Contract,
+  used: OldShapeColumn[],
+  catalog: CatalogSnapshot,
+  plan: MigrationPlan,
+  table: TableName,
+): string[] {
+  if (contract.columns === '*') return finalColumns(catalog, plan, table);
+  const out: string[] = [];
+  for (const column of contract.columns) {
+    const old = used.find((o) => o.column === column);
+    for (const name of old ? old.replacedBy : [column]) if (!out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+/**
+ * Uses observed in pg_stat_statements since start. A statement blocks until its
+ * call count has stayed the same for `quietForMs` between two checks; the
+ * counts seen are returned so the caller can store them for the next check.
+ */
+export function observedUses(
+  statements: OldShapeStatement[],
+  plan: MigrationPlan,
+  manifest: Manifest | undefined,
+  previous: Record<string, StatementCounter>,
+  quietForMs: number,
+  now = new Date(),
+): { uses: OldShapeUse[]; observations: Record<string, StatementCounter> } {
+  const observations: Record<string, StatementCounter> = {};
+  const uses: OldShapeUse[] = [];
+  for (const s of statements) {
+    const prev = previous[s.key];
+    const unchanged = prev !== undefined && prev.calls === s.calls;
+    const seenAt = unchanged ? prev.seenAt : now.toISOString();
+    observations[s.key] = { calls: s.calls, seenAt };
+    const quietSince = new Date(seenAt).getTime();
+    const quiet = unchanged && now.getTime() - quietSince >= quietForMs;
+    const columns = [...new Set([...s.reads, ...s.writes])];
+    const old = plan.oldShape.filter((o) => columns.includes(columnKey(o.table, o.column)));
+    const blocking = !quiet && (old.length === 0 || old.some((o) => o.blocking));
+    const service = manifest ? serviceOfRole(manifest, s.role)?.name : undefined;
+    const who = service ?? `role ${s.role}`;
+    const replacements = [
+      ...new Set(old.flatMap((o) => o.replacedBy.filter((r) => r !== o.column))),
+    ];
+    const oldNames = [...new Set(old.map((o) => o.column))];
+    const change =
+      replacements.length > 0
+        ? `${who}: deploy a version that uses ${replacements.join(', ')} instead of ${oldNames.join(', ')}`
+        : `${who}: deploy a version that no longer uses ${oldNames.length > 0 ? oldNames.join(', ') : 'the dropped table'}`;
+    uses.push({
+      ...(service === undefined ? {} : { service }),
+      role: s.role,
+      source: 'observed',
+      access: s.writes.length > 0 ? 'write' : 'read',
+      columns,
+      blocking,
+      change,
+      statement: {
+        queryId: s.queryId,
+        query: s.query,
+        callsSinceStart: s.callsSinceStart,
+        lastChangeSeenAt: seenAt,
+        ...(blocking ? { quietUntil: new Date(quietSince + quietForMs).toISOString() } : {}),
+      },
+    });
+  }
+  return { uses, observations };
+}

@@ -1,0 +1,175 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PgpactError } from '../errors.js';
+import { ensureParser, parseExpression, parseScript } from './expressions.js';
+import { Fields } from './fields.js';
+import { MigrationSource } from './file-source.js';
+import {
+  PGROLL_ONLY_OPERATIONS,
+  readOperation,
+  type SqlToCheck,
+  sameTable,
+} from './read-operation.js';
+import type { Migration, Operation, TableName } from './types.js';
+
+/** Reads and validates a migration file (pgpact YAML/JSON or pgroll JSON); every problem is reported together. */
+export async function loadMigration(file: string): Promise<Migration> {
+  const absolute = path.resolve(file);
+  let text: string;
+  try {
+    text = fs.readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new PgpactError(
+      'MIGRATION_NOT_FOUND',
+      `cannot read the migration file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      {
+        hint: 'pass the path of a .yaml or .json migration file',
+        cause: error,
+      },
+    );
+  }
+  return parseMigration(text, absolute);
+}
+
+/** Parses migration text; `file` names it in problems and gives the default name. */
+export async function parseMigration(text: string, file: string): Promise<Migration> {
+  await ensureParser();
+  const source = new MigrationSource(file, text);
+  const checksum = createHash('sha256').update(text).digest('hex');
+  const fail = () =>
+    new PgpactError(
+      'MIGRATION_INVALID',
+      `the migration ${path.basename(file)} has ${source.problems.length} problem(s)`,
+      {
+        problems: source.problems,
+        hint: 'see `pgpact migrate --help` for the operations and their fields',
+      },
+    );
+  if (source.problems.length > 0) throw fail();
+  const value = source.value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    source.report('', 'a migration file is a mapping with `operations` (and optionally `name`)');
+    throw fail();
+  }
+  const top = new Fields(source, '', value as Record<string, unknown>, 'the migration');
+  const name = top.string('name') ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
+  const defaultSchema = top.string('schema') ?? 'public';
+  const schemaUrl = top.string('$schema');
+  const sql: SqlToCheck[] = [];
+  const kinds: string[] = [];
+  const operations: Operation[] = [];
+  for (const opFields of top.objects('operations', 'an operation', true) ?? []) {
+    kinds.push(...Object.keys(opFields.value));
+    const op = readOperation(opFields, { defaultSchema, sql });
+    if (op) operations.push(op);
+  }
+  top.reportUnknown();
+  for (const item of sql) {
+    const result = item.kind === 'expression' ? parseExpression(item.sql) : parseScript(item.sql);
+    if (!result.ok) {
+      item.fields.report(
+        item.key,
+        `\`${item.key}\` is not valid SQL: ${result.message}${result.position === undefined ? '' : ` at character ${result.position}`}`,
+        item.kind === 'expression'
+          ? "write one SQL expression over the row, e.g. split_part(street_and_number, ' ', 1)"
+          : undefined,
+      );
+    }
+  }
+  checkConsistency(operations, (message, hint) => source.report('operations', message, hint));
+  if (source.problems.length > 0) throw fail();
+  const format =
+    kinds.some((k) => PGROLL_ONLY_OPERATIONS.includes(k)) || schemaUrl?.includes('pgroll')
+      ? 'pgroll'
+      : 'pgpact';
+  return { name, file, checksum, format, operations };
+}
+
+function label(table: TableName, column?: string): string {
+  return column === undefined
+    ? `${table.schema}.${table.name}`
+    : `${table.schema}.${table.name}.${column}`;
+}
+
+/** Checks what can be checked without a database: duplicate names, one change per column, operations on new tables. */
+function checkConsistency(
+  operations: Operation[],
+  report: (message: string, hint?: string) => void,
+): void {
+  const created = operations.flatMap((o) => (o.op === 'create_table' ? [o.table] : []));
+  const touched = new Map<string, string>();
+  const claim = (table: TableName, column: string, by: string) => {
+    const key = label(table, column);
+    const previous = touched.get(key);
+    if (previous !== undefined)
+      report(
+        `${key} is changed by both ${previous} and ${by}`,
+        'one operation per column and migration: split it into two migrations',
+      );
+    else touched.set(key, by);
+  };
+  for (const o of operations) {
+    if (o.op === 'sql' || o.op === 'create_table') continue;
+    const onCreated = created.some((t) => sameTable(t, o.table));
+    const transforms = [
+      'split_column',
+      'merge_columns',
+      'rename_column',
+      'change_type',
+      'drop_column',
+      'drop_table',
+      'set_not_null',
+    ];
+    if (onCreated && transforms.includes(o.op)) {
+      report(
+        `${o.op} on ${label(o.table)}, a table this migration creates`,
+        'write the final shape in create_table directly',
+      );
+    }
+    switch (o.op) {
+      case 'split_column': {
+        claim(o.table, o.from, o.op);
+        const names = o.to.map((c) => c.name);
+        if (new Set(names).size !== names.length)
+          report(`split_column of ${label(o.table, o.from)} names a new column twice`);
+        for (const c of o.to) {
+          if (c.name === o.from)
+            report(
+              `split_column of ${label(o.table, o.from)}: a new column keeps the old name`,
+              'give every new column a new name',
+            );
+          claim(o.table, c.name, o.op);
+        }
+        break;
+      }
+      case 'merge_columns':
+        if (o.from.length < 2)
+          report(`merge_columns on ${label(o.table)} needs at least two columns in \`from\``);
+        for (const c of o.from) claim(o.table, c, o.op);
+        if (o.from.includes(o.to.name))
+          report(`merge_columns on ${label(o.table)}: the new column keeps an old name`);
+        claim(o.table, o.to.name, o.op);
+        break;
+      case 'rename_column':
+        if (o.from === o.to)
+          report(`rename_column of ${label(o.table, o.from)} renames it to itself`);
+        claim(o.table, o.from, o.op);
+        claim(o.table, o.to, o.op);
+        break;
+      case 'change_type':
+        claim(o.table, o.column, o.op);
+        if (o.rename !== undefined && o.rename !== o.column) claim(o.table, o.rename, o.op);
+        break;
+      case 'drop_column':
+      case 'set_not_null':
+        claim(o.table, o.column, o.op);
+        break;
+      case 'add_column':
+        claim(o.table, o.column.name, o.op);
+        break;
+      default:
+        break;
+    }
+  }
+}

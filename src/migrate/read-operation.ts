@@ -1,0 +1,448 @@
+import { closestName } from '../manifest/closest.js';
+import type { Fields } from './fields.js';
+import type { ColumnSpec, DerivedColumn, ForeignKeyTarget, Operation, TableName } from './types.js';
+
+/** SQL text found while reading, checked by the Postgres parser afterwards. */
+export interface SqlToCheck {
+  fields: Fields;
+  key: string;
+  sql: string;
+  kind: 'expression' | 'script';
+}
+
+/** What reading one operation needs: the default schema and a place to queue SQL checks. */
+export interface ReadContext {
+  defaultSchema: string;
+  sql: SqlToCheck[];
+}
+
+/** pgpact's operations; pgroll's shared ones carry pgroll's field names. */
+export const PGPACT_OPERATIONS = [
+  'create_table',
+  'drop_table',
+  'add_column',
+  'drop_column',
+  'rename_column',
+  'split_column',
+  'merge_columns',
+  'change_type',
+  'set_not_null',
+  'add_index',
+  'add_constraint',
+  'sql',
+];
+
+/** pgroll operations read by mapping them onto pgpact's. */
+export const PGROLL_ONLY_OPERATIONS = ['alter_column', 'create_index', 'create_constraint'];
+
+/** pgroll operations pgpact does not read, with what to write instead. */
+export const PGROLL_UNSUPPORTED: Record<string, string> = {
+  rename_table:
+    'renaming a table breaks every reader at once; add a view under the old name with an `sql` operation',
+  drop_index: 'use an `sql` operation: DROP INDEX CONCURRENTLY ...',
+  drop_constraint: 'use an `sql` operation',
+  rename_constraint: 'use an `sql` operation',
+  drop_multicolumn_constraint: 'use an `sql` operation',
+  set_replica_identity: 'use an `sql` operation',
+};
+
+function expression(
+  f: Fields,
+  key: string,
+  ctx: ReadContext,
+  required: boolean,
+): string | undefined {
+  const sql = required ? f.string(key, true) : f.string(key);
+  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
+  return sql;
+}
+
+function references(
+  f: Fields | undefined,
+  ctx: ReadContext,
+  multi: boolean,
+): (ForeignKeyTarget & { name?: string }) | undefined {
+  if (!f) return undefined;
+  const table = f.table('table', ctx.defaultSchema);
+  const columns = multi
+    ? f.strings('columns', true)
+    : [f.string('column', true)].filter((c): c is string => c !== undefined);
+  const name = f.string('name');
+  const onDelete = f.string('on_delete');
+  f.reportUnknown();
+  if (!table || !columns || columns.length === 0) return undefined;
+  return {
+    table,
+    columns,
+    ...(onDelete === undefined ? {} : { onDelete }),
+    ...(name === undefined ? {} : { name }),
+  };
+}
+
+/** Reads one column definition (pgroll's shape: `nullable` defaults to false, as in pgroll). */
+function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined {
+  const name = f.string('name', true);
+  const type = f.string('type', true);
+  const nullable = f.boolean('nullable') ?? false;
+  const def = expression(f, 'default', ctx, false);
+  const unique = f.boolean('unique');
+  const primaryKey = f.boolean('pk');
+  const comment = f.string('comment');
+  const checkFields = f.object('check', 'a column check');
+  let check: ColumnSpec['check'];
+  if (checkFields) {
+    const expr = expression(checkFields, 'constraint', ctx, true);
+    const checkName = checkFields.string('name');
+    checkFields.reportUnknown();
+    if (expr !== undefined)
+      check = { expression: expr, ...(checkName === undefined ? {} : { name: checkName }) };
+  }
+  const refs = references(f.object('references', 'a column reference'), ctx, false);
+  if (f.has('generated'))
+    f.report(
+      'generated',
+      'generated columns are not supported',
+      'add them with an `sql` operation',
+    );
+  f.ignore('generated');
+  f.reportUnknown();
+  if (name === undefined || type === undefined) return undefined;
+  return {
+    name,
+    type,
+    nullable,
+    ...(def === undefined ? {} : { default: def }),
+    ...(unique ? { unique } : {}),
+    ...(primaryKey ? { primaryKey } : {}),
+    ...(check ? { check } : {}),
+    ...(refs ? { references: refs } : {}),
+    ...(comment === undefined ? {} : { comment }),
+  };
+}
+
+function derivedColumn(f: Fields, ctx: ReadContext): DerivedColumn | undefined {
+  const name = f.string('name', true);
+  const type = f.string('type', true);
+  const up = expression(f, 'up', ctx, true);
+  const nullable = f.boolean('nullable') ?? true;
+  f.reportUnknown();
+  if (name === undefined || type === undefined || up === undefined) return undefined;
+  return { name, type, up, nullable };
+}
+
+type Reader = (f: Fields, ctx: ReadContext) => Operation | undefined;
+
+const READERS: Record<string, Reader> = {
+  create_table(f, ctx) {
+    const table = f.has('table')
+      ? f.table('table', ctx.defaultSchema)
+      : f.table('name', ctx.defaultSchema);
+    f.ignore('table', 'name', 'comment');
+    if (f.has('constraints'))
+      f.report(
+        'constraints',
+        'table-level constraints are not read',
+        'add them with add_constraint operations',
+      );
+    f.ignore('constraints');
+    const columns = f.objects('columns', 'a column', true)?.map((c) => columnSpec(c, ctx));
+    f.reportUnknown();
+    if (!table || !columns || columns.some((c) => c === undefined)) return undefined;
+    return { op: 'create_table', table, columns: columns as ColumnSpec[] };
+  },
+  drop_table(f, ctx) {
+    const table = f.has('table')
+      ? f.table('table', ctx.defaultSchema)
+      : f.table('name', ctx.defaultSchema);
+    f.ignore('table', 'name');
+    f.reportUnknown();
+    return table ? { op: 'drop_table', table } : undefined;
+  },
+  add_column(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const columnFields = f.object('column', 'a column', true);
+    const column = columnFields ? columnSpec(columnFields, ctx) : undefined;
+    const up = expression(f, 'up', ctx, false);
+    f.reportUnknown();
+    if (!table || !column) return undefined;
+    return { op: 'add_column', table, column, ...(up === undefined ? {} : { up }) };
+  },
+  drop_column(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const column = f.string('column', true);
+    const down = expression(f, 'down', ctx, false);
+    f.reportUnknown();
+    if (!table || column === undefined) return undefined;
+    return { op: 'drop_column', table, column, ...(down === undefined ? {} : { down }) };
+  },
+  rename_column(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    // pgpact writes from/to; pgroll writes column/name.
+    const from = f.has('column') ? f.string('column', true) : f.string('from', true);
+    const to = f.has('name') ? f.string('name', true) : f.string('to', true);
+    f.ignore('column', 'from', 'name', 'to');
+    f.reportUnknown();
+    if (!table || from === undefined || to === undefined) return undefined;
+    return { op: 'rename_column', table, from, to };
+  },
+  split_column(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const from = f.string('from', true);
+    const to = f.objects('to', 'a new column', true)?.map((c) => derivedColumn(c, ctx));
+    const down = expression(f, 'down', ctx, true);
+    f.reportUnknown();
+    if (!table || from === undefined || !to || to.some((c) => !c) || down === undefined)
+      return undefined;
+    return { op: 'split_column', table, from, to: to as DerivedColumn[], down };
+  },
+  merge_columns(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const from = f.strings('from', true);
+    const toFields = f.object('to', 'the new column', true);
+    const to = toFields ? derivedColumn(toFields, ctx) : undefined;
+    const downFields = f.object('down', 'the down expressions (old column: expression)', true);
+    const down: Record<string, string> = {};
+    if (downFields) {
+      for (const key of Object.keys(downFields.value)) {
+        const sql = expression(downFields, key, ctx, true);
+        if (sql !== undefined) down[key] = sql;
+      }
+      for (const column of from ?? []) {
+        if (down[column] === undefined)
+          f.report('down', `\`down\` needs an expression for the old column \`${column}\``);
+      }
+      for (const key of Object.keys(down)) {
+        if (from && !from.includes(key))
+          f.report('down', `\`down\` names \`${key}\`, which is not in \`from\``);
+      }
+    }
+    f.reportUnknown();
+    if (!table || !from || !to || !downFields) return undefined;
+    return { op: 'merge_columns', table, from, to, down };
+  },
+  change_type(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const column = f.string('column', true);
+    const type = f.string('type', true);
+    const up = expression(f, 'up', ctx, true);
+    const down = expression(f, 'down', ctx, true);
+    const rename = f.string('rename');
+    f.reportUnknown();
+    if (
+      !table ||
+      column === undefined ||
+      type === undefined ||
+      up === undefined ||
+      down === undefined
+    )
+      return undefined;
+    return {
+      op: 'change_type',
+      table,
+      column,
+      type,
+      up,
+      down,
+      ...(rename === undefined ? {} : { rename }),
+    };
+  },
+  set_not_null(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const column = f.string('column', true);
+    const up = expression(f, 'up', ctx, false);
+    f.reportUnknown();
+    if (!table || column === undefined) return undefined;
+    return { op: 'set_not_null', table, column, ...(up === undefined ? {} : { up }) };
+  },
+  add_index(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const name = f.string('name', true);
+    const columns = f.strings('columns', true);
+    const unique = f.boolean('unique') ?? false;
+    const method = f.string('method');
+    const where = f.has('predicate')
+      ? expression(f, 'predicate', ctx, true)
+      : expression(f, 'where', ctx, false);
+    f.ignore('predicate', 'where');
+    if (f.has('storage_parameters'))
+      f.report('storage_parameters', 'index storage parameters are not read');
+    f.ignore('storage_parameters');
+    f.reportUnknown();
+    if (!table || name === undefined || !columns) return undefined;
+    if (method !== undefined && !/^[a-z_][a-z0-9_]*$/.test(method)) {
+      f.report(
+        'method',
+        `unknown index method \`${method}\``,
+        'one of btree, hash, gist, spgist, gin, brin',
+      );
+      return undefined;
+    }
+    return {
+      op: 'add_index',
+      table,
+      name,
+      columns,
+      unique,
+      ...(method === undefined ? {} : { method }),
+      ...(where === undefined ? {} : { where }),
+    };
+  },
+  add_constraint(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const name = f.string('name', true);
+    const type = f.string('type', true);
+    const columns = f.strings('columns') ?? [];
+    const check = type === 'check' ? expression(f, 'check', ctx, true) : f.string('check');
+    const refs = references(f.object('references', 'the referenced table'), ctx, true);
+    // pgroll's create_constraint rewrites rows through up/down; pgpact validates the rows as they are.
+    f.ignore('up', 'down');
+    f.reportUnknown();
+    if (!table || name === undefined || type === undefined) return undefined;
+    if (type !== 'check' && type !== 'foreign_key' && type !== 'unique') {
+      f.report('type', `unknown constraint type \`${type}\``, 'one of check, foreign_key, unique');
+      return undefined;
+    }
+    if (type !== 'check' && columns.length === 0)
+      f.report(undefined, `a ${type} constraint needs \`columns\``);
+    if (type === 'foreign_key' && !refs)
+      f.report(undefined, 'a foreign_key constraint needs `references` (table, columns)');
+    return {
+      op: 'add_constraint',
+      table,
+      name,
+      type,
+      columns,
+      ...(check === undefined ? {} : { check }),
+      ...(refs
+        ? {
+            references: {
+              table: refs.table,
+              columns: refs.columns,
+              ...(refs.onDelete ? { onDelete: refs.onDelete } : {}),
+            },
+          }
+        : {}),
+    };
+  },
+  sql(f, ctx) {
+    const up = f.string('up', true);
+    const down = f.string('down');
+    const onComplete =
+      (f.has('onComplete') ? f.boolean('onComplete') : f.boolean('on_complete')) ?? false;
+    f.ignore('onComplete', 'on_complete');
+    f.reportUnknown();
+    if (up !== undefined) ctx.sql.push({ fields: f, key: 'up', sql: up, kind: 'script' });
+    if (down !== undefined) ctx.sql.push({ fields: f, key: 'down', sql: down, kind: 'script' });
+    if (up === undefined) return undefined;
+    if (onComplete && down !== undefined)
+      f.report(
+        'down',
+        'an on_complete sql operation has no down: it runs after the point of no return',
+      );
+    return { op: 'sql', up, ...(down === undefined ? {} : { down }), onComplete };
+  },
+  // pgroll: one change of one column per operation.
+  alter_column(f, ctx) {
+    const table = f.table('table', ctx.defaultSchema);
+    const column = f.string('column', true);
+    const name = f.string('name');
+    const type = f.string('type');
+    const nullable = f.boolean('nullable');
+    for (const key of ['check', 'unique', 'references', 'default', 'comment']) {
+      if (f.has(key)) {
+        f.report(
+          key,
+          `alter_column with \`${key}\` is not supported`,
+          key === 'check' || key === 'unique' || key === 'references'
+            ? 'use add_constraint'
+            : 'use an `sql` operation',
+        );
+      }
+      f.ignore(key);
+    }
+    if (table === undefined || column === undefined) return undefined;
+    if (type !== undefined) {
+      const up = expression(f, 'up', ctx, true);
+      const down = expression(f, 'down', ctx, true);
+      if (nullable !== undefined)
+        f.report('nullable', 'change the type and the nullability in two operations');
+      f.reportUnknown();
+      if (up === undefined || down === undefined) return undefined;
+      return {
+        op: 'change_type',
+        table,
+        column,
+        type,
+        up,
+        down,
+        ...(name === undefined ? {} : { rename: name }),
+      };
+    }
+    if (nullable === false) {
+      const up = expression(f, 'up', ctx, false);
+      f.ignore('down');
+      if (name !== undefined) f.report('name', 'rename and set NOT NULL in two operations');
+      f.reportUnknown();
+      return { op: 'set_not_null', table, column, ...(up === undefined ? {} : { up }) };
+    }
+    if (nullable === true) {
+      f.report(
+        'nullable',
+        'dropping NOT NULL is not supported as an operation',
+        'use an `sql` operation: ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL',
+      );
+      return undefined;
+    }
+    if (name !== undefined) {
+      f.reportUnknown();
+      return { op: 'rename_column', table, from: column, to: name };
+    }
+    f.reportUnknown();
+    f.report(undefined, 'alter_column needs one of `name`, `type` or `nullable`');
+    return undefined;
+  },
+  create_index(f, ctx) {
+    return READERS.add_index!(f, ctx);
+  },
+  create_constraint(f, ctx) {
+    return READERS.add_constraint!(f, ctx);
+  },
+};
+
+/** Reads one operation mapping `{ kind: {...} }`; problems go to the source. */
+export function readOperation(op: Fields, ctx: ReadContext): Operation | undefined {
+  const keys = Object.keys(op.value);
+  if (keys.length !== 1) {
+    op.report(
+      undefined,
+      `an operation is a mapping with exactly one key (its kind), found ${keys.length}`,
+      `kinds: ${PGPACT_OPERATIONS.join(', ')}`,
+    );
+    return undefined;
+  }
+  const kind = keys[0]!;
+  const unsupported = PGROLL_UNSUPPORTED[kind];
+  if (unsupported !== undefined) {
+    op.report(kind, `the pgroll operation \`${kind}\` is not supported`, unsupported);
+    return undefined;
+  }
+  const reader = READERS[kind];
+  if (!reader) {
+    const known = [...PGPACT_OPERATIONS, ...PGROLL_ONLY_OPERATIONS];
+    const suggestion = closestName(kind, known);
+    op.report(
+      kind,
+      `unknown operation \`${kind}\``,
+      suggestion ? `did you mean \`${suggestion}\`?` : `kinds: ${known.join(', ')}`,
+    );
+    return undefined;
+  }
+  const body = op.object(kind, `${kind}`, true);
+  if (!body) return undefined;
+  return reader(body, ctx);
+}
+
+/** Whether a table name is the same as another. */
+export function sameTable(a: TableName, b: TableName): boolean {
+  return a.schema === b.schema && a.name === b.name;
+}

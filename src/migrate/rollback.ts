@@ -1,0 +1,66 @@
+import { PgpactError } from '../errors.js';
+import { finishRecord, readActive, setPhase } from './bookkeeping.js';
+import { withMigrationLock } from './lock.js';
+import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
+import { runStep, type StepContext } from './steps.js';
+import type { Phase, RunOptions } from './types.js';
+
+/** What `rollback` did. */
+export interface RollbackResult {
+  name: string;
+  /** The phase the migration was in when the rollback began. */
+  from: Phase;
+  resumed: boolean;
+}
+
+/**
+ * Undoes the expand at any point before complete began: drops the sync triggers,
+ * the new columns, indexes, constraints and tables, runs raw SQL `down`s. Resumable.
+ */
+export async function rollbackMigration(
+  url: string,
+  options: RunOptions & { name?: string } = {},
+): Promise<RollbackResult> {
+  return withMigrationSession(url, (client) =>
+    withMigrationLock(
+      client,
+      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+      async () => {
+        const active = await readActive(client);
+        if (!active || (options.name !== undefined && active.name !== options.name)) {
+          throw new PgpactError(
+            'MIGRATION_NOT_FOUND',
+            active
+              ? `the migration in progress is ${active.name}, not ${options.name}`
+              : 'no migration is in progress',
+            {
+              hint: 'pgpact migrate status shows the migration in progress',
+            },
+          );
+        }
+        if (active.phase === 'completing') {
+          throw new PgpactError(
+            'MIGRATION_IN_PROGRESS',
+            `${active.name} is being completed: old columns may already be gone, so it cannot be rolled back`,
+            {
+              hint: 'run pgpact migrate complete to finish it',
+            },
+          );
+        }
+        const from = active.phase;
+        if (from !== 'rolling_back') await setPhase(client, active.name, 'rolling_back');
+        const ctx: StepContext = {
+          client,
+          migration: active.name,
+          stepsDone: active.stepsDone,
+          retry: retryPolicy(options),
+          ...(options.onStep ? { onStep: options.onStep } : {}),
+        };
+        for (const step of active.plan.rollback) await runStep(ctx, step);
+        await finishRecord(client, active.name, 'rolled_back');
+        return { name: active.name, from, resumed: from === 'rolling_back' };
+      },
+      options.signal,
+    ),
+  );
+}

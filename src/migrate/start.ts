@@ -1,0 +1,156 @@
+import { PgpactError } from '../errors.js';
+import { readCatalog } from '../postgres/catalog.js';
+import { runBackfill } from './backfill.js';
+import {
+  ensureBookkeeping,
+  insertRecord,
+  readActive,
+  readHistory,
+  setPhase,
+} from './bookkeeping.js';
+import { withMigrationLock } from './lock.js';
+import { tableKey } from './names.js';
+import { takeBaseline } from './observed.js';
+import { planMigration } from './plan.js';
+import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
+import { runStep, type StepContext } from './steps.js';
+import type { Migration, Phase, RunOptions, TableBackfill } from './types.js';
+
+/** What `start` did. */
+export interface StartResult {
+  name: string;
+  /** `started`: ran to the end now; `already-active`: it had been started before; `already-completed`. */
+  outcome: 'started' | 'already-active' | 'already-completed';
+  /** Whether this run resumed an interrupted one. */
+  resumed: boolean;
+  phase: Phase;
+  backfill: TableBackfill[];
+  notes: string[];
+}
+
+const EXPANDING: Phase[] = ['expanding', 'backfilling', 'validating'];
+
+/**
+ * Expands: adds the new shape, installs the sync triggers, backfills in batches
+ * and validates constraints, so old and new code both work. Run it again after
+ * a crash to resume; every step is idempotent and progress is kept in schema pgpact.
+ */
+export async function startMigration(
+  url: string,
+  migration: Migration,
+  options: RunOptions = {},
+): Promise<StartResult> {
+  return withMigrationSession(url, (client) =>
+    withMigrationLock(
+      client,
+      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+      async () => {
+        await ensureBookkeeping(client);
+        let active = await readActive(client);
+        let resumed = false;
+        if (active && active.name !== migration.name) {
+          throw new PgpactError(
+            'MIGRATION_IN_PROGRESS',
+            `the migration ${active.name} is in progress (phase ${active.phase}); one migration at a time`,
+            {
+              hint: `finish it first: pgpact migrate complete, or pgpact migrate rollback`,
+            },
+          );
+        }
+        if (active) {
+          if (active.checksum !== migration.checksum) {
+            throw new PgpactError(
+              'MIGRATION_INVALID',
+              `${migration.file} changed since the migration ${migration.name} started`,
+              {
+                hint: 'restore the file as it was, or roll the migration back and start the new version',
+              },
+            );
+          }
+          if (active.phase === 'completing') {
+            throw new PgpactError(
+              'MIGRATION_IN_PROGRESS',
+              `the migration ${active.name} is being completed`,
+              { hint: 'run pgpact migrate complete to finish it' },
+            );
+          }
+          if (active.phase === 'rolling_back') {
+            throw new PgpactError(
+              'MIGRATION_IN_PROGRESS',
+              `the migration ${active.name} is being rolled back`,
+              { hint: 'run pgpact migrate rollback to finish it' },
+            );
+          }
+          if (active.phase === 'active') {
+            return {
+              name: active.name,
+              outcome: 'already-active',
+              resumed: false,
+              phase: active.phase,
+              backfill: Object.values(active.backfill),
+              notes: active.plan.notes,
+            };
+          }
+          resumed = true;
+          options.onStep?.(`resuming ${active.name} (phase ${active.phase})`);
+        } else {
+          const history = await readHistory(client, migration.name);
+          if (history?.outcome === 'completed') {
+            return {
+              name: migration.name,
+              outcome: 'already-completed',
+              resumed: false,
+              phase: 'completed',
+              backfill: [],
+              notes: [],
+            };
+          }
+          const plan = planMigration(migration, await readCatalog(client));
+          await insertRecord(client, migration, plan, await takeBaseline(client));
+          active = (await readActive(client))!;
+        }
+        const plan = active.plan;
+        const ctx: StepContext = {
+          client,
+          migration: active.name,
+          stepsDone: active.stepsDone,
+          retry: retryPolicy(options),
+          ...(options.onStep ? { onStep: options.onStep } : {}),
+        };
+        let phase = active.phase;
+        if (phase === 'expanding') {
+          for (const step of plan.expand) await runStep(ctx, step);
+          phase = 'backfilling';
+          await setPhase(client, active.name, phase);
+        }
+        const backfill: TableBackfill[] = [];
+        if (phase === 'backfilling') {
+          for (const b of plan.backfills) {
+            const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
+              batchSize: options.batchSize ?? DEFAULTS.batchSize,
+              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+            });
+            backfill.push(done);
+          }
+          phase = 'validating';
+          await setPhase(client, active.name, phase);
+        }
+        if (EXPANDING.includes(phase)) {
+          for (const step of plan.validate) await runStep(ctx, step);
+          phase = 'active';
+          await setPhase(client, active.name, phase);
+        }
+        const final = await readActive(client);
+        return {
+          name: active.name,
+          outcome: 'started',
+          resumed,
+          phase,
+          backfill: Object.values(final?.backfill ?? {}),
+          notes: plan.notes,
+        };
+      },
+      options.signal,
+    ),
+  );
+}

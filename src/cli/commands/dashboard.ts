@@ -4,6 +4,7 @@ import { PgpactError } from '../../errors.js';
 import { parseDuration } from '../../manifest/units.js';
 import { redactUrl } from '../../postgres/client.js';
 import { defaultStateDir, embeddedStatus, resolveDatabaseUrl } from '../../postgres/embedded.js';
+import { resolveToken } from '../../server/auth.js';
 import { readCheckReportFile } from '../../server/check-report.js';
 import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../../server/dashboard.js';
 import { MONITOR_ROLE } from '../../server/monitor-role.js';
@@ -76,6 +77,9 @@ export const dashboardCommand: Command = {
     const port = parsePort(text(values.port));
     const intervalMs = parseInterval(text(values.interval));
     const token = text(values.token) ?? process.env.PGPACT_DASHBOARD_TOKEN;
+    const host = text(values.host) ?? '127.0.0.1';
+    // Refuse an unprotected public binding before starting or touching any database.
+    resolveToken(host, token);
     const checkReportFile = text(values['check-report']);
     const checkReport =
       checkReportFile === undefined ? undefined : readCheckReportFile(checkReportFile);
@@ -92,7 +96,7 @@ export const dashboardCommand: Command = {
       ...(text(values['monitor-url']) === undefined
         ? {}
         : { monitorUrl: text(values['monitor-url'])! }),
-      host: text(values.host) ?? '127.0.0.1',
+      host,
       port,
       ...(token === undefined || token === '' ? {} : { token }),
       intervalMs,

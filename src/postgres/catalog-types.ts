@@ -86,6 +86,8 @@ export interface RoleInfo {
   connectionLimit: number;
   /** Roles this role is a member of. */
   memberOf: string[];
+  /** Each membership with the role that granted it (Postgres 16+ keeps one per grantor). */
+  memberships?: { role: string; grantor: string }[];
   /** ALTER ROLE ... SET values that apply in every database (name → value as stored). */
   settings: Record<string, string>;
 }

@@ -163,6 +163,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     bypass_rls: boolean;
     connection_limit: number;
     member_of: string[] | null;
+    memberships: { role: string; grantor: string }[] | null;
     settings: string[] | null;
   }>(`
     SELECT r.oid::int AS oid, r.rolname AS name, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
@@ -170,6 +171,9 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
            r.rolbypassrls AS bypass_rls, r.rolconnlimit AS connection_limit,
            (SELECT array_agg(g.rolname::text ORDER BY g.rolname::text) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
              WHERE m.member = r.oid) AS member_of,
+           (SELECT json_agg(json_build_object('role', g.rolname, 'grantor', pg_get_userbyid(m.grantor))
+                            ORDER BY g.rolname, pg_get_userbyid(m.grantor))
+              FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) AS memberships,
            (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
     FROM pg_roles r
     WHERE r.rolname !~ '^pg_'
@@ -278,6 +282,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     bypassRls: r.bypass_rls,
     connectionLimit: r.connection_limit,
     memberOf: r.member_of ?? [],
+    memberships: r.memberships ?? [],
     settings: Object.fromEntries(
       (r.settings ?? []).map((s) => {
         const eq = s.indexOf('=');

@@ -55,6 +55,20 @@ function excessAttributes(role: RoleInfo): string[] {
   ].filter((a): a is string => a !== undefined);
 }
 
+/**
+ * The memberships to revoke. From Postgres 16 on, a membership exists once per
+ * grantor and REVOKE only removes the one granted by the named role.
+ */
+function membershipsToRevoke(
+  role: RoleInfo,
+  serverVersion: number,
+): { group: string; grantor?: string }[] {
+  if (serverVersion >= 160000 && role.memberships !== undefined) {
+    return role.memberships.map((m) => ({ group: m.role, grantor: m.grantor }));
+  }
+  return role.memberOf.map((group) => ({ group }));
+}
+
 /** create-role, alter-role, membership revoke and limit steps for every service role. */
 export function planRoles(ctx: PlanContext): PlanStep[] {
   const steps: PlanStep[] = [];
@@ -84,10 +98,10 @@ export function planRoles(ctx: PlanContext): PlanStep[] {
           reason: `role ${labelGrantee(roleName)} of service ${label} must be a least-privilege login role (it has ${excess.join(', ')})`,
         });
       }
-      for (const group of existing.memberOf) {
+      for (const { group, grantor } of membershipsToRevoke(existing, ctx.serverVersion)) {
         steps.push({
           kind: 'revoke',
-          sql: `REVOKE ${quoteIdent(group)} FROM ${r}`,
+          sql: `REVOKE ${quoteIdent(group)} FROM ${r}${grantor === undefined ? '' : ` GRANTED BY ${quoteIdent(grantor)}`}`,
           reason: `role ${labelGrantee(roleName)} of service ${label} would act with the privileges of ${labelGrantee(group)}`,
         });
       }

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { PostgresError } from '../../src/errors.js';
+import { type PgpactError, PostgresError } from '../../src/errors.js';
 import { withClient } from '../../src/postgres/client.js';
 import { applyProvisioning, applySteps } from '../../src/provision/apply.js';
 import { rolePassword } from '../../src/provision/credentials.js';
@@ -221,5 +221,56 @@ services:
     await expect(applyProvisioning(url, manifest, { stateDir: tempDir() })).resolves.toMatchObject({
       rounds: 2,
     });
+  });
+
+  it('fails with APPLY_INCOMPLETE, listing what is left, when privileges change behind its back', async () => {
+    const url = await server().createDatabase();
+    await brownfield(url);
+    // Someone else's automation re-opens the table whenever default privileges change.
+    await withClient(url, (c) =>
+      c.query(`CREATE FUNCTION public.reopen() RETURNS event_trigger LANGUAGE plpgsql AS $$
+          BEGIN EXECUTE 'GRANT SELECT ON users.account TO PUBLIC'; END $$;
+        CREATE EVENT TRIGGER reopen ON ddl_command_end WHEN TAG IN ('ALTER DEFAULT PRIVILEGES')
+          EXECUTE FUNCTION public.reopen();`),
+    );
+    const { manifest } = projectManifest({
+      'pgpact.yaml': 'version: 1\nservices:\n  users:\n    role: i_users\n    owns: [users]\n',
+    });
+    const error = await applyProvisioning(url, manifest, { stateDir: tempDir() }).then(
+      () => undefined,
+      (e: unknown) => e as PgpactError,
+    );
+    expect(error).toMatchObject({ code: 'APPLY_INCOMPLETE' });
+    expect(error!.message).toBe(
+      'after apply, 1 step(s) are still planned: the database did not reach the manifest',
+    );
+    expect(error!.detail).toBe(
+      'REVOKE SELECT ON TABLE "users"."account" FROM PUBLIC;  -- revoke: PUBLIC holds SELECT on users.account, which the manifest does not declare',
+    );
+  });
+
+  it('takes the public schema when a service owns it', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query('CREATE TABLE public.shared (id int); GRANT SELECT ON public.shared TO PUBLIC'),
+    );
+    const { manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  legacy:\n    role: p_legacy\n    owns: [public]\n  users:\n    role: p_users\n',
+    });
+    await applyProvisioning(url, manifest, { stateDir: tempDir() });
+    expect((await planFor(url, manifest)).steps).toEqual([]);
+    const catalog = await snapshot(url);
+    expect(catalog.schemas.find((s) => s.name === 'public')).toMatchObject({
+      owner: 'p_legacy',
+      grants: [
+        { grantee: 'p_legacy', privilege: 'CREATE', grantable: false },
+        { grantee: 'p_legacy', privilege: 'USAGE', grantable: false },
+      ],
+    });
+    expect(catalog.relations.find((r) => r.name === 'shared')).toMatchObject({ owner: 'p_legacy' });
+    expect(
+      catalog.relations.find((r) => r.name === 'shared')!.grants.map((g) => g.grantee),
+    ).not.toContain('PUBLIC');
   });
 });

@@ -11,6 +11,12 @@ const BROWNFIELD = `
   CREATE ROLE b_outsider LOGIN PASSWORD 'outsider-pw';
   CREATE ROLE b_users SUPERUSER CREATEDB NOLOGIN;
   GRANT pg_read_all_data TO b_users;
+  CREATE ROLE b_group;
+  CREATE ROLE b_granter CREATEROLE;
+  GRANT b_group TO b_granter WITH ADMIN OPTION;
+  SET ROLE b_granter;
+  GRANT b_group TO b_users;
+  RESET ROLE;
   GRANT CREATE ON DATABASE current_db TO PUBLIC;
 
   CREATE SCHEMA users;
@@ -63,7 +69,10 @@ services:
     expect(sql).toContain(
       'ALTER ROLE "b_users" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
     );
-    expect(sql).toContain('REVOKE "pg_read_all_data" FROM "b_users"');
+    // Postgres 16+ keeps a membership per grantor: each is revoked as granted.
+    const granted = (by: string) => (server().majorVersion >= 16 ? ` GRANTED BY "${by}"` : '');
+    expect(sql).toContain(`REVOKE "pg_read_all_data" FROM "b_users"${granted('postgres')}`);
+    expect(sql).toContain(`REVOKE "b_group" FROM "b_users"${granted('b_granter')}`);
     expect(sql).toContain('REVOKE SELECT ON TABLE "users"."account" FROM "b_legacy_app" CASCADE');
     expect(sql).toContain(`REVOKE CREATE ON DATABASE "${database}" FROM PUBLIC`);
     expect(plan.findings.map((f) => `${f.severity} ${f.kind} ${f.object}`)).toEqual(

@@ -197,7 +197,7 @@ export class RuntimeView {
         {
           title: 'Connections',
           value: pick('connections'),
-          format: (v) => String(Math.round(v)),
+          format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)),
           minMax: 2,
         },
         data.samples,

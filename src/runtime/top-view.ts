@@ -79,14 +79,20 @@ function serviceLabel(row: { service: string; attribution: string }): string {
     : describeService(row);
 }
 
+/** `users pid 12 [users-api]`: the application name helps when services share a role. */
+function processLabel(s: SessionInfo): string {
+  const app = s.applicationName && s.applicationName !== s.service ? ` [${s.applicationName}]` : '';
+  return `${serviceLabel(s)} pid ${s.pid}${app}`;
+}
+
 function lockWaitLine(w: LockWait): string {
   const holders = w.holding
     .map(
       (h) =>
-        `${serviceLabel(h)} pid ${h.pid} (${h.state ?? 'gone'}${h.transactionMs !== null ? `, tx ${duration(h.transactionMs)}` : ''}): ${oneLine(h.query)}`,
+        `${processLabel(h)} (${h.state ?? 'gone'}${h.transactionMs !== null ? `, tx ${duration(h.transactionMs)}` : ''}): ${oneLine(h.query)}`,
     )
     .join(' | ');
-  return `${serviceLabel(w.waiting)} pid ${w.waiting.pid} waits ${duration(w.waitedMs)} for ${w.mode} on ${w.object.description} ← ${holders || 'unknown holder'}`;
+  return `${processLabel(w.waiting)} waits ${duration(w.waitedMs)} for ${w.mode} on ${w.object.description} ← ${holders || 'unknown holder'}`;
 }
 
 function findingLines(findings: RuntimeFinding[]): string[] {

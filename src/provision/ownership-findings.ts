@@ -70,6 +70,21 @@ export function ownershipFindings(ctx: PlanContext): Finding[] {
       suggestion: `give ${service.name} its own role (role: in the manifest), or run pgpact as another role`,
     });
   }
+  for (const role of catalog.roles) {
+    if (role.name === ctx.currentUser || ctx.servicesByRole.has(role.name)) continue;
+    for (const group of role.memberOf) {
+      const service = ctx.servicesByRole.get(group)?.[0];
+      if (!service) continue;
+      findings.push({
+        severity: 'warning',
+        kind: 'service-role-member',
+        object: role.name,
+        consumers: [{ service: service.name, source: 'declared' }],
+        message: `role ${role.name} is a member of ${group}, the role of service ${service.name}: it can act with everything ${service.name} may do`,
+        suggestion: `REVOKE ${group} FROM ${role.name}, unless ${role.name} is how people administer ${service.name} on purpose`,
+      });
+    }
+  }
   for (const role of rolesPresentInDatabase(catalog)) {
     const info = catalog.roles.find((r) => r.name === role);
     if (ctx.servicesByRole.has(role) || role === ctx.currentUser || info?.superuser) continue;

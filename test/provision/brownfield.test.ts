@@ -10,6 +10,7 @@ const BROWNFIELD = `
   CREATE ROLE b_other;
   CREATE ROLE b_outsider LOGIN PASSWORD 'outsider-pw';
   CREATE ROLE b_users SUPERUSER CREATEDB NOLOGIN;
+  CREATE ROLE b_admin_human LOGIN IN ROLE b_users;
   GRANT pg_read_all_data TO b_users;
   CREATE ROLE b_group;
   CREATE ROLE b_granter CREATEROLE;

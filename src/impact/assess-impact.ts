@@ -137,8 +137,9 @@ export function assessImpact(
   usage: UsageSnapshot | undefined,
   statements: StatementIndex,
   base?: CatalogSnapshot,
+  consumers: ConsumerIndex = new ConsumerIndex(manifest, usage),
 ): Finding[] {
-  const index = new ConsumerIndex(manifest, usage);
+  const index = consumers;
   const added = new Map<string, string[]>();
   for (const c of changes) {
     if (

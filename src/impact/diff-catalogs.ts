@@ -11,6 +11,39 @@ function lostColumns(before: RelationInfo, after: RelationInfo): string[] {
   return before.columns.filter((c) => afterCols.get(c.name) !== c.type).map((c) => c.name);
 }
 
+/** Cheap check that a relation kept its name, columns, constraints, indexes and definition. */
+function sameShape(b: RelationInfo, a: RelationInfo): boolean {
+  if (b.name !== a.name || b.schema !== a.schema || b.viewDefinition !== a.viewDefinition)
+    return false;
+  if (b.columns.length !== a.columns.length || b.constraints.length !== a.constraints.length)
+    return false;
+  if (b.indexes.length !== a.indexes.length) return false;
+  for (let i = 0; i < b.columns.length; i += 1) {
+    const x = b.columns[i]!;
+    const y = a.columns[i]!;
+    if (
+      x.position !== y.position ||
+      x.name !== y.name ||
+      x.type !== y.type ||
+      x.notNull !== y.notNull
+    )
+      return false;
+    if (x.default !== y.default || x.identity !== y.identity || x.generated !== y.generated)
+      return false;
+  }
+  for (let i = 0; i < b.constraints.length; i += 1) {
+    const x = b.constraints[i]!;
+    const y = a.constraints[i]!;
+    if (x.name !== y.name || x.type !== y.type || x.definition !== y.definition) return false;
+  }
+  for (let i = 0; i < b.indexes.length; i += 1) {
+    const x = b.indexes[i]!;
+    const y = a.indexes[i]!;
+    if (x.name !== y.name || x.definition !== y.definition || x.unique !== y.unique) return false;
+  }
+  return true;
+}
+
 /**
  * The changes between two catalog snapshots of the same database (pure).
  * Relations are matched by oid and columns by attnum, so renames are renames;
@@ -53,9 +86,14 @@ export function diffCatalogs(before: CatalogSnapshot, after: CatalogSnapshot): C
 
   // Identifiers renamed by the migration, by relation, for comparing printed definitions.
   const renamesByOid = new Map<number, Map<string, string>>();
+  const unchanged = new Set<number>();
   for (const b of beforeRels) {
     const a = afterByOid.get(b.oid);
     if (!a) continue;
+    if (sameShape(b, a)) {
+      unchanged.add(b.oid);
+      continue;
+    }
     const renames = columnRenames(b, a);
     if (a.name !== b.name) renames.set(b.name, a.name);
     if (a.schema !== b.schema) renames.set(b.schema, a.schema);
@@ -85,6 +123,7 @@ export function diffCatalogs(before: CatalogSnapshot, after: CatalogSnapshot): C
       .map(refOf);
 
   for (const b of beforeRels) {
+    if (unchanged.has(b.oid)) continue;
     const a = afterByOid.get(b.oid);
     const ref = refOf(b);
     if (!a) {

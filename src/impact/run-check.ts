@@ -193,7 +193,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const index = new StatementIndex(snaps.applied, baseOids);
   const consumers = new ConsumerIndex(options.manifest, options.usage);
   const findings = sortFindings([
-    ...assessImpact(changes, options.manifest, options.usage, index, snaps.before),
+    ...assessImpact(changes, options.manifest, options.usage, index, snaps.before, consumers),
     ...assessOwnership(snaps.applied, options.manifest),
     ...assessLockRisks(snaps.applied, {
       base: snaps.before,

@@ -21,6 +21,8 @@ export interface StatementUsage {
   relationsRead: string[];
   relationsWritten: string[];
   warnings: string[];
+  /** Why the statement could not be analyzed (syntax error, truncated or missing text), if so. */
+  error?: string;
 }
 
 /** Everything one database role did in the window. */
@@ -46,4 +48,24 @@ export interface UsageSnapshot {
   /** ISO timestamp the observed window started, when it was a delta. */
   windowStart?: string;
   roles: RoleUsage[];
+  /** How the window was taken: a delta since the previous snapshot, everything since the last reset, or an exported file. */
+  mode?: 'delta' | 'since-reset' | 'file';
+  /** 'schema.table' → its parts (names may hold dots) and kind, for every relation in the snapshot. */
+  relations?: Record<string, { schema: string; table: string; kind: string }>;
+  /** The raw cumulative pg_stat_statements counters at takenAt: the next observe subtracts them for its delta. */
+  counters?: {
+    /** pg_stat_statements_info.stats_reset when read: a different value means the counters were reset. */
+    statsReset?: string;
+    entries: StatementCounter[];
+  };
+}
+
+/** One pg_stat_statements entry's cumulative counters (per role, query id and nesting level). */
+export interface StatementCounter {
+  role: string;
+  queryId: string;
+  toplevel: boolean;
+  calls: number;
+  rows: number;
+  totalTimeMs: number;
 }

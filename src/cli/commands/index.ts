@@ -6,6 +6,7 @@ import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { metricsCommand } from './metrics.js';
+import { observeCommand } from './observe.js';
 import { planCommand } from './plan.js';
 import { topCommand } from './top.js';
 
@@ -16,6 +17,7 @@ export const COMMANDS: Command[] = [
   planCommand,
   applyCommand,
   analyzeCommand,
+  observeCommand,
   checkCommand,
   dashboardCommand,
   topCommand,

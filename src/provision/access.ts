@@ -127,7 +127,7 @@ function addContract(
       message: `${service.name} declares ${verb} on ${ref}, which does not exist${schemaHoldsTables ? '' : ' yet'}: nothing granted for it`,
       suggestion: schemaHoldsTables
         ? `fix the table name in the contract, or let ${owner.name} create the table`
-        : `${owner.name}'s migrations create it; apply again after they ran`,
+        : `if ${owner.name}'s migrations create it, apply grants it right after running them`,
     });
     return;
   }

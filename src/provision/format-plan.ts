@@ -55,7 +55,7 @@ export function formatApplyResult(result: ApplyResult, target: string): string {
   const lines = [
     result.steps.length === 0
       ? `nothing to change on ${target}`
-      : `applied ${result.steps.length} step(s) on ${target} (${kindSummary(result)})${result.rounds > 1 ? `, in ${result.rounds} transactions (grants on what migrations created)` : ', in one transaction'}`,
+      : `applied ${result.steps.length} step(s) on ${target} (${kindSummary(result)})${result.rounds > 1 ? `, in ${result.rounds} rounds (the second grants on what migrations created)` : ', in one transaction'}`,
   ];
   if (result.migrations.length > 0) {
     lines.push(

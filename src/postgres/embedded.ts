@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { withClient } from './client.js';
@@ -25,14 +27,43 @@ export function defaultStateDir(): string {
   return process.env.PGPACT_HOME ?? path.resolve('.pgpact');
 }
 
+/**
+ * The server's files live in <stateDir>/server. As root inside a private directory
+ * (e.g. under /root), the `postgres` OS user could not reach them: then they live in
+ * a per-state-dir folder under the system temp directory instead.
+ */
 function statePaths(stateDir: string) {
-  return { stateFile: path.join(stateDir, 'server.json'), rootDir: path.join(stateDir, 'server') };
+  const stateFile = path.join(stateDir, 'server.json');
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!asRoot || ancestorsTraversable(path.resolve(stateDir)))
+    return { stateFile, rootDir: path.join(stateDir, 'server') };
+  const digest = createHash('sha256').update(path.resolve(stateDir)).digest('hex').slice(0, 12);
+  return { stateFile, rootDir: path.join(os.tmpdir(), `pgpact-home-${digest}`, 'server') };
 }
 
 function readState(stateDir: string): EmbeddedState | undefined {
   const { stateFile } = statePaths(stateDir);
   if (!fs.existsSync(stateFile)) return undefined;
   return JSON.parse(fs.readFileSync(stateFile, 'utf8')) as EmbeddedState;
+}
+
+/**
+ * As root, the server runs as the `postgres` OS user, which must be able to reach
+ * its data directory: give the state directory search (not read) permission.
+ * Secrets in it stay 0600.
+ */
+function makeTraversable(dir: string): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  const mode = fs.statSync(dir).mode & 0o777;
+  if ((mode & 0o001) === 0) fs.chmodSync(dir, mode | 0o011);
+}
+
+/** Whether every ancestor of dir lets other users through (needed when the server runs as `postgres`). */
+function ancestorsTraversable(dir: string): boolean {
+  for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
+    if (fs.existsSync(parent) && (fs.statSync(parent).mode & 0o001) === 0) return false;
+    if (parent === path.dirname(parent)) return true;
+  }
 }
 
 function writeState(stateDir: string, state: EmbeddedState): void {
@@ -77,13 +108,21 @@ export async function ensureEmbeddedServer(stateDir = defaultStateDir()): Promis
   if (state === undefined || !fs.existsSync(path.join(rootDir, 'data', 'PG_VERSION'))) {
     fs.rmSync(rootDir, { recursive: true, force: true });
     fs.mkdirSync(stateDir, { recursive: true });
+    fs.mkdirSync(path.dirname(rootDir), { recursive: true });
+    makeTraversable(path.dirname(rootDir));
     const { password } = await initCluster(binaries, rootDir);
-    state = { port: await freePort(), password, majorVersion: await binariesMajorVersion(binaries) };
+    state = {
+      port: await freePort(),
+      password,
+      majorVersion: await binariesMajorVersion(binaries),
+    };
     writeState(stateDir, state);
   }
   const url = serverUrl(state.port, state.password);
   if (await clusterRunning(binaries, rootDir)) {
-    const answers = await withClient(url, async (c) => c.query('SELECT 1'), { connectTimeoutMs: 3000 }).then(
+    const answers = await withClient(url, async (c) => c.query('SELECT 1'), {
+      connectTimeoutMs: 3000,
+    }).then(
       () => true,
       () => false,
     );
@@ -104,20 +143,28 @@ export async function ensureEmbeddedServer(stateDir = defaultStateDir()): Promis
 }
 
 /** Stops the persistent embedded server (data kept) or, with remove, deletes it too. */
-export async function stopEmbeddedServer(stateDir = defaultStateDir(), remove = false): Promise<boolean> {
+export async function stopEmbeddedServer(
+  stateDir = defaultStateDir(),
+  remove = false,
+): Promise<boolean> {
   const binaries = await embeddedBinaries();
   const { rootDir, stateFile } = statePaths(stateDir);
   const wasRunning = await clusterRunning(binaries, rootDir);
   await stopCluster(binaries, rootDir, 'fast');
   if (remove) {
     fs.rmSync(rootDir, { recursive: true, force: true });
+    if (path.basename(path.dirname(rootDir)).startsWith('pgpact-home-'))
+      fs.rmSync(path.dirname(rootDir), { recursive: true, force: true });
     fs.rmSync(stateFile, { force: true });
   }
   return wasRunning;
 }
 
 /** The database URL a command uses: --database-url, else DATABASE_URL, else the embedded server. */
-export async function resolveDatabaseUrl(options: { databaseUrl?: string; stateDir?: string }): Promise<string> {
+export async function resolveDatabaseUrl(options: {
+  databaseUrl?: string;
+  stateDir?: string;
+}): Promise<string> {
   const explicit = options.databaseUrl ?? process.env.DATABASE_URL;
   if (explicit !== undefined && explicit !== '') {
     try {

@@ -1,4 +1,5 @@
 import type { DemoChapter } from '../types.js';
+import { checkChapter } from './check.js';
 import { dashboardChapter } from './dashboard.js';
 import { ownershipEnforced } from './ownership-enforced.js';
 import { servicesUnderLoad } from './services-under-load.js';
@@ -8,6 +9,7 @@ import { unownedData } from './unowned-data.js';
 export const DEMO_CHAPTERS: DemoChapter[] = [
   ownershipEnforced,
   unownedData,
+  checkChapter,
   servicesUnderLoad,
   dashboardChapter,
 ];

@@ -30,12 +30,12 @@ export interface StatementStats {
   entries: StatementStat[];
 }
 
-const ENABLE_HINT = (preloaded: boolean, database: string) =>
-  preloaded
+const ENABLE_HINT = (preloaded: boolean | null, database: string) =>
+  preloaded === true
     ? `run CREATE EXTENSION pg_stat_statements; in database ${database} (as a superuser or the database owner)`
     : `add pg_stat_statements to shared_preload_libraries in postgresql.conf (e.g. shared_preload_libraries = 'pg_stat_statements'), restart Postgres, then run CREATE EXTENSION pg_stat_statements; in database ${database}`;
 
-function missing(preloaded: boolean, database: string, why: string): PgpactError {
+function missing(preloaded: boolean | null, database: string, why: string): PgpactError {
   return new PgpactError(
     'PG_STAT_STATEMENTS_MISSING',
     `pg_stat_statements is not available in database ${database}: ${why}`,
@@ -73,15 +73,17 @@ export async function readStatementStats(client: Queryable): Promise<StatementSt
     database: string;
     user: string;
     schema: string | null;
-    preloaded: boolean;
-    limit: string;
+    preloaded: boolean | null;
+    limit: string | null;
     now: string;
   }>(`
     SELECT current_database() AS database, current_user AS user,
            (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
              WHERE e.extname = 'pg_stat_statements') AS schema,
-           'pg_stat_statements' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ',')) AS preloaded,
-           current_setting('track_activity_query_size') AS limit,
+           -- pg_settings hides shared_preload_libraries from roles without pg_read_all_settings: NULL then.
+           (SELECT 'pg_stat_statements' = ANY (string_to_array(replace(setting, ' ', ''), ','))
+              FROM pg_settings WHERE name = 'shared_preload_libraries') AS preloaded,
+           (SELECT setting || coalesce(unit, '') FROM pg_settings WHERE name = 'track_activity_query_size') AS limit,
            to_json(now())#>>'{}' AS now`);
   const meta = info[0]!;
   if (meta.schema === null)
@@ -126,7 +128,9 @@ export async function readStatementStats(client: Queryable): Promise<StatementSt
     database: meta.database,
     takenAt: meta.now,
     ...(statsReset === undefined ? {} : { statsReset }),
-    ...(sizeInBytes(meta.limit) === undefined ? {} : { queryTextLimit: sizeInBytes(meta.limit) }),
+    ...(meta.limit === null || sizeInBytes(meta.limit) === undefined
+      ? {}
+      : { queryTextLimit: sizeInBytes(meta.limit) }),
     source: 'live',
     entries: rows.map((r) => ({
       // A role dropped since it ran keeps its oid only.

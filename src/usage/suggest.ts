@@ -107,5 +107,5 @@ export function suggestContracts(
     '# Merge into pgpact.yaml under services:; own schemas are left out.',
     ...notes.map((n) => `# - ${n}`),
   ];
-  return `${header.join('\n')}\n${Object.keys(services).length === 0 ? 'services: {}\n' : doc.toString({ lineWidth: 0 })}`;
+  return `${header.join('\n')}\n${Object.keys(services).length === 0 ? 'services: {}\n' : doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

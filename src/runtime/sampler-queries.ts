@@ -124,6 +124,22 @@ export interface StatementRow {
   time_ms: number;
 }
 
+/** Cumulative counters per role: cheap to read every second (a few rows, whatever the number of statements). */
+export const ROLE_TOTALS_SQL = `
+SELECT coalesce(r.rolname, 'oid ' || s.userid::text) AS role,
+       sum(s.calls)::float8 AS calls,
+       sum(s.total_exec_time + s.total_plan_time)::float8 AS time_ms
+FROM pg_stat_statements(false) s
+LEFT JOIN pg_roles r ON r.oid = s.userid
+WHERE s.toplevel
+GROUP BY 1`;
+
+export interface RoleTotalsRow {
+  role: string;
+  calls: number;
+  time_ms: number;
+}
+
 /** Texts of a few statements by query id. */
 export const STATEMENT_TEXTS_SQL = `
 SELECT DISTINCT ON (queryid) queryid::text AS queryid, left(query, $2::int) AS query

@@ -30,6 +30,12 @@ export interface SamplerOptions {
   topStatements?: number;
   /** Sessions remembered for naming process ids after they end. Default 20000. */
   directorySize?: number;
+  /**
+   * How often the per-statement counters are read (top statements); per-service
+   * totals are read every sample. Reading every statement costs in proportion to
+   * pg_stat_statements' size, so it runs less often. Default 5000 ms.
+   */
+  statementDetailIntervalMs?: number;
 }
 
 /**
@@ -50,6 +56,7 @@ export class RuntimeSampler {
   private readonly textLength: number;
   private readonly topCount: number;
   private previousMeta: { atMs: number; deadlocks: number } | undefined;
+  private lastDetailMs: number | undefined;
   private statementsNote: string | undefined;
   private privilegeNote: string | undefined;
   private pending: Promise<unknown> = Promise.resolve();
@@ -133,13 +140,22 @@ export class RuntimeSampler {
             ])
           ).rows;
     const lockWaits = lockWaitsOf(lockRows, sessions, this.directory, manifest, nowMs);
-    const deltas = await this.readStatements();
+    const totals = await this.readStatements(() => this.statements.readRoles(this.client));
+    const detailDue =
+      totals !== undefined &&
+      (this.lastDetailMs === undefined ||
+        nowMs - this.lastDetailMs >= (this.options.statementDetailIntervalMs ?? 5000) - 100);
+    const deltas = detailDue
+      ? await this.readStatements(() => this.statements.read(this.client))
+      : [];
+    if (detailDue) this.lastDetailMs = nowMs;
     const intervalMs = this.previousMeta ? nowMs - this.previousMeta.atMs : null;
     const serviceOfRole = (role: string) => nameService(manifest, { role }).service;
 
     const running: RunningStatement[] = [];
+    const activityByPid = new Map(activity.map((a) => [a.pid, a]));
     for (const s of sessions) {
-      const row = activity.find((a) => a.pid === s.pid);
+      const row = activityByPid.get(s.pid);
       if (s.state !== 'active' || !isConnection(s) || !row?.query_start) continue;
       running.push({
         pid: s.pid,
@@ -151,7 +167,7 @@ export class RuntimeSampler {
     }
     const completedByRole = new Map<string, number>();
     const completed = new Map<string, { calls: number; timeMs: number }>();
-    for (const d of deltas ?? []) {
+    for (const d of totals ?? []) {
       completedByRole.set(d.role, (completedByRole.get(d.role) ?? 0) + d.timeMs);
       const service = serviceOfRole(d.role);
       const sum = completed.get(service) ?? { calls: 0, timeMs: 0 };
@@ -206,7 +222,7 @@ export class RuntimeSampler {
         .sort((a, b) => b.totalTimeMs - a.totalTimeMs)
         .slice(0, this.topCount),
       deadlocks: { total: meta.deadlocks, delta: deadlockDelta },
-      statementsAvailable: deltas !== undefined,
+      statementsAvailable: totals !== undefined,
       sampleDurationMs: performance.now() - started,
       notes,
     };
@@ -215,10 +231,10 @@ export class RuntimeSampler {
     return sample;
   }
 
-  /** Statement deltas, or undefined when pg_stat_statements cannot be read (noted once). */
-  private async readStatements(): Promise<StatementRowDelta[] | undefined> {
+  /** Statement deltas, or undefined when pg_stat_statements cannot be read (noted). */
+  private async readStatements<T>(read: () => Promise<T[]>): Promise<T[] | undefined> {
     try {
-      const deltas = await this.statements.read(this.client);
+      const deltas = await read();
       this.statementsNote = '';
       return deltas;
     } catch (error) {

@@ -1,5 +1,11 @@
 import type { Queryable } from '../postgres/client.js';
-import { STATEMENT_TEXTS_SQL, STATEMENTS_SQL, type StatementRow } from './sampler-queries.js';
+import {
+  ROLE_TOTALS_SQL,
+  type RoleTotalsRow,
+  STATEMENT_TEXTS_SQL,
+  STATEMENTS_SQL,
+  type StatementRow,
+} from './sampler-queries.js';
 
 /** Calls and time of one statement of one role during one interval. */
 export interface StatementRowDelta {
@@ -9,13 +15,22 @@ export interface StatementRowDelta {
   timeMs: number;
 }
 
+/** Calls and time of one role during one interval. */
+export interface RoleDelta {
+  role: string;
+  calls: number;
+  timeMs: number;
+}
+
 /**
- * Turns pg_stat_statements' cumulative counters into per-interval deltas. The
- * first read is the baseline; an entry that shrank was reset or evicted and
- * counts from zero. Query texts are cached by query id.
+ * Turns pg_stat_statements' cumulative counters into per-interval deltas: per
+ * role (cheap, every sample) and per statement (every few seconds). The first
+ * read is the baseline; an entry that shrank was reset or evicted and counts
+ * from zero (per role, a shrinking sum counts as nothing). Texts are cached.
  */
 export class StatementDeltas {
   private previous: Map<string, { calls: number; timeMs: number }> | undefined;
+  private previousRoles: Map<string, { calls: number; timeMs: number }> | undefined;
   private readonly texts = new Map<string, string>();
 
   constructor(
@@ -23,7 +38,24 @@ export class StatementDeltas {
     private readonly textCacheSize = 5000,
   ) {}
 
-  /** Reads the counters and returns what changed since the previous read (nothing on the first). */
+  /** Reads the per-role sums and returns what changed since the previous call (nothing on the first). */
+  async readRoles(client: Queryable): Promise<RoleDelta[]> {
+    const { rows } = await client.query<RoleTotalsRow & Record<string, unknown>>(ROLE_TOTALS_SQL);
+    const current = new Map(rows.map((r) => [r.role, { calls: r.calls, timeMs: r.time_ms }]));
+    const previous = this.previousRoles;
+    this.previousRoles = current;
+    if (previous === undefined) return [];
+    const deltas: RoleDelta[] = [];
+    for (const [role, now] of current) {
+      const before = previous.get(role) ?? { calls: 0, timeMs: 0 };
+      const calls = Math.max(0, now.calls - before.calls);
+      const timeMs = Math.max(0, now.timeMs - before.timeMs);
+      if (calls > 0 || timeMs > 0) deltas.push({ role, calls, timeMs });
+    }
+    return deltas;
+  }
+
+  /** Reads every statement's counters and returns what changed since the previous call (nothing on the first). */
   async read(client: Queryable): Promise<StatementRowDelta[]> {
     const { rows } = await client.query<StatementRow & Record<string, unknown>>(STATEMENTS_SQL);
     const current = new Map<string, { calls: number; timeMs: number }>();

@@ -83,6 +83,7 @@ export interface ServiceRuntime extends ServiceName {
   calls: number;
   statementTimeMs: number;
   meanStatementMs: number | null;
+  /** The service's most time-consuming statement of the last statement read, if this sample read them. */
   topStatement: StatementDelta | null;
   /** Counters since the sampler started. */
   totals: ServiceTotals;
@@ -137,7 +138,11 @@ export interface RuntimeSample {
   services: ServiceRuntime[];
   sessions: SessionInfo[];
   lockWaits: LockWait[];
-  /** The most time-consuming statements of the interval, all services. */
+  /**
+   * The most time-consuming statements (the top ones overall and per service) since
+   * the previous statement read: per-statement counters are read every few seconds
+   * (SamplerOptions.statementDetailIntervalMs), so samples in between have none.
+   */
   topStatements: StatementDelta[];
   /** Deadlocks counted by pg_stat_database (all databases): total and since the previous sample. */
   deadlocks: { total: number; delta: number };

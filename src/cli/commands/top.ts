@@ -7,7 +7,13 @@ import type { Manifest } from '../../manifest/types.js';
 import { connect } from '../../postgres/client.js';
 import { defaultStateDir, embeddedStatus, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { FileLogSource, type LogSource, ServerLogSource } from '../../runtime/log-source.js';
-import { monitorEvery, type RuntimeReport, RuntimeMonitor, sleep } from '../../runtime/monitor.js';
+import {
+  type MonitorOptions,
+  monitorEvery,
+  type RuntimeReport,
+  RuntimeMonitor,
+  sleep,
+} from '../../runtime/monitor.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
 
@@ -59,7 +65,11 @@ export interface OpenedMonitor {
 }
 
 /** Connects the monitoring session, finds the manifest and the log, and creates the monitor. */
-export async function openMonitor(values: Values, applicationName: string): Promise<OpenedMonitor> {
+export async function openMonitor(
+  values: Values,
+  applicationName: string,
+  options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs'>> = {},
+): Promise<OpenedMonitor> {
   const manifest = optionalManifest(values);
   const explicit =
     typeof values['database-url'] === 'string' ? values['database-url'] : process.env.DATABASE_URL;
@@ -69,7 +79,7 @@ export async function openMonitor(values: Values, applicationName: string): Prom
   const client = await connect(url, { applicationName });
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
-    const monitor = await RuntimeMonitor.create(client, { manifest, log });
+    const monitor = await RuntimeMonitor.create(client, { manifest, log, ...options });
     const parsed = new URL(url);
     return {
       monitor,
@@ -138,7 +148,12 @@ export const topCommand: Command = {
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');
     const service = typeof values.service === 'string' ? values.service : undefined;
-    const opened = await openMonitor(values, 'pgpact top');
+    // --once has two samples: both must read per-statement counters for a top statement.
+    const opened = await openMonitor(
+      values,
+      'pgpact top',
+      values.once ? { statementDetailIntervalMs: 0 } : {},
+    );
     try {
       const manifest = opened.monitor.sampler.manifest;
       if (service !== undefined && manifest && !manifest.services.some((s) => s.name === service)) {

@@ -1,0 +1,183 @@
+/**
+ * bench/runtime: what does watching cost? A steady pgbench-like write/read load
+ * runs through `pg` for several rounds, alternately without and with the
+ * runtime monitor sampling at 1 Hz (the sampler, the log reader and the
+ * findings, exactly what `pgpact top` and `pgpact metrics` run). Rounds go in
+ * ABBA order so drift hits both sides alike. Prints the throughput of each
+ * side, their ratio (goal: at least 0.99) and the sampler's own cost.
+ *
+ *   npx tsx bench/runtime.mts [--seconds 4] [--rounds 8] [--clients 4] [--statements 1000]
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { urlWith, withClient } from '../src/postgres/client.js';
+import { quoteIdent, quoteLiteral } from '../src/postgres/quote.js';
+import { startThrowawayServer } from '../src/postgres/local-server.js';
+import { FileLogSource } from '../src/runtime/log-source.js';
+import { monitorEvery, RuntimeMonitor } from '../src/runtime/monitor.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '8' },
+    clients: { type: 'string', default: '4' },
+    statements: { type: 'string', default: '1000' },
+  },
+});
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+const clientCount = Number(values.clients);
+const extraStatements = Number(values.statements);
+const SERVICES = ['users', 'invoicing', 'reporting'];
+const ACCOUNTS = 100_000;
+
+const server = await startThrowawayServer({ prefix: 'pgpact' });
+try {
+  const db = urlWith(server.url, { database: 'bench' });
+  await withClient(server.url, (c) => c.query('CREATE DATABASE bench'));
+  const passwords = new Map(
+    SERVICES.map((s) => [s, `pw-${s}-${Math.random().toString(36).slice(2)}`]),
+  );
+  await withClient(db, async (c) => {
+    await c.query('CREATE EXTENSION pg_stat_statements');
+    for (const [role, password] of passwords) {
+      await c.query(`CREATE ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteLiteral(password)}`);
+    }
+    await c.query(`
+      CREATE TABLE accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84));
+      INSERT INTO accounts SELECT g, g % 10, 0, '' FROM generate_series(1, ${ACCOUNTS}) g;
+      CREATE TABLE history (tid serial, aid int, delta int, mtime timestamptz DEFAULT now());
+      GRANT SELECT, UPDATE, INSERT ON accounts, history TO users, invoicing, reporting;
+      GRANT USAGE ON SEQUENCE history_tid_seq TO users, invoicing, reporting;`);
+    await c.query('VACUUM ANALYZE accounts');
+    // pg_stat_statements of a real system holds many statements: the sampler reads them all.
+    const tables = Math.ceil(extraStatements / 5);
+    for (let t = 0; t < tables; t += 1)
+      await c.query(`CREATE TABLE filler_${t} (id int PRIMARY KEY, v int)`);
+    for (let t = 0; t < tables; t += 1) {
+      for (const sql of [
+        `INSERT INTO filler_${t} VALUES ($1, 0) ON CONFLICT DO NOTHING`,
+        `SELECT v FROM filler_${t} WHERE id = $1`,
+        `UPDATE filler_${t} SET v = v + 1 WHERE id = $1`,
+        `SELECT count(*) FROM filler_${t} WHERE id > $1`,
+        `DELETE FROM filler_${t} WHERE id = $1 + 1000`,
+      ]) {
+        await c.query(sql, [1]);
+      }
+    }
+  });
+
+  // One client per worker, each a service of its own role (as pgpact provisions them).
+  const clients = await Promise.all(
+    Array.from({ length: clientCount }, async (_, i) => {
+      const role = SERVICES[i % SERVICES.length]!;
+      const client = new pg.Client({
+        connectionString: urlWith(db, { user: role, password: passwords.get(role)! }),
+        application_name: `${role}-${i}`,
+      });
+      await client.connect();
+      return client;
+    }),
+  );
+  /** One pgbench-like transaction: update a balance, read it, append history; plus a read-only lookup. */
+  async function transaction(client: pg.Client): Promise<void> {
+    const aid = 1 + Math.floor(Math.random() * ACCOUNTS);
+    const delta = Math.floor(Math.random() * 10_000) - 5000;
+    await client.query('BEGIN');
+    await client.query('UPDATE accounts SET abalance = abalance + $1 WHERE aid = $2', [delta, aid]);
+    await client.query('SELECT abalance FROM accounts WHERE aid = $1', [aid]);
+    await client.query('INSERT INTO history (aid, delta) VALUES ($1, $2)', [aid, delta]);
+    await client.query('COMMIT');
+    await client.query('SELECT bid, abalance FROM accounts WHERE aid = $1', [
+      1 + ((aid * 7) % ACCOUNTS),
+    ]);
+  }
+  async function load(ms: number): Promise<number> {
+    const until = Date.now() + ms;
+    const counts = await Promise.all(
+      clients.map(async (c) => {
+        let n = 0;
+        while (Date.now() < until) {
+          await transaction(c);
+          n += 1;
+        }
+        return n;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
+  const monitorClient = new pg.Client({ connectionString: db, application_name: 'pgpact bench' });
+  await monitorClient.connect();
+  const monitor = await RuntimeMonitor.create(monitorClient, {
+    log: new FileLogSource(server.logFile),
+  });
+  const durations: number[] = [];
+  // The sampler's server-side CPU: its backend's utime + stime (Linux /proc, clock ticks of 10 ms).
+  const backendPid = Number(
+    (await monitorClient.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid,
+  );
+  const backendCpuMs = () => {
+    try {
+      const fields = fs.readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const cpuBefore = backendCpuMs();
+
+  await load(2000); // warm-up: caches, JIT of the driver, statement stats
+  const results: { sampled: boolean; tps: number }[] = [];
+  const order = Array.from({ length: rounds }, (_, i) => [false, true, true, false][i % 4]!);
+  for (const [i, sampled] of order.entries()) {
+    const controller = new AbortController();
+    const sampling = sampled
+      ? monitorEvery(monitor, 1000, controller.signal, (r) => {
+          durations.push(r.sample.sampleDurationMs);
+        })
+      : Promise.resolve();
+    const started = performance.now();
+    const transactions = await load(seconds * 1000);
+    const tps = transactions / ((performance.now() - started) / 1000);
+    controller.abort();
+    await sampling;
+    results.push({ sampled, tps });
+    console.log(
+      `round ${i + 1}: ${sampled ? 'with sampler   ' : 'without sampler'} ${tps.toFixed(1)} tx/s`,
+    );
+  }
+  const serverCpuPerSample = (backendCpuMs() - cpuBefore) / durations.length;
+  // The sampler's client-side CPU, measured alone (in the rounds it shares the thread with the load).
+  const quietTicks = 30;
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < quietTicks; i += 1) await monitor.tick();
+  const cpu1 = process.cpuUsage(cpu0);
+  const clientCpuPerSample = (cpu1.user + cpu1.system) / 1000 / quietTicks;
+  await Promise.all([...clients, monitorClient].map((c) => c.end()));
+
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const without = mean(results.filter((r) => !r.sampled).map((r) => r.tps));
+  const withSampler = mean(results.filter((r) => r.sampled).map((r) => r.tps));
+  const sorted = [...durations].sort((a, b) => a - b);
+  const stats = await withClient(db, (c) =>
+    c.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_stat_statements'),
+  );
+  console.log('');
+  console.log(
+    `load: ${clientCount} clients (${SERVICES.join(', ')}), ${rounds} rounds of ${seconds} s, ABBA order`,
+  );
+  console.log(`pg_stat_statements entries: ${stats.rows[0]!.n}`);
+  console.log(`throughput without sampler: ${without.toFixed(1)} tx/s (raw Postgres through pg)`);
+  console.log(`throughput with sampler at 1 Hz: ${withSampler.toFixed(1)} tx/s`);
+  console.log(`ratio with/without: ${(withSampler / without).toFixed(4)} (goal >= 0.99)`);
+  console.log(
+    `sampler CPU per sample: server ${serverCpuPerSample.toFixed(2)} ms (its backend, /proc), client ${clientCpuPerSample.toFixed(2)} ms (node): ${(((serverCpuPerSample + clientCpuPerSample) / 1000) * 100).toFixed(2)}% of one core at 1 Hz`,
+  );
+  console.log(
+    `sampler wall time per sample: mean ${mean(durations).toFixed(2)} ms, median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms, max ${sorted.at(-1)!.toFixed(2)} ms over ${durations.length} samples (${((mean(durations) / 1000) * 100).toFixed(2)}% of each 1 s interval)`,
+  );
+} finally {
+  await server.destroy();
+}

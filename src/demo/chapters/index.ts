@@ -9,7 +9,7 @@ import { unownedData } from './unowned-data.js';
 export const DEMO_CHAPTERS: DemoChapter[] = [
   ownershipEnforced,
   unownedData,
-  checkChapter,
   servicesUnderLoad,
+  checkChapter,
   dashboardChapter,
 ];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PgpactError } from '../../src/errors.js';
 import type { Finding } from '../../src/findings.js';
-import { loadUsageFile } from '../../src/impact/load-usage.js';
+import { loadUsage } from '../../src/usage/store.js';
 import { runCheck } from '../../src/impact/run-check.js';
 import { listSqlFiles } from '../../src/impact/shadow.js';
 import { loadManifest } from '../../src/manifest/load.js';
@@ -51,7 +51,7 @@ export async function runScenario(name: string, serverUrl: string): Promise<Scen
       shadowServerUrl: serverUrl,
       ...(args.service ? { service: args.service } : {}),
       ...(args.base ? { base: args.base } : {}),
-      ...(fs.existsSync(usageFile) ? { usage: loadUsageFile(usageFile) } : {}),
+      ...(fs.existsSync(usageFile) ? { usage: loadUsage(usageFile) } : {}),
     });
     return {
       exitCode: report.breaking ? 1 : 0,

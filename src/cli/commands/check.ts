@@ -4,7 +4,7 @@ import { PgpactError } from '../../errors.js';
 import type { Severity } from '../../findings.js';
 import { blocks, formatMarkdown, formatText, toCheckJson } from '../../impact/format-report.js';
 import { toSarif } from '../../impact/format-sarif.js';
-import { loadUsageFile } from '../../impact/load-usage.js';
+import { loadUsage } from '../../usage/store.js';
 import { LIVE_LOCK_TIMEOUT, LIVE_STATEMENT_TIMEOUT, runCheck } from '../../impact/run-check.js';
 import { loadManifest } from '../../manifest/load.js';
 import { defaultStateDir } from '../../postgres/embedded.js';
@@ -75,7 +75,7 @@ export const checkCommand: Command = {
         hint: 'run `pgpact observe` first, or omit --usage',
       });
     }
-    const usage = fs.existsSync(usagePath) ? loadUsageFile(usagePath) : undefined;
+    const usage = fs.existsSync(usagePath) ? loadUsage(usagePath) : undefined;
     const report = await runCheck({
       manifest,
       files: positionals,

@@ -15,7 +15,7 @@ export class Fields {
   ) {}
 
   private at(key: string): string {
-    return `${this.path}.${key}`;
+    return this.path === '' ? key : `${this.path}.${key}`;
   }
 
   has(key: string): boolean {

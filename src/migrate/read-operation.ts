@@ -348,8 +348,10 @@ const READERS: Record<string, Reader> = {
     const name = f.string('name');
     const type = f.string('type');
     const nullable = f.boolean('nullable');
+    let unsupported = false;
     for (const key of ['check', 'unique', 'references', 'default', 'comment']) {
       if (f.has(key)) {
+        unsupported = true;
         f.report(
           key,
           `alter_column with \`${key}\` is not supported`,
@@ -398,7 +400,7 @@ const READERS: Record<string, Reader> = {
       return { op: 'rename_column', table, from: column, to: name };
     }
     f.reportUnknown();
-    f.report(undefined, 'alter_column needs one of `name`, `type` or `nullable`');
+    if (!unsupported) f.report(undefined, 'alter_column needs one of `name`, `type` or `nullable`');
     return undefined;
   },
   create_index(f, ctx) {

@@ -68,6 +68,13 @@ function finish(sql: string, ctx: AnalysisContext): StatementAnalysis {
 }
 
 /**
+ * Statements pg_stat_statements normalizes into text the parser refuses (it replaces the
+ * savepoint or prepared-statement name with $1): they touch no data.
+ */
+const NORMALIZED_UTILITY =
+  /^\s*(SAVEPOINT|RELEASE(\s+SAVEPOINT)?|ROLLBACK(\s+(WORK|TRANSACTION))?\s+TO(\s+SAVEPOINT)?|DEALLOCATE(\s+PREPARE)?)\s+\$\d+\s*;?\s*$/i;
+
+/**
  * Analyzes one statement (text, possibly several statements whose access is merged,
  * or an already parsed statement). Never throws: syntax errors and whatever cannot be
  * resolved come back as warnings. Call loadParser() once before.
@@ -83,6 +90,7 @@ export function analyzeStatement(
     return finish(sql.sql, ctx);
   }
   const parsed = parseText(sql);
+  if (!parsed.ok && NORMALIZED_UTILITY.test(sql)) return finish(sql, ctx);
   if (!parsed.ok) {
     warn(
       ctx,

@@ -552,6 +552,12 @@ export const EXAMPLE_CORPUS: CorpusCase[] = [
     warnings: ['system relation pg_catalog.pg_class is not tracked'],
   },
   { sql: 'BEGIN' },
+  // pg_stat_statements's normalized forms of name-taking utility statements.
+  { sql: 'SAVEPOINT $1' },
+  { sql: 'RELEASE SAVEPOINT $1' },
+  { sql: 'ROLLBACK TO SAVEPOINT $1' },
+  { sql: 'DEALLOCATE $1' },
+  { sql: 'SELECT $1 IN ($2 /*, ... */)' },
   { sql: "SET statement_timeout = '5s'" },
   { sql: 'EXPLAIN SELECT name FROM users.account', reads: A('name'), relationsRead: [ACCOUNT] },
   {

@@ -1,3 +1,5 @@
+import { quoteIdent } from '../postgres/quote.js';
+
 /**
  * The statistics queries the sampler runs each interval. Each is one round trip;
  * the lock query runs only when some session waits for a lock, and query texts
@@ -106,12 +108,17 @@ export interface LockWaitRow {
   tuple_relation: string | null;
 }
 
+/** The schema pg_stat_statements is installed in (not always on the search path, e.g. `extensions`). */
+export const STATEMENTS_SCHEMA_SQL = `
+SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'pg_stat_statements'`;
+
 /** Cumulative statement counters, top-level statements only (nested ones are inside them), no texts. */
 export const STATEMENTS_SQL = `
 SELECT coalesce(r.rolname, 'oid ' || s.userid::text) AS role, s.userid::text AS userid,
        s.dbid::text AS dbid, s.queryid::text AS queryid, s.calls::float8 AS calls,
        (s.total_exec_time + s.total_plan_time)::float8 AS time_ms
-FROM pg_stat_statements(false) s
+FROM @pgss(false) s
 LEFT JOIN pg_roles r ON r.oid = s.userid
 WHERE s.toplevel AND s.queryid IS NOT NULL`;
 
@@ -129,7 +136,7 @@ export const ROLE_TOTALS_SQL = `
 SELECT coalesce(r.rolname, 'oid ' || s.userid::text) AS role,
        sum(s.calls)::float8 AS calls,
        sum(s.total_exec_time + s.total_plan_time)::float8 AS time_ms
-FROM pg_stat_statements(false) s
+FROM @pgss(false) s
 LEFT JOIN pg_roles r ON r.oid = s.userid
 WHERE s.toplevel
 GROUP BY 1`;
@@ -143,13 +150,18 @@ export interface RoleTotalsRow {
 /** Texts of a few statements by query id. */
 export const STATEMENT_TEXTS_SQL = `
 SELECT DISTINCT ON (queryid) queryid::text AS queryid, left(query, $2::int) AS query
-FROM pg_stat_statements(true) WHERE queryid = ANY($1::bigint[])`;
+FROM @pgss(true) WHERE queryid = ANY($1::bigint[])`;
 
 /** Whether the monitoring role sees every session's query (superuser or pg_monitor / pg_read_all_stats). */
 export const PRIVILEGE_SQL = `
 SELECT r.rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all,
        r.rolsuper AS superuser
 FROM pg_roles r WHERE r.rolname = current_user`;
+
+/** A statements query with the extension's function qualified by its schema. */
+export function inSchema(sql: string, schema: string): string {
+  return sql.replaceAll('@pgss', `${quoteIdent(schema)}.pg_stat_statements`);
+}
 
 /** Converts a numeric column that may arrive as a string (numeric) to a number, null kept. */
 export function toNumber(value: string | number | null | undefined): number | null {

@@ -1,8 +1,11 @@
 import type { Queryable } from '../postgres/client.js';
+import { PgpactError } from '../errors.js';
 import {
+  inSchema,
   ROLE_TOTALS_SQL,
   type RoleTotalsRow,
   STATEMENT_TEXTS_SQL,
+  STATEMENTS_SCHEMA_SQL,
   STATEMENTS_SQL,
   type StatementRow,
 } from './sampler-queries.js';
@@ -32,15 +35,33 @@ export class StatementDeltas {
   private previous: Map<string, { calls: number; timeMs: number }> | undefined;
   private previousRoles: Map<string, { calls: number; timeMs: number }> | undefined;
   private readonly texts = new Map<string, string>();
+  private schema: string | undefined;
 
   constructor(
     private readonly textLength = 1000,
     private readonly textCacheSize = 5000,
   ) {}
 
+  /** The SQL with pg_stat_statements qualified by the schema it is installed in (looked up once). */
+  private async sql(client: Queryable, text: string): Promise<string> {
+    if (this.schema === undefined) {
+      const { rows } = await client.query<{ schema: string }>(STATEMENTS_SCHEMA_SQL);
+      if (!rows[0]) {
+        throw new PgpactError(
+          'PG_STAT_STATEMENTS_MISSING',
+          'the extension is not installed in this database',
+        );
+      }
+      this.schema = rows[0].schema;
+    }
+    return inSchema(text, this.schema);
+  }
+
   /** Reads the per-role sums and returns what changed since the previous call (nothing on the first). */
   async readRoles(client: Queryable): Promise<RoleDelta[]> {
-    const { rows } = await client.query<RoleTotalsRow & Record<string, unknown>>(ROLE_TOTALS_SQL);
+    const { rows } = await client.query<RoleTotalsRow & Record<string, unknown>>(
+      await this.sql(client, ROLE_TOTALS_SQL),
+    );
     const current = new Map(rows.map((r) => [r.role, { calls: r.calls, timeMs: r.time_ms }]));
     const previous = this.previousRoles;
     this.previousRoles = current;
@@ -57,7 +78,9 @@ export class StatementDeltas {
 
   /** Reads every statement's counters and returns what changed since the previous call (nothing on the first). */
   async read(client: Queryable): Promise<StatementRowDelta[]> {
-    const { rows } = await client.query<StatementRow & Record<string, unknown>>(STATEMENTS_SQL);
+    const { rows } = await client.query<StatementRow & Record<string, unknown>>(
+      await this.sql(client, STATEMENTS_SQL),
+    );
     const current = new Map<string, { calls: number; timeMs: number }>();
     const deltas = new Map<string, StatementRowDelta>();
     for (const row of rows) {
@@ -90,7 +113,8 @@ export class StatementDeltas {
   async textsOf(client: Queryable, queryIds: string[]): Promise<Map<string, string>> {
     const missing = [...new Set(queryIds)].filter((id) => !this.texts.has(id));
     if (missing.length > 0) {
-      const { rows } = await client.query<{ queryid: string; query: string }>(STATEMENT_TEXTS_SQL, [
+      const sql = await this.sql(client, STATEMENT_TEXTS_SQL);
+      const { rows } = await client.query<{ queryid: string; query: string }>(sql, [
         missing,
         this.textLength,
       ]);

@@ -56,7 +56,9 @@ export function formatAnalysisText(
     const lines = [`${where}: ${firstLine(a.sql, 100)}`];
     const section = (label: string, entries: string[]) => {
       if (entries.length === 0) lines.push(`  ${label.padEnd(7)} -`);
-      entries.forEach((e, i) => lines.push(`  ${(i === 0 ? label : '').padEnd(7)} ${e}`));
+      entries.forEach((e, i) => {
+        lines.push(`  ${(i === 0 ? label : '').padEnd(7)} ${e}`);
+      });
     };
     section('reads', byRelation(a.reads, a.relations.read, '(no column)'));
     section('writes', byRelation(a.writes, a.relations.write, '(the relation)'));

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
+import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
 import { quoteIdent } from '../postgres/quote.js';
@@ -58,13 +59,16 @@ export interface BaseFile {
   service?: string;
 }
 
-/** The .sql files of a folder in name order (001_a.sql before 010_b.sql, natural numbers). */
+const naturalOrder = new Intl.Collator('en', { numeric: true });
+
+/** The .sql files of a folder in natural name order (002 before 010), as migration folders are run. */
 export function listSqlFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.toLowerCase().endsWith('.sql'))
-    .map((e) => path.join(dir, e.name))
-    .sort((a, b) => path.basename(a).localeCompare(path.basename(b), 'en', { numeric: true }));
+    .filter((e) => e.isFile() && e.name.endsWith('.sql'))
+    .map((e) => e.name)
+    .sort((a, b) => naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0))
+    .map((name) => path.join(dir, name));
 }
 
 /** The base files in apply order: services' migration folders in manifest order, or the given files/folders. */
@@ -89,20 +93,12 @@ export function baseFiles(
       })
       .filter((f) => !exclude.has(f.path));
   }
+  // The same files, in the same order, as `pgpact apply` runs them (provision/migration-folders).
   const files: BaseFile[] = [];
   for (const service of manifest.services) {
-    if (service.migrations === undefined) continue;
-    if (!fs.existsSync(service.migrations)) {
-      throw new PgpactError(
-        'MIGRATION_INVALID',
-        `the migrations folder of ${service.name} does not exist: ${service.migrations}`,
-        {
-          hint: 'fix `migrations:` in the manifest',
-        },
-      );
-    }
-    for (const f of listSqlFiles(service.migrations)) {
-      if (!exclude.has(f)) files.push({ path: f, role: service.role, service: service.name });
+    for (const f of listMigrationFiles(service)) {
+      if (!exclude.has(f.path))
+        files.push({ path: f.path, role: service.role, service: service.name });
     }
   }
   return files;

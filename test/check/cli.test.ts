@@ -12,7 +12,15 @@ async function check(
 ): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const output: Output = { out: (t) => void (out += t), err: (t) => void (err += t), isTTY: false };
+  const output: Output = {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    isTTY: false,
+  };
   const dir = path.join(SCENARIOS_DIR, scenario);
   const cwd = process.cwd();
   process.chdir(dir);

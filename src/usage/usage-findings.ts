@@ -79,7 +79,7 @@ function accessFindings(
         object: name,
         consumers,
         location,
-        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${name} (${times(count)}) without declaring it; ${owner ? `${ref.schema} belongs to ${owner.name}` : `no service owns schema ${ref.schema}`}`,
+        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${name} (${times(count)}) without declaring it; ${owner ? `schema ${ref.schema} belongs to service ${owner.name}` : `no service owns schema ${ref.schema}`}`,
         suggestion: `add ${ref.column} to ${key}: ${formatTableRef(ref.schema, ref.table)} of service ${service.name} (pgpact observe --suggest prints the whole list)`,
       });
     }

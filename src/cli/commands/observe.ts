@@ -48,7 +48,8 @@ export const observeCommand: Command = {
   --out FILE           where the snapshot goes (default .pgpact/usage.json, read by check and
                        migrate; PGPACT_HOME moves .pgpact)
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
-                       what each role really used, instead of the report
+                       what each role really used, instead of the report; the window is then
+                       everything since the last reset (or the --from file)
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],
@@ -88,7 +89,9 @@ export const observeCommand: Command = {
       );
     const out = (values.out as string | undefined) ?? path.join(defaultStateDir(), 'usage.json');
     let previous: UsageSnapshot | undefined;
-    if (!values['since-reset'] && from === undefined && fs.existsSync(out)) {
+    // A suggestion covers all remembered use, not just what ran since the last observe.
+    const sinceReset = values['since-reset'] === true || values.suggest === true;
+    if (!sinceReset && from === undefined && fs.existsSync(out)) {
       try {
         previous = loadUsage(out);
       } catch (error) {
@@ -104,7 +107,7 @@ export const observeCommand: Command = {
         ...(manifest ? { manifest } : {}),
         ...(from === undefined ? {} : { fromFile: from }),
         ...(previous ? { previous } : {}),
-        sinceReset: values['since-reset'] === true,
+        sinceReset,
         reset: values.reset === true,
       }),
     );

@@ -34,6 +34,12 @@ export interface ScriptStatementAnalysis extends StatementAnalysis {
 export interface AnalyzeOptions {
   searchPath?: readonly string[];
   role?: string;
+  /**
+   * Take an unqualified name missing from the search path as the one relation of that name
+   * in any schema (with a warning). For statements whose session search_path is unknown,
+   * e.g. from pg_stat_statements (applications often SET it at connect time).
+   */
+  resolveOutsideSearchPath?: boolean;
 }
 
 function resolvedSearchPath(index: CatalogIndex, options: AnalyzeOptions): string[] {
@@ -84,7 +90,11 @@ export function analyzeStatement(
   index: CatalogIndex,
   options: AnalyzeOptions = {},
 ): StatementAnalysis {
-  const ctx = newContext(index, resolvedSearchPath(index, options));
+  const ctx = newContext(
+    index,
+    resolvedSearchPath(index, options),
+    options.resolveOutsideSearchPath === true,
+  );
   if (typeof sql !== 'string') {
     analyzeNodeSafely(sql.node, ctx);
     return finish(sql.sql, ctx);

@@ -32,6 +32,8 @@ export interface CatalogIndex {
   database: string;
   /** schema → relation name → relation. */
   relations: ReadonlyMap<string, ReadonlyMap<string, IndexedRelation>>;
+  /** relation name → the relations of that name in every schema. */
+  relationsNamed: ReadonlyMap<string, readonly IndexedRelation[]>;
   /** schema → names of user-defined functions and procedures in it. */
   functions: ReadonlyMap<string, ReadonlySet<string>>;
   /** Role name → its `search_path` setting (ALTER ROLE ... SET), when it has one. */
@@ -59,6 +61,7 @@ function indexRelation(r: RelationInfo): IndexedRelation {
 /** Builds the analyzer's lookup index from a catalog snapshot (do it once, reuse it for every statement). */
 export function createCatalogIndex(catalog: CatalogSnapshot): CatalogIndex {
   const relations = new Map<string, Map<string, IndexedRelation>>();
+  const relationsNamed = new Map<string, IndexedRelation[]>();
   for (const s of catalog.schemas) relations.set(s.name, new Map());
   for (const r of catalog.relations) {
     let bySchema = relations.get(r.schema);
@@ -66,7 +69,11 @@ export function createCatalogIndex(catalog: CatalogSnapshot): CatalogIndex {
       bySchema = new Map();
       relations.set(r.schema, bySchema);
     }
-    bySchema.set(r.name, indexRelation(r));
+    const indexed = indexRelation(r);
+    bySchema.set(r.name, indexed);
+    const named = relationsNamed.get(r.name);
+    if (named) named.push(indexed);
+    else relationsNamed.set(r.name, [indexed]);
   }
   const functions = new Map<string, Set<string>>();
   for (const f of catalog.functions) {
@@ -82,7 +89,7 @@ export function createCatalogIndex(catalog: CatalogSnapshot): CatalogIndex {
     const value = role.settings.search_path;
     if (value !== undefined) roleSearchPaths.set(role.name, value);
   }
-  return { database: catalog.database, relations, functions, roleSearchPaths };
+  return { database: catalog.database, relations, relationsNamed, functions, roleSearchPaths };
 }
 
 /** Schemas Postgres keeps for itself: their relations are not in the snapshot and not tracked. */

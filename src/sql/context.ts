@@ -5,6 +5,8 @@ export interface AnalysisContext {
   index: CatalogIndex;
   /** The schemas unqualified names are looked up in, in order. */
   searchPath: readonly string[];
+  /** Resolve an unqualified name missing from the search path to the one relation of that name, if unique. */
+  outsidePath: boolean;
   reads: Set<string>;
   writes: Set<string>;
   relationsRead: Set<string>;
@@ -13,10 +15,15 @@ export interface AnalysisContext {
 }
 
 /** A fresh, empty context. */
-export function newContext(index: CatalogIndex, searchPath: readonly string[]): AnalysisContext {
+export function newContext(
+  index: CatalogIndex,
+  searchPath: readonly string[],
+  outsidePath = false,
+): AnalysisContext {
   return {
     index,
     searchPath,
+    outsidePath,
     reads: new Set(),
     writes: new Set(),
     relationsRead: new Set(),

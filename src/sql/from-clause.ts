@@ -13,7 +13,12 @@ import type {
   RangeVar,
 } from 'libpg-query';
 import { aliasColumns, type Obj, strings } from './ast.js';
-import { isSystemSchema, lookupRelation, type RangeColumn } from './catalog-index.js';
+import {
+  type IndexedRelation,
+  isSystemSchema,
+  lookupRelation,
+  type RangeColumn,
+} from './catalog-index.js';
 import { type AnalysisContext, q, readColumn, warn } from './context.js';
 import { walkExpr } from './expressions.js';
 import { analyzeQuery } from './query.js';
@@ -49,13 +54,43 @@ export function warnMissingRelation(rv: RangeVar, ctx: AnalysisContext): void {
   }
 }
 
+/**
+ * The catalog relation a RangeVar names, through the search path; warns when there is none.
+ * With ctx.outsidePath, an unqualified name missing from the path is taken as the one
+ * relation of that name in any schema (with a warning), when there is exactly one.
+ */
+export function resolveRelation(rv: RangeVar, ctx: AnalysisContext): IndexedRelation | undefined {
+  const name = rv.relname ?? '';
+  const rel = lookupRelation(ctx.index, rv.schemaname, name, ctx.searchPath);
+  if (rel) return rel;
+  if (ctx.outsidePath && rv.schemaname === undefined && !name.startsWith('pg_')) {
+    const candidates = ctx.index.relationsNamed.get(name) ?? [];
+    const path = ctx.searchPath.join(', ') || 'empty';
+    if (candidates.length === 1) {
+      warn(
+        ctx,
+        `relation ${q(name)} is not on the search_path (${path}): taken as ${candidates[0]!.key}, the only relation of that name`,
+      );
+      return candidates[0];
+    }
+    if (candidates.length > 1) {
+      warn(
+        ctx,
+        `relation ${q(name)} is not on the search_path (${path}) and several schemas have one: ${candidates.map((c) => c.key).join(', ')}`,
+      );
+      return undefined;
+    }
+  }
+  warnMissingRelation(rv, ctx);
+  return undefined;
+}
+
 /** The range item of a catalog relation named by a RangeVar (no WITH lookup), or an open item when missing. */
 export function relationItem(rv: RangeVar, ctx: AnalysisContext): RangeItem {
-  const rel = lookupRelation(ctx.index, rv.schemaname, rv.relname ?? '', ctx.searchPath);
+  const rel = resolveRelation(rv, ctx);
   const alias = rv.alias;
   const refname = alias?.aliasname ?? rv.relname;
   if (!rel) {
-    warnMissingRelation(rv, ctx);
     return makeItem(refname, [], { open: true, aliased: alias !== undefined });
   }
   const renamed = aliasColumns(alias);

@@ -1,10 +1,9 @@
 /** Top-level statements: DML and queries are analyzed; utility statements that touch data are mapped; the rest noted. */
 import type { CallStmt, CopyStmt, Node, RangeVar, TruncateStmt } from 'libpg-query';
 import { nodeBody, nodeType, strings } from './ast.js';
-import { lookupRelation } from './catalog-index.js';
 import { type AnalysisContext, q, readColumn, warn, writeSources } from './context.js';
 import { checkFunction, walkExpr } from './expressions.js';
-import { warnMissingRelation } from './from-clause.js';
+import { resolveRelation } from './from-clause.js';
 import { analyzeQuery } from './query.js';
 import { childScope, type Scope } from './scope.js';
 
@@ -36,11 +35,8 @@ function analyzeCopy(copy: CopyStmt, root: Scope, ctx: AnalysisContext): void {
   }
   const rv = copy.relation as RangeVar | undefined;
   if (!rv) return;
-  const rel = lookupRelation(ctx.index, rv.schemaname, rv.relname ?? '', ctx.searchPath);
-  if (!rel) {
-    warnMissingRelation(rv, ctx);
-    return;
-  }
+  const rel = resolveRelation(rv, ctx);
+  if (!rel) return;
   const listed = strings(copy.attlist);
   const columns =
     listed.length > 0 ? listed.map((name) => ({ name, column: rel.byName.get(name) })) : undefined;
@@ -66,9 +62,8 @@ function analyzeTruncate(stmt: TruncateStmt, ctx: AnalysisContext): void {
   for (const r of stmt.relations ?? []) {
     const rv = (r as { RangeVar?: RangeVar }).RangeVar;
     if (!rv) continue;
-    const rel = lookupRelation(ctx.index, rv.schemaname, rv.relname ?? '', ctx.searchPath);
+    const rel = resolveRelation(rv, ctx);
     if (rel) ctx.relationsWritten.add(rel.key);
-    else warnMissingRelation(rv, ctx);
   }
 }
 
@@ -100,9 +95,8 @@ export function analyzeNode(node: Node, ctx: AnalysisContext): void {
       return;
     case 'RefreshMatViewStmt': {
       const rv = body.relation as RangeVar | undefined;
-      const rel = rv && lookupRelation(ctx.index, rv.schemaname, rv.relname ?? '', ctx.searchPath);
+      const rel = rv && resolveRelation(rv, ctx);
       if (rel) ctx.relationsWritten.add(rel.key);
-      else if (rv) warnMissingRelation(rv, ctx);
       return;
     }
     case 'CallStmt': {

@@ -78,7 +78,11 @@ export function analyzeEntries(
       });
       continue;
     }
-    const analysis = analyzeStatement(e.query, index, { role: e.role });
+    // The session's search_path is unknown (applications often SET it on connect).
+    const analysis = analyzeStatement(e.query, index, {
+      role: e.role,
+      resolveOutsideSearchPath: true,
+    });
     analyses.set(
       key,
       analysis.syntaxError

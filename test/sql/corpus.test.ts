@@ -19,6 +19,7 @@ function checkCase(c: CorpusCase, index: CatalogIndex): void {
   const a = analyzeStatement(c.sql, index, {
     ...(c.searchPath ? { searchPath: c.searchPath } : {}),
     ...(c.role ? { role: c.role } : {}),
+    ...(c.outsidePath ? { resolveOutsideSearchPath: true } : {}),
   });
   expect({
     reads: a.reads,

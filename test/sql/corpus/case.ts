@@ -11,6 +11,8 @@ export interface CorpusCase {
   warnings?: string[];
   searchPath?: string[];
   role?: string;
+  /** Analyze as observe does: unqualified names missing from the search path taken when unique. */
+  outsidePath?: boolean;
 }
 
 /** `schema.table.column` names for columns of one relation. */

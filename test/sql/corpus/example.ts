@@ -89,6 +89,15 @@ export const EXAMPLE_CORPUS: CorpusCase[] = [
   },
   { sql: 'SELECT full_name FROM legacy_customer', reads: L('full_name'), relationsRead: [LEGACY] },
   {
+    sql: 'SELECT amount FROM invoice WHERE account_id = $1',
+    outsidePath: true,
+    reads: I('amount', 'account_id'),
+    relationsRead: [INVOICE],
+    warnings: [
+      'relation "invoice" is not on the search_path (public): taken as invoicing.invoice, the only relation of that name',
+    ],
+  },
+  {
     sql: 'SELECT email FROM public.legacy_customer WHERE lower(email) = lower($1)',
     reads: L('email'),
     relationsRead: [LEGACY],

@@ -592,6 +592,22 @@ export const SHOP_CORPUS: CorpusCase[] = [
     searchPath: ['$user', 'catalog'],
     warnings: ['relation "address" not found in the catalog (search_path: catalog)'],
   },
+  {
+    sql: 'SELECT city FROM address',
+    outsidePath: true,
+    warnings: [
+      'relation "address" is not on the search_path (public) and several schemas have one: hr.address, sales.address',
+    ],
+  },
+  {
+    sql: 'UPDATE employee SET salary = salary + $1 WHERE id = $2',
+    outsidePath: true,
+    reads: employee('salary', 'id'),
+    writes: employee('salary'),
+    relationsRead: ['hr.employee'],
+    relationsWritten: ['hr.employee'],
+    warnings: ['taken as hr.employee'],
+  },
   // Utility statements.
   {
     sql: 'COPY (SELECT * FROM sales.order_summary WHERE status = $1) TO STDOUT',

@@ -9,9 +9,10 @@ import { statementLocation } from './statement-index.js';
 /** `schema.name` of the first relation a statement names, or its file. */
 function firstObject(s: AppliedStatement): string {
   const t = s.targets.find((x) => x !== undefined);
-  return t
-    ? `${t.schema}.${t.name}`
-    : (s.facts.acts.find((a) => a.schema !== undefined)?.schema ?? s.statement.file);
+  if (t) return `${t.schema}.${t.name}`;
+  const data = s.facts.dataTarget;
+  if (data) return data.schema === undefined ? data.name : `${data.schema}.${data.name}`;
+  return s.facts.acts.find((a) => a.schema !== undefined)?.schema ?? s.statement.file;
 }
 
 /** A view named in a Postgres message: qualified, or unqualified (visible in the search_path), found in the base. */

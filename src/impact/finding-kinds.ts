@@ -31,6 +31,7 @@ export const CHECK_FINDING_KINDS: Record<string, string> = {
   'missing-lock-timeout':
     'A migration file takes locks on existing tables without setting lock_timeout.',
   'migration-fails': 'A statement of the migration fails against the current schema.',
+  'empty-base': 'The shadow database had no current schema to start from.',
   'statement-not-checked':
     'A statement was not run against the live database, so its effect is not checked.',
 };

@@ -54,6 +54,7 @@ const DEFAULT_LEVEL: Record<string, 'error' | 'warning' | 'note'> = {
   'index-without-concurrently': 'warning',
   'missing-lock-timeout': 'warning',
   'unowned-schema': 'warning',
+  'empty-base': 'warning',
   'column-added': 'note',
   'table-added': 'note',
   'view-added': 'note',

@@ -94,7 +94,7 @@ export function assessLockRisks(statements: AppliedStatement[], ctx: LockRiskCon
       const consumers = usersOf(t);
       const blocked =
         consumers.length > 0
-          ? `; ${consumers.map((c) => c.service).join(', ')} wait meanwhile`
+          ? `; queries of ${consumers.map((c) => c.service).join(', ')} on it wait meanwhile`
           : '';
       findings.push({
         severity: 'warning',

@@ -153,11 +153,13 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     : { kind: 'migrations' };
 
   let snaps: Snapshots;
+  let emptyBase = false;
   if (options.databaseUrl !== undefined) {
     snaps = await liveSnapshots(options.databaseUrl, owners, files, t);
   } else {
     const exclude = new Set(files.map((f) => f.path));
     const base = baseFiles(options.manifest, source, exclude, root);
+    emptyBase = base.length === 0;
     let mark = performance.now();
     const shadow = await openShadowDatabase({
       ...(options.shadowServerUrl ? { serverUrl: options.shadowServerUrl } : {}),
@@ -203,6 +205,20 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     }),
     ...failureFindings(snaps.applied, consumers, files, snaps.before),
     ...skippedFindings(snaps.applied),
+    ...(emptyBase
+      ? [
+          {
+            severity: 'warning' as const,
+            kind: 'empty-base',
+            object: options.manifest.file.split(/[\\/]/).pop() ?? 'pgpact.yaml',
+            consumers: [],
+            message:
+              'the shadow database started empty: no service declares a migrations folder with files and no --base was given, so the current schema is unknown',
+            suggestion:
+              'declare `migrations:` folders in the manifest, pass --base, or pass --database-url',
+          },
+        ]
+      : []),
   ]);
   t.analysisMs = performance.now() - mark;
   t.totalMs = performance.now() - start;

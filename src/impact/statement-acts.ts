@@ -80,6 +80,8 @@ export interface StatementFacts {
   transaction?: 'begin' | 'commit' | 'rollback' | 'savepoint' | 'other';
   /** Cannot run inside a transaction block (CONCURRENTLY, VACUUM...). */
   outsideTransaction: boolean;
+  /** The table an INSERT, UPDATE, DELETE or MERGE writes (for naming it; not DDL). */
+  dataTarget?: QualifiedName;
 }
 
 type Obj = Record<string, unknown>;
@@ -451,11 +453,16 @@ export function statementFacts(node: Record<string, unknown>): StatementFacts {
       facts.ddl = false;
       facts.outsideTransaction = stmt.is_vacuumcmd !== false;
       break;
-    case 'SelectStmt':
     case 'InsertStmt':
     case 'UpdateStmt':
     case 'DeleteStmt':
-    case 'MergeStmt':
+    case 'MergeStmt': {
+      facts.ddl = false;
+      const target = rel(stmt.relation);
+      if (target) facts.dataTarget = target;
+      break;
+    }
+    case 'SelectStmt':
     case 'DoStmt':
     case 'CallStmt':
     case 'VariableShowStmt':

@@ -45,17 +45,17 @@ export function suggestFor(change: Change, ctx: SuggestionContext): string {
     case 'column-recreated':
       return `alter ${col} in place instead of dropping and adding it again: its data is lost and ${who} see a new column`;
     case 'not-null-added':
-      return `add CHECK (${col} IS NOT NULL) NOT VALID first, make sure ${who} always write ${col}, VALIDATE CONSTRAINT, then SET NOT NULL (no scan since Postgres 12)`;
+      return `add CHECK (${col} IS NOT NULL) NOT VALID first, make sure every write by ${who} sets ${col}, VALIDATE CONSTRAINT, then SET NOT NULL (no scan since Postgres 12)`;
     case 'default-removed':
-      return `keep the default until ${who} write ${col} explicitly in every INSERT`;
+      return `keep the default until every INSERT by ${who} names ${col}`;
     case 'required-column-added':
-      return `add ${col} with a DEFAULT (or nullable), let ${who} write it, then add NOT NULL`;
+      return `add ${col} with a DEFAULT (or nullable), let every INSERT by ${who} name it, then add NOT NULL`;
     case 'constraint-added': {
       const type = change.constraint?.type ?? 'c';
       if (type === 'u' || type === 'p' || type === 'i' || type === 'x') {
-        return `confirm ${who} never write rows it rejects; build the index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX`;
+        return `confirm no write by ${who} can violate it; build the index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX`;
       }
-      return `add it NOT VALID (only new writes are checked), confirm ${who} write rows it accepts, then VALIDATE CONSTRAINT in a later migration`;
+      return `add it NOT VALID (only new writes are checked), confirm every write by ${who} passes it, then VALIDATE CONSTRAINT in a later migration`;
     }
     case 'table-dropped':
       return `keep the table until ${who} stop reading it; if it moves, leave a view under the old name meanwhile`;

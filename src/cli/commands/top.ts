@@ -1,8 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type pg from 'pg';
 import { PgpactError } from '../../errors.js';
-import { loadManifest } from '../../manifest/load.js';
 import type { Manifest } from '../../manifest/types.js';
 import { connect } from '../../postgres/client.js';
 import { defaultStateDir, embeddedStatus, resolveDatabaseUrl } from '../../postgres/embedded.js';
@@ -16,6 +14,7 @@ import {
 } from '../../runtime/monitor.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
+import { loadManifestOption, manifestFile } from '../manifest-option.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -38,9 +37,8 @@ export function parseInterval(text: string): number {
 
 /** The manifest from --config, else ./pgpact.yaml when present, else none (roles are services). */
 export function optionalManifest(values: Values): Manifest | undefined {
-  if (typeof values.config === 'string') return loadManifest(values.config);
-  const file = path.resolve('pgpact.yaml');
-  return fs.existsSync(file) ? loadManifest(file) : undefined;
+  if (typeof values.config === 'string') return loadManifestOption(values);
+  return fs.existsSync(manifestFile(values)) ? loadManifestOption(values) : undefined;
 }
 
 /** The server log to read: --log-file, the embedded server's log, or the server's own via SQL if permitted. */

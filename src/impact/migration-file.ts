@@ -80,9 +80,23 @@ export function skipTrivia(text: string, start: number, end = text.length): numb
 
 /** 1-based line of a character offset. */
 export function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i += 1) if (text.charCodeAt(i) === 10) line += 1;
-  return line;
+  return lineIndex(text)(offset);
+}
+
+/** A function giving the 1-based line of an offset, after one pass over the text. */
+function lineIndex(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = 0; i < text.length; i += 1) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /** A located syntax problem: file, line, column and the line with a caret under the column. */
@@ -121,6 +135,7 @@ export function parseMigrationText(
     };
   }
   const statements: MigrationStatement[] = [];
+  const lineOf = lineIndex(text);
   for (const raw of tree.stmts ?? []) {
     if (!raw.stmt) continue;
     const startByte = raw.stmt_location ?? 0;
@@ -137,7 +152,7 @@ export function parseMigrationText(
       sql: text.slice(start, end),
       start,
       offset,
-      line: lineAt(text, offset),
+      line: lineOf(offset),
       node: raw.stmt,
       type,
     });

@@ -26,6 +26,8 @@ export interface SessionRecord {
 /** A ring buffer of sessions keyed by process id and start; the oldest records are dropped first. */
 export class SessionDirectory {
   private readonly records = new Map<number, SessionRecord>();
+  /** Record ids per pid, so each observation looks at one pid's few records, not all. */
+  private readonly byPid = new Map<number, Set<number>>();
   private nextId = 0;
 
   constructor(private readonly capacity = 20_000) {}
@@ -48,11 +50,30 @@ export class SessionDirectory {
       : record;
     this.records.delete(key);
     this.records.set(key, merged);
+    let ids = this.byPid.get(merged.pid);
+    if (!ids) {
+      ids = new Set();
+      this.byPid.set(merged.pid, ids);
+    }
+    ids.add(key);
     while (this.records.size > this.capacity) {
       const oldest = this.records.keys().next().value;
       if (oldest === undefined) break;
-      this.records.delete(oldest);
+      this.forget(oldest);
     }
+  }
+
+  private forget(id: number): void {
+    const record = this.records.get(id);
+    this.records.delete(id);
+    if (!record) return;
+    const ids = this.byPid.get(record.pid);
+    ids?.delete(id);
+    if (ids?.size === 0) this.byPid.delete(record.pid);
+  }
+
+  private recordsOf(pid: number): [number, SessionRecord][] {
+    return [...(this.byPid.get(pid) ?? [])].map((id) => [id, this.records.get(id)!]);
   }
 
   /** Marks the session pid had at atMs as ended. */
@@ -66,7 +87,7 @@ export class SessionDirectory {
    * the latest one started before it, else the latest one known.
    */
   lookup(pid: number, atMs?: number): SessionRecord | undefined {
-    const candidates = [...this.records.values()].filter((r) => r.pid === pid);
+    const candidates = this.recordsOf(pid).map(([, r]) => r);
     if (candidates.length === 0) return undefined;
     candidates.sort((a, b) => startOf(b) - startOf(a));
     if (atMs === undefined) return candidates[0];
@@ -88,8 +109,7 @@ export class SessionDirectory {
     record: Pick<SessionRecord, 'pid' | 'firstSeenMs' | 'lastSeenMs' | 'startedMs'>,
   ): [number, SessionRecord] | undefined {
     let found: [number, SessionRecord] | undefined;
-    for (const [id, r] of this.records) {
-      if (r.pid !== record.pid) continue;
+    for (const [id, r] of this.recordsOf(record.pid)) {
       if (r.endedMs !== undefined && record.firstSeenMs > r.endedMs + SLACK_MS) continue;
       if (record.startedMs !== undefined && r.startedMs !== undefined) {
         if (Math.abs(record.startedMs - r.startedMs) > SLACK_MS) continue;

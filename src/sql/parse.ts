@@ -171,3 +171,72 @@ export function splitStatements(text: string, file?: string): ParsedStatement[] 
   });
   return statements;
 }
+
+const BATCH_SEPARATOR = '\n;\n';
+
+/**
+ * Parses texts[from, to) in one call when every text is exactly one statement that ends right
+ * at its separator (so no quote, comment or dollar quote leaks into the next text); returns
+ * false when that does not hold.
+ */
+function parseBatch(
+  texts: readonly string[],
+  from: number,
+  to: number,
+  nodes: (Node | undefined)[],
+): boolean {
+  const batch = texts.slice(from, to).map((t) => t.replace(/;\s*$/, ''));
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let bytes = 0;
+  for (const t of batch) {
+    starts.push(bytes);
+    bytes += Buffer.byteLength(t);
+    ends.push(bytes + 1);
+    bytes += BATCH_SEPARATOR.length;
+  }
+  const parsed = parseText(batch.join(BATCH_SEPARATOR));
+  if (!parsed.ok || parsed.stmts.length !== batch.length) return false;
+  const last = bytes - BATCH_SEPARATOR.length;
+  for (let i = 0; i < batch.length; i++) {
+    const s = parsed.stmts[i]!;
+    const end = s.byteLength === 0 ? last : s.byteStart + s.byteLength;
+    const expectedEnd = i === batch.length - 1 ? Math.min(ends[i]!, last) : ends[i]!;
+    if (
+      s.byteStart < starts[i]! ||
+      (end !== expectedEnd && !(i === batch.length - 1 && end === last))
+    )
+      return false;
+  }
+  parsed.stmts.forEach((s, i) => {
+    nodes[from + i] = s.node;
+  });
+  return true;
+}
+
+function parseRange(
+  texts: readonly string[],
+  from: number,
+  to: number,
+  nodes: (Node | undefined)[],
+): void {
+  if (to - from <= 1 || parseBatch(texts, from, to, nodes)) return;
+  // Halve until the texts that cannot share a batch are alone (they are parsed alone later).
+  const middle = (from + to) >> 1;
+  parseRange(texts, from, middle, nodes);
+  parseRange(texts, middle, to, nodes);
+}
+
+/**
+ * Parses many single-statement texts with one parser call per batch (the per-call cost of
+ * the WASM parser dominates for short statements). Returns each text's statement node, or
+ * undefined where the text must be parsed on its own (empty, several statements, a syntax
+ * error); a batch that does not split cleanly is halved until it does.
+ */
+export function parseEach(texts: readonly string[], batchSize = 100): (Node | undefined)[] {
+  const nodes: (Node | undefined)[] = new Array(texts.length).fill(undefined);
+  for (let from = 0; from < texts.length; from += batchSize) {
+    parseRange(texts, from, Math.min(texts.length, from + batchSize), nodes);
+  }
+  return nodes;
+}

@@ -7,6 +7,7 @@ import type { Manifest } from '../manifest/types.js';
 import { serviceOfRole } from '../manifest/types.js';
 import { analyzeStatement, type StatementAnalysis } from '../sql/analyze.js';
 import type { CatalogIndex, IndexedRelation } from '../sql/catalog-index.js';
+import { parseEach } from '../sql/parse.js';
 import type { StatementStat, StatementStats } from './statement-stats.js';
 import type { AccessCount, RoleUsage, StatementUsage, UsageSnapshot } from './types.js';
 
@@ -60,11 +61,26 @@ export function analyzeEntries(
   stats: StatementStats,
   index: CatalogIndex,
 ): Map<string, AnalyzedStatement> {
-  const analyses = new Map<string, AnalyzedStatement>();
+  const todo: StatementStat[] = [];
+  const keys = new Set<string>();
   for (const e of stats.entries) {
     const key = analysisKey(e);
-    if (analyses.has(key) || isForeignKeyQuery(e)) continue;
-    if (e.query === undefined || e.query === '') {
+    if (keys.has(key) || isForeignKeyQuery(e)) continue;
+    keys.add(key);
+    todo.push(e);
+  }
+  // One parser call per batch of statements; a text the batch cannot place is parsed alone.
+  const nodes = parseEach(todo.map((e) => e.query ?? ''));
+  const analyses = new Map<string, AnalyzedStatement>();
+  // The session's search_path is unknown (applications often SET it on connect).
+  todo.forEach((e, i) => {
+    const key = analysisKey(e);
+    const options = { role: e.role, resolveOutsideSearchPath: true };
+    const node = nodes[i];
+    if (node !== undefined) {
+      const parsed = { sql: e.query!, node, offset: 0, line: 1, column: 1 };
+      analyses.set(key, { analysis: analyzeStatement(parsed, index, options) });
+    } else if (e.query === undefined || e.query === '') {
       analyses.set(key, {
         analysis: {
           sql: '',
@@ -76,20 +92,14 @@ export function analyzeEntries(
         error:
           'the statement text is not available (pg_stat_statements lost it, e.g. after its text file was garbage-collected)',
       });
-      continue;
+    } else {
+      const analysis = analyzeStatement(e.query, index, options);
+      const error = analysis.syntaxError
+        ? explainFailure(e.query, analysis, stats.queryTextLimit)
+        : undefined;
+      analyses.set(key, error === undefined ? { analysis } : { analysis, error });
     }
-    // The session's search_path is unknown (applications often SET it on connect).
-    const analysis = analyzeStatement(e.query, index, {
-      role: e.role,
-      resolveOutsideSearchPath: true,
-    });
-    analyses.set(
-      key,
-      analysis.syntaxError
-        ? { analysis, error: explainFailure(e.query, analysis, stats.queryTextLimit) }
-        : { analysis },
-    );
-  }
+  });
   return analyses;
 }
 

@@ -6,7 +6,7 @@ import { withClient } from '../../src/postgres/client.js';
 import { readCatalog } from '../../src/postgres/catalog.js';
 import { analyzeStatement, type StatementAnalysis } from '../../src/sql/analyze.js';
 import { type CatalogIndex, createCatalogIndex } from '../../src/sql/catalog-index.js';
-import { loadParser } from '../../src/sql/parse.js';
+import { loadParser, parseEach } from '../../src/sql/parse.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
 import { EXAMPLE_CORPUS } from './corpus/example.js';
 import { SHOP_CORPUS } from './corpus/shop.js';
@@ -176,6 +176,48 @@ describe('the analyzer never throws', () => {
       expect(a.reads).toEqual([]);
       expect(a.writes).toEqual([]);
     }
+  });
+
+  it('the same way when statements are parsed in batches as when parsed alone', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.constantFrom(...CORPUS),
+            fc.constantFrom(...CORPUS).map((sql) => `${sql} -- trailing comment`),
+            fc
+              .tuple(fc.constantFrom(...CORPUS), fc.nat())
+              .map(([sql, n]) => sql.slice(0, n % (sql.length + 1))),
+            fc.constantFrom(
+              '',
+              '-- nothing',
+              'SELECT 1; SELECT 2',
+              "SELECT 'open",
+              "x' FROM t; SELECT 1",
+              '/* open',
+            ),
+          ),
+          { maxLength: 40 },
+        ),
+        fc.integer({ min: 1, max: 12 }),
+        (texts, batchSize) => {
+          const nodes = parseEach(texts, batchSize);
+          texts.forEach((sql, i) => {
+            const node = nodes[i];
+            if (node === undefined) return;
+            const batched = analyzeStatement({ sql, node, offset: 0, line: 1, column: 1 }, full);
+            expect(batched).toEqual(analyzeStatement(sql, full));
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+    expect(
+      parseEach(['SELECT 1', 'SELECT 1; SELECT 2', '', 'SELECT 3']).map((n) => n !== undefined),
+    ).toEqual([false, false, false, false]);
+    expect(
+      parseEach(['SELECT 1 -- c', '/* c */ SELECT 2;', 'SELECT 3']).map((n) => n !== undefined),
+    ).toEqual([true, true, true]);
   });
 
   it('on deeply nested expressions and subqueries', () => {

@@ -1,14 +1,17 @@
 /**
  * bench/runtime: what does watching cost? A steady pgbench-like write/read load
  * runs through `pg` for several rounds, alternately without and with the
- * runtime monitor sampling at 1 Hz (the sampler, the log reader and the
- * findings, exactly what `pgpact top` and `pgpact metrics` run). Rounds go in
+ * runtime monitor sampling at 1 Hz in its own process (the sampler, the log
+ * reader and the findings, exactly what `pgpact top` and `pgpact metrics` run). Rounds go in
  * ABBA order so drift hits both sides alike. Prints the throughput of each
  * side, their ratio (goal: at least 0.99) and the sampler's own cost.
  *
  *   npx tsx bench/runtime.mts [--seconds 3] [--rounds 16] [--clients 4] [--statements 1000]
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { urlWith, withClient } from '../src/postgres/client.js';
@@ -19,12 +22,59 @@ import { monitorEvery, RuntimeMonitor } from '../src/runtime/monitor.js';
 
 const { values } = parseArgs({
   options: {
+    child: { type: 'boolean', default: false },
     seconds: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '16' },
     clients: { type: 'string', default: '4' },
     statements: { type: 'string', default: '1000' },
   },
 });
+if (values.child) {
+  await samplerChild();
+  process.exit(0);
+}
+
+/**
+ * The sampler runs in its own process, as `pgpact top` or `pgpact metrics` would:
+ * commands on stdin (start, stop, cpu, exit), answers on stdout.
+ */
+async function samplerChild(): Promise<void> {
+  const client = new pg.Client({
+    connectionString: process.env.BENCH_DB_URL,
+    application_name: 'pgpact bench',
+  });
+  await client.connect();
+  const monitor = await RuntimeMonitor.create(client, {
+    log: new FileLogSource(process.env.BENCH_LOG_FILE!),
+  });
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  process.stdout.write(`ready ${pid}\n`);
+  let controller: AbortController | undefined;
+  let loop: Promise<void> = Promise.resolve();
+  let durations: number[] = [];
+  const lines = readline.createInterface({ input: process.stdin });
+  for await (const line of lines) {
+    if (line === 'start') {
+      controller = new AbortController();
+      durations = [];
+      loop = monitorEvery(monitor, 1000, controller.signal, (r) => {
+        durations.push(r.sample.sampleDurationMs);
+      });
+    } else if (line === 'stop') {
+      controller?.abort();
+      await loop;
+      process.stdout.write(`durations ${JSON.stringify(durations)}\n`);
+    } else if (line === 'cpu') {
+      const ticks = 30;
+      const before = process.cpuUsage();
+      for (let i = 0; i < ticks; i += 1) await monitor.tick();
+      const used = process.cpuUsage(before);
+      process.stdout.write(`cpu ${(used.user + used.system) / 1000 / ticks}\n`);
+    } else if (line === 'exit') break;
+  }
+  await client.end();
+}
+
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 const clientCount = Number(values.clients);
@@ -109,16 +159,25 @@ try {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  const monitorClient = new pg.Client({ connectionString: db, application_name: 'pgpact bench' });
-  await monitorClient.connect();
-  const monitor = await RuntimeMonitor.create(monitorClient, {
-    log: new FileLogSource(server.logFile),
-  });
+  // The sampler's own process, waiting for 'start'.
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--child'],
+    {
+      env: { ...process.env, BENCH_DB_URL: db, BENCH_LOG_FILE: server.logFile },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
+  const answers = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const ask = async (command?: string): Promise<string> => {
+    if (command) child.stdin!.write(`${command}\n`);
+    const next = await answers.next();
+    if (next.done) throw new Error('the sampler process ended');
+    return next.value;
+  };
+  const backendPid = Number((await ask()).split(' ')[1]);
   const durations: number[] = [];
   // The sampler's server-side CPU: its backend's utime + stime (Linux /proc, clock ticks of 10 ms).
-  const backendPid = Number(
-    (await monitorClient.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid,
-  );
   const backendCpuMs = () => {
     try {
       const fields = fs.readFileSync(`/proc/${backendPid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -133,30 +192,23 @@ try {
   const results: { sampled: boolean; tps: number }[] = [];
   const order = Array.from({ length: rounds }, (_, i) => [false, true, true, false][i % 4]!);
   for (const [i, sampled] of order.entries()) {
-    const controller = new AbortController();
-    const sampling = sampled
-      ? monitorEvery(monitor, 1000, controller.signal, (r) => {
-          durations.push(r.sample.sampleDurationMs);
-        })
-      : Promise.resolve();
+    if (sampled) child.stdin!.write('start\n');
     const started = performance.now();
     const transactions = await load(seconds * 1000);
     const tps = transactions / ((performance.now() - started) / 1000);
-    controller.abort();
-    await sampling;
+    if (sampled)
+      durations.push(...(JSON.parse((await ask('stop')).slice('durations '.length)) as number[]));
     results.push({ sampled, tps });
     console.log(
       `round ${i + 1}: ${sampled ? 'with sampler   ' : 'without sampler'} ${tps.toFixed(1)} tx/s`,
     );
   }
   const serverCpuPerSample = (backendCpuMs() - cpuBefore) / durations.length;
-  // The sampler's client-side CPU, measured alone (in the rounds it shares the thread with the load).
-  const quietTicks = 30;
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < quietTicks; i += 1) await monitor.tick();
-  const cpu1 = process.cpuUsage(cpu0);
-  const clientCpuPerSample = (cpu1.user + cpu1.system) / 1000 / quietTicks;
-  await Promise.all([...clients, monitorClient].map((c) => c.end()));
+  // The sampler process's own CPU per sample, measured back to back without load.
+  const clientCpuPerSample = Number((await ask('cpu')).split(' ')[1]);
+  child.stdin!.write('exit\n');
+  await new Promise((resolve) => child.once('exit', resolve));
+  await Promise.all(clients.map((c) => c.end()));
 
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const without = mean(results.filter((r) => !r.sampled).map((r) => r.tps));
@@ -180,8 +232,14 @@ try {
     pairs.push(a.sampled ? a.tps / b.tps : b.tps / a.tps);
   }
   const pairSorted = [...pairs].sort((x, y) => x - y);
+  const pairMean = mean(pairs);
+  const pairSe = Math.sqrt(
+    pairs.reduce((a, r) => a + (r - pairMean) ** 2, 0) /
+      Math.max(1, pairs.length - 1) /
+      pairs.length,
+  );
   console.log(
-    `ratio per adjacent pair of rounds: ${pairs.map((r) => r.toFixed(3)).join(' ')}; median ${pairSorted[Math.floor(pairSorted.length / 2)]!.toFixed(4)}`,
+    `ratio per adjacent pair of rounds: ${pairs.map((r) => r.toFixed(3)).join(' ')}; median ${pairSorted[Math.floor(pairSorted.length / 2)]!.toFixed(4)}, mean ${pairMean.toFixed(4)} ± ${pairSe.toFixed(4)} (standard error: the noise floor of this run)`,
   );
   console.log(
     `sampler CPU per sample: server ${serverCpuPerSample.toFixed(2)} ms (its backend, /proc), client ${clientCpuPerSample.toFixed(2)} ms (node): ${(((serverCpuPerSample + clientCpuPerSample) / 1000) * 100).toFixed(2)}% of one core at 1 Hz`,

@@ -93,22 +93,41 @@ export async function readActive(client: Queryable): Promise<ActiveMigration | u
   };
 }
 
-/** The last outcome of a migration by name in the history, if it finished before. */
+/** A finished migration in the history. */
+export interface HistoryEntry {
+  name: string;
+  outcome: string;
+  finishedAt: string;
+  checksum: string;
+}
+
+/** The last outcome of a migration by name (or of the last migration at all) in the history. */
 export async function readHistory(
   client: Queryable,
-  name: string,
-): Promise<{ outcome: string; finishedAt: string; checksum: string } | undefined> {
+  name?: string,
+): Promise<HistoryEntry | undefined> {
   const exists = await client.query<{ ok: boolean }>(
     `${MARKER} SELECT to_regclass('pgpact.migration_history') IS NOT NULL AS ok`,
   );
   if (!exists.rows[0]?.ok) return undefined;
-  const { rows } = await client.query<{ outcome: string; finished_at: Date; checksum: string }>(
-    `${MARKER} SELECT outcome, finished_at, checksum FROM pgpact.migration_history WHERE name = $1 ORDER BY finished_at DESC LIMIT 1`,
-    [name],
+  const { rows } = await client.query<{
+    name: string;
+    outcome: string;
+    finished_at: Date;
+    checksum: string;
+  }>(
+    `${MARKER} SELECT name, outcome, finished_at, checksum FROM pgpact.migration_history
+     WHERE $1::text IS NULL OR name = $1 ORDER BY finished_at DESC LIMIT 1`,
+    [name ?? null],
   );
   const r = rows[0];
   return r
-    ? { outcome: r.outcome, finishedAt: r.finished_at.toISOString(), checksum: r.checksum }
+    ? {
+        name: r.name,
+        outcome: r.outcome,
+        finishedAt: r.finished_at.toISOString(),
+        checksum: r.checksum,
+      }
     : undefined;
 }
 

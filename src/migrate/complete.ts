@@ -27,6 +27,8 @@ export interface CompleteResult {
   resumed: boolean;
   /** With --force: the uses of the old shape that will now break. */
   forcedPast: OldShapeUse[];
+  /** For already-completed: when it was completed. */
+  finishedAt?: string;
   assessment?: ConsumerAssessment;
 }
 
@@ -68,15 +70,17 @@ export async function completeMigration(
       async () => {
         const active = await readActive(client);
         if (!active || (options.name !== undefined && active.name !== options.name)) {
-          const history =
-            options.name !== undefined ? await readHistory(client, options.name) : undefined;
-          if (history?.outcome === 'completed')
+          // A run killed after it finished (or a rerun): the history tells.
+          const history = active ? undefined : await readHistory(client, options.name);
+          if (history?.outcome === 'completed') {
             return {
-              name: options.name!,
+              name: history.name,
               outcome: 'already-completed',
               resumed: false,
               forcedPast: [],
+              finishedAt: history.finishedAt,
             };
+          }
           throw new PgpactError(
             'MIGRATION_NOT_FOUND',
             active
@@ -104,7 +108,9 @@ export async function completeMigration(
         let forcedPast: OldShapeUse[] = [];
         let assessment: ConsumerAssessment | undefined;
         const resumed = active.phase === 'completing';
+        if (resumed) options.onStep?.(`resuming complete of ${active.name}`);
         if (active.phase === 'active') {
+          options.onStep?.(`check who still uses the old shape of ${active.name}`);
           assessment = await assessConsumers(
             client,
             active,

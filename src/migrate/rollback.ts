@@ -1,5 +1,5 @@
 import { PgpactError } from '../errors.js';
-import { finishRecord, readActive, setPhase } from './bookkeeping.js';
+import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import { withMigrationLock } from './lock.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
@@ -8,6 +8,7 @@ import type { Phase, RunOptions } from './types.js';
 /** What `rollback` did. */
 export interface RollbackResult {
   name: string;
+  outcome: 'rolled-back' | 'already-rolled-back';
   /** The phase the migration was in when the rollback began. */
   from: Phase;
   resumed: boolean;
@@ -28,6 +29,15 @@ export async function rollbackMigration(
       async () => {
         const active = await readActive(client);
         if (!active || (options.name !== undefined && active.name !== options.name)) {
+          const history = active ? undefined : await readHistory(client, options.name);
+          if (history?.outcome === 'rolled_back') {
+            return {
+              name: history.name,
+              outcome: 'already-rolled-back',
+              from: 'rolled_back',
+              resumed: false,
+            };
+          }
           throw new PgpactError(
             'MIGRATION_NOT_FOUND',
             active
@@ -48,6 +58,7 @@ export async function rollbackMigration(
           );
         }
         const from = active.phase;
+        options.onStep?.(`roll back ${active.name} (phase ${from})`);
         if (from !== 'rolling_back') await setPhase(client, active.name, 'rolling_back');
         const ctx: StepContext = {
           client,
@@ -58,7 +69,12 @@ export async function rollbackMigration(
         };
         for (const step of active.plan.rollback) await runStep(ctx, step);
         await finishRecord(client, active.name, 'rolled_back');
-        return { name: active.name, from, resumed: from === 'rolling_back' };
+        return {
+          name: active.name,
+          outcome: 'rolled-back',
+          from,
+          resumed: from === 'rolling_back',
+        };
       },
       options.signal,
     ),

@@ -105,6 +105,7 @@ export async function startMigration(
               notes: [],
             };
           }
+          options.onStep?.(`plan ${migration.name} against the live catalog`);
           const plan = planMigration(migration, await readCatalog(client));
           await insertRecord(client, migration, plan, await takeBaseline(client));
           active = (await readActive(client))!;

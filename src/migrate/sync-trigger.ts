@@ -10,9 +10,10 @@ import type { ExpressionInput, FillRule, TableSync, TwoWayRule } from './plan-ty
  *   derived from the old ones (`up`).
  * - UPDATE: if a column read by `down` changed, the old columns are derived
  *   from the new ones (the new shape wins when both changed); else if a column
- *   read by `up` changed, the new columns are derived from the old ones.
- *   A row the backfill has not reached yet (every new column NULL) first gets
- *   the new columns the statement left alone from `up` over its old values.
+ *   read by `up` changed, or the row has not been reached by the backfill yet
+ *   (every new column NULL), the new columns are derived from the old ones.
+ *   A row the backfill has not reached yet first gets the new columns a
+ *   statement writing only some of them left alone from `up` over its old values.
  * - A fill rule sets its column from its expression whenever a write leaves it NULL.
  *
  * Expressions are written over column names; each referenced column is a
@@ -91,8 +92,11 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
       '  END IF;',
     );
   }
+  // Any write to a row the backfill has not reached yet brings it to the new shape, so
+  // constraints on the new columns (NOT VALID until validated) hold for every row written.
+  const allNewNull = newColumns.map((c) => `${NEW}.${quoteIdent(c)} IS NULL`).join(' AND ');
   lines.push(
-    `ELSIF ${anyDistinct(rule.upInputs, fn)} THEN`,
+    `ELSIF ${anyDistinct(rule.upInputs, fn)} OR (${allNewNull}) THEN`,
     ...block(rule.upInputs, table, NEW, setNew, '  '),
     'END IF;',
   );

@@ -190,7 +190,7 @@ export const migrateCommand: Command = {
           });
           const lines =
             result.outcome === 'already-completed'
-              ? [`${result.name} was completed before: nothing to do`]
+              ? [`nothing in progress: ${result.name} was completed at ${result.finishedAt}`]
               : [
                   `${result.name} completed${result.resumed ? ' (resumed)' : ''}: the old shape, sync triggers and bookkeeping are gone`,
                 ];
@@ -220,7 +220,9 @@ export const migrateCommand: Command = {
         });
         print(
           result,
-          `${result.name} rolled back${result.resumed ? ' (resumed)' : ` from phase ${result.from}`}: the new shape is gone\n`,
+          result.outcome === 'already-rolled-back'
+            ? `nothing in progress: ${result.name} was rolled back before\n`
+            : `${result.name} rolled back${result.resumed ? ' (resumed)' : ` from phase ${result.from}`}: the new shape is gone\n`,
         );
         return EXIT.ok;
       }

@@ -6,6 +6,7 @@ import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
 import { metricsCommand } from './metrics.js';
+import { migrateCommand } from './migrate.js';
 import { observeCommand } from './observe.js';
 import { planCommand } from './plan.js';
 import { topCommand } from './top.js';
@@ -19,6 +20,7 @@ export const COMMANDS: Command[] = [
   analyzeCommand,
   observeCommand,
   checkCommand,
+  migrateCommand,
   dashboardCommand,
   topCommand,
   metricsCommand,

@@ -5,7 +5,7 @@ import type { ActiveMigration } from './bookkeeping.js';
 import { saveObservations } from './bookkeeping.js';
 import { declaredUses, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
-import { readStatementCounts, statementSource, statementsUsingOldShape } from './observed.js';
+import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 
 /** Who still uses the old shape of the migration in progress, declared and observed. */
 export interface ConsumerAssessment {
@@ -50,16 +50,16 @@ export async function assessConsumers(
     }
   }
   let observation: ConsumerAssessment['observation'] = { available: true };
-  const source = await statementSource(client);
-  if (!source.ok) observation = { available: false, reason: source.reason };
-  else if (active.baseline === undefined) {
+  const read = active.baseline === undefined ? undefined : await readStatementCounts(client);
+  if (active.baseline === undefined) {
     observation = {
       available: false,
       reason:
         'pg_stat_statements was not readable when the migration started, so there is no baseline',
     };
-  } else {
-    const counts = await readStatementCounts(client, source);
+  } else if (read && !read.ok) observation = { available: false, reason: read.reason };
+  else if (read?.ok) {
+    const counts = read.counts;
     const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
     const relations = new Set(plan.droppedTables.map(tableKey));
     const statements = await statementsUsingOldShape(

@@ -1,15 +1,17 @@
+import { PgpactError } from '../errors.js';
 import type { Queryable } from '../postgres/client.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
-import { isMarked, MARKER } from './sql-run.js';
+import { readStatementStats } from '../usage/statement-stats.js';
+import { isMarked } from './sql-run.js';
 
 /**
  * Observed use of the old shape: statements in pg_stat_statements whose call
  * count grew since the migration started, analyzed with pgpact's statement
  * analyzer against the live catalog. The baseline is a map of
- * `userid:queryid` → calls taken at start.
+ * `role:queryid` → calls taken at start.
  */
 
 /** One statement entry of pg_stat_statements in this database (top-level and nested merged). */
@@ -21,67 +23,42 @@ export interface StatementCount {
   query: string;
 }
 
-/** Whether pg_stat_statements can be read here, and why not. */
-export type StatementSource = { ok: true; schema: string } | { ok: false; reason: string };
+/** The statement counters of this database, or why they cannot be read. */
+export type StatementCounts =
+  | { ok: true; counts: StatementCount[] }
+  | { ok: false; reason: string };
 
-/** Finds the pg_stat_statements view of this database. */
-export async function statementSource(client: Queryable): Promise<StatementSource> {
-  const { rows } = await client.query<{ schema: string }>(
-    `${MARKER} SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`,
-  );
-  if (rows.length === 0)
-    return {
-      ok: false,
-      reason: 'the pg_stat_statements extension is not installed in this database',
-    };
+/** Reads every statement counter of the current database (via the usage module's pg_stat_statements reader). */
+export async function readStatementCounts(client: Queryable): Promise<StatementCounts> {
+  let stats: Awaited<ReturnType<typeof readStatementStats>>;
   try {
-    await client.query(
-      `${MARKER} SELECT 1 FROM ${quoteSchema(rows[0]!.schema)}.pg_stat_statements LIMIT 1`,
-    );
+    stats = await readStatementStats(client);
   } catch (error) {
-    return { ok: false, reason: `pg_stat_statements cannot be read: ${(error as Error).message}` };
+    if (
+      error instanceof PgpactError &&
+      (error.code === 'PG_STAT_STATEMENTS_MISSING' || error.code === 'INSUFFICIENT_PRIVILEGE')
+    ) {
+      return { ok: false, reason: `${error.message}${error.hint ? ` (${error.hint})` : ''}` };
+    }
+    throw error;
   }
-  return { ok: true, schema: rows[0]!.schema };
-}
-
-function quoteSchema(schema: string): string {
-  return `"${schema.replaceAll('"', '""')}"`;
-}
-
-/** Reads every statement counter of the current database. */
-export async function readStatementCounts(
-  client: Queryable,
-  source: { schema: string },
-): Promise<StatementCount[]> {
-  const { rows } = await client.query<{
-    userid: string;
-    role: string | null;
-    queryid: string;
-    calls: string;
-    query: string;
-  }>(
-    `${MARKER} SELECT s.userid::text AS userid, r.rolname AS role, s.queryid::text AS queryid,
-            sum(s.calls)::text AS calls, min(s.query) AS query
-     FROM ${quoteSchema(source.schema)}.pg_stat_statements s
-     LEFT JOIN pg_roles r ON r.oid = s.userid
-     WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND s.queryid IS NOT NULL
-     GROUP BY s.userid, r.rolname, s.queryid`,
-  );
-  return rows.map((r) => ({
-    key: `${r.userid}:${r.queryid}`,
-    role: r.role ?? `oid ${r.userid}`,
-    queryId: r.queryid,
-    calls: Number(r.calls),
-    query: r.query,
-  }));
+  // Top-level and nested entries of one statement count together.
+  const byKey = new Map<string, StatementCount>();
+  for (const e of stats.entries) {
+    if (e.query === undefined) continue;
+    const key = `${e.role}:${e.queryId}`;
+    const seen = byKey.get(key);
+    if (seen) seen.calls += e.calls;
+    else byKey.set(key, { key, role: e.role, queryId: e.queryId, calls: e.calls, query: e.query });
+  }
+  return { ok: true, counts: [...byKey.values()] };
 }
 
 /** The baseline recorded at start: calls per statement, or undefined when statistics are unavailable. */
 export async function takeBaseline(client: Queryable): Promise<Record<string, number> | undefined> {
-  const source = await statementSource(client);
-  if (!source.ok) return undefined;
-  const counts = await readStatementCounts(client, source);
-  return Object.fromEntries(counts.map((c) => [c.key, c.calls]));
+  const read = await readStatementCounts(client);
+  if (!read.ok) return undefined;
+  return Object.fromEntries(read.counts.map((c) => [c.key, c.calls]));
 }
 
 /** A statement that ran since start and touches the old shape. */

@@ -60,7 +60,8 @@ function analyzeNodeSafely(node: Node, ctx: AnalysisContext): void {
 }
 
 function sorted(set: Set<string>): string[] {
-  return [...set].sort();
+  const list = [...set];
+  return list.length > 1 ? list.sort() : list;
 }
 
 function finish(sql: string, ctx: AnalysisContext): StatementAnalysis {

@@ -191,20 +191,24 @@ export function expandStar(scope: Scope, ctx: AnalysisContext): QueryOutput {
   return { names, open };
 }
 
-function readAll(ctx: AnalysisContext, columns: readonly RangeColumn[], name: string): void {
-  for (const c of columns) readColumn(ctx, c);
-  if (columns.length > 1) warn(ctx, `column reference ${q(name)} is ambiguous`);
+function readAll(
+  ctx: AnalysisContext,
+  columns: readonly RangeColumn[],
+  name: readonly string[],
+): void {
+  for (let i = 0; i < columns.length; i++) readColumn(ctx, columns[i]!);
+  if (columns.length > 1) warn(ctx, `column reference ${q(name.join('.'))} is ambiguous`);
 }
 
 function resolveUnqualified(
   scope: Scope,
   name: string,
   ctx: AnalysisContext,
-  display: string,
+  display: readonly string[],
 ): void {
   const found = lookupUnqualified(scope, name);
   if (found) {
-    readAll(ctx, found.columns, name);
+    readAll(ctx, found.columns, display);
     return;
   }
   const item = findItem(scope, [name]);
@@ -212,13 +216,18 @@ function resolveUnqualified(
     expandItem(item, ctx, `whole-row reference ${q(name)}`);
     return;
   }
-  warn(ctx, `column ${q(display)} not found`);
+  warn(ctx, `column ${q(display.join('.'))} not found`);
 }
 
-function resolveIn(item: RangeItem, column: string, ctx: AnalysisContext, display: string): void {
+function resolveIn(
+  item: RangeItem,
+  column: string,
+  ctx: AnalysisContext,
+  display: readonly string[],
+): void {
   const found = columnsNamed(item, column);
   if (found) readAll(ctx, found, display);
-  else if (!item.open) warn(ctx, `column ${q(display)} not found`);
+  else if (!item.open) warn(ctx, `column ${q(display.join('.'))} not found`);
 }
 
 /**
@@ -240,33 +249,32 @@ export function resolveColumnRef(
     else if (f.A_Star && i === n - 1) star = true;
     else return undefined;
   }
-  const display = names.join('.');
   if (star) {
     if (names.length === 0) return expandStar(scope, ctx);
     const item = findItem(scope, names);
-    if (item) return expandItem(item, ctx, `${display}.*`);
-    warn(ctx, `missing FROM-clause entry for ${q(display)}`);
+    if (item) return expandItem(item, ctx, `${names.join('.')}.*`);
+    warn(ctx, `missing FROM-clause entry for ${q(names.join('.'))}`);
     return { names: [], open: true };
   }
   if (n === 1) {
-    resolveUnqualified(scope, names[0]!, ctx, display);
+    resolveUnqualified(scope, names[0]!, ctx, names);
     return undefined;
   }
   if (n === 2) {
     // `t.col`, else `col.field` of a composite column.
     const item = findItem(scope, [names[0]!]);
-    if (item) resolveIn(item, names[1]!, ctx, display);
-    else resolveUnqualified(scope, names[0]!, ctx, display);
+    if (item) resolveIn(item, names[1]!, ctx, names);
+    else resolveUnqualified(scope, names[0]!, ctx, names);
     return undefined;
   }
   // `schema.t.col` (or `db.schema.t.col`), else `t.col.field`.
   const qualified = findItem(scope, names.slice(0, n - 1));
   if (qualified && n <= 4) {
-    resolveIn(qualified, names[n - 1]!, ctx, display);
+    resolveIn(qualified, names[n - 1]!, ctx, names);
     return undefined;
   }
   const item = findItem(scope, [names[0]!]);
-  if (item) resolveIn(item, names[1]!, ctx, display);
-  else warn(ctx, `column ${q(display)} not found`);
+  if (item) resolveIn(item, names[1]!, ctx, names);
+  else warn(ctx, `column ${q(names.join('.'))} not found`);
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { DemoChapter } from '../types.js';
 import { checkChapter } from './check.js';
 import { dashboardChapter } from './dashboard.js';
+import { observeChapter } from './observe.js';
 import { ownershipEnforced } from './ownership-enforced.js';
 import { servicesUnderLoad } from './services-under-load.js';
 import { unownedData } from './unowned-data.js';
@@ -10,6 +11,7 @@ export const DEMO_CHAPTERS: DemoChapter[] = [
   ownershipEnforced,
   unownedData,
   servicesUnderLoad,
+  observeChapter,
   checkChapter,
   dashboardChapter,
 ];

@@ -11,6 +11,8 @@ import { defaultStateDir, ensureEmbeddedServer } from '../postgres/embedded.js';
 import { startThrowawayServer } from '../postgres/local-server.js';
 import { applyProvisioning } from '../provision/apply.js';
 import { serviceUrl } from '../provision/credentials.js';
+import { spawnDashboardProcess } from '../server/dashboard-process.js';
+import { demoUsageFile } from './chapters/observe.js';
 import { createDemoDatabase, dropDemoDatabase, markDemoRoles } from './demo-database.js';
 import { exampleDir, exampleManifestFile, exampleProgram } from './example-files.js';
 import { type KeptDemo, stopKeptProcesses, writeKeptDemo } from './keep-state.js';
@@ -243,7 +245,22 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
 
     const leaveRunning = async (): Promise<KeptDemo> => {
       await traffic.stop();
-      const trafficProc = await startDetachedTraffic(services, stateDir);
+      // The dashboard first: if it cannot start, nothing detached is left behind by the failure.
+      const serverLogFile = path.join(stateDir, 'server', 'postgres.log');
+      const dashboard = await spawnDashboardProcess({
+        databaseUrl: adminUrl,
+        manifestFile: exampleManifestFile(),
+        logFile: path.join(stateDir, 'logs', 'dashboard.log'),
+        ...(serverKind === 'persistent' && fs.existsSync(serverLogFile) ? { serverLogFile } : {}),
+        usageFile: demoUsageFile(stateDir),
+      });
+      let trafficProc: Awaited<ReturnType<typeof startDetachedTraffic>>;
+      try {
+        trafficProc = await startDetachedTraffic(services, stateDir);
+      } catch (error) {
+        if (dashboard.pid > 0) process.kill(dashboard.pid, 'SIGTERM');
+        throw error;
+      }
       const kept: KeptDemo = {
         version: 1,
         startedAt: new Date().toISOString(),
@@ -263,6 +280,13 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
             pid: trafficProc.pid,
             file: exampleProgram('traffic/main').file,
             logFile: trafficProc.logFile,
+          },
+          {
+            name: 'dashboard',
+            pid: dashboard.pid,
+            url: dashboard.url,
+            file: dashboard.file,
+            logFile: dashboard.logFile,
           },
         ],
       };

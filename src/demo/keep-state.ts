@@ -50,7 +50,7 @@ export async function stopKeptProcesses(stateDir: string): Promise<string[]> {
   const kept = readKeptDemo(stateDir);
   if (!kept) return [];
   const stopped: string[] = [];
-  // Traffic first, then the services it calls.
+  // Reverse order of start: the dashboard and the traffic first, then the services they call.
   for (const p of [...kept.processes].reverse()) {
     if (!runs(p.pid, p.file)) continue;
     try {
@@ -74,7 +74,7 @@ export async function stopKeptProcesses(stateDir: string): Promise<string[]> {
   return stopped;
 }
 
-/** Stops what a --keep run left (services, traffic) and the demo's embedded server. */
+/** Stops what a --keep run left (services, traffic, dashboard) and the demo's embedded server. */
 export async function stopKeptDemo(): Promise<{ stopped: string[]; serverStopped: boolean }> {
   const stateDir = path.join(defaultStateDir(), 'demo');
   const stopped = await stopKeptProcesses(stateDir);

@@ -50,6 +50,7 @@ describe('pgpact demo --keep', () => {
       'invoicing',
       'reporting',
       'traffic',
+      'dashboard',
     ]);
     expect(kept.database).toMatch(/:\*\*\*@/);
     for (const p of kept.processes.filter((x) => x.url)) {
@@ -57,6 +58,22 @@ describe('pgpact demo --keep', () => {
       expect(health.status, p.name).toBe(200);
     }
     expect(processAlive(kept.processes[3]!.pid)).toBe(true);
+    // The dashboard runs on the demo's state: the map has reporting's observed reads beyond its contract.
+    const dashboard = kept.processes.find((p) => p.name === 'dashboard')!;
+    expect(output.stderr).toContain(dashboard.url);
+    const state = (await (await fetch(`${dashboard.url}api/state`)).json()) as {
+      map: {
+        available: boolean;
+        data?: { edges: { service: string; table: string; undeclaredColumns: string[] }[] };
+      };
+    };
+    expect(state.map.available).toBe(true);
+    const reportingEdge = state.map.data!.edges.find(
+      (e) => e.service === 'reporting' && e.table === 'users.account',
+    );
+    expect(reportingEdge?.undeclaredColumns).toEqual(
+      expect.arrayContaining(['city', 'name', 'zip']),
+    );
     expect(fs.existsSync(path.join(home, 'demo', 'demo.json'))).toBe(true);
     const postgres = report.started!.postgresPid!;
     expect(processAlive(postgres)).toBe(true);
@@ -64,9 +81,16 @@ describe('pgpact demo --keep', () => {
     await new Promise((r) => setTimeout(r, 1500)); // let the kept traffic run a little
     const stop = capture();
     expect(await runCommand(['demo', '--stop'], stop)).toBe(0);
-    expect(stop.stdout).toMatch(/stopped: users, invoicing, reporting, traffic, Postgres/);
+    expect(stop.stdout).toMatch(
+      /stopped: users, invoicing, reporting, traffic, dashboard, Postgres/,
+    );
     expect(await waitGone([...kept.processes.map((p) => p.pid), postgres], 5000)).toEqual([]);
     expect(fs.existsSync(path.join(home, 'demo', 'demo.json'))).toBe(false);
+    const afterStop = await fetch(`${dashboard.url}api/health`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect(afterStop).toBe('refused');
     // The detached traffic ran against the kept services without an error until it was stopped.
     const trafficLog = fs.readFileSync(kept.processes[3]!.logFile, 'utf8').trim().split('\n');
     const final = JSON.parse(trafficLog[trafficLog.length - 1]!) as {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../../findings.js';
 import type { Service } from '../../manifest/types.js';
@@ -115,6 +116,9 @@ export const observeChapter: DemoChapter = {
     )
       return report.result();
 
+    // A kept demo's state dir may hold the last run's observation: never let a later chapter read that one.
+    const file = demoUsageFile(ctx.stateDir);
+    fs.rmSync(file, { force: true });
     ctx.progress('snapshot of pg_stat_statements (the window starts)');
     const before = await withClient(ctx.adminUrl, (c) =>
       observeUsage({ client: c, manifest: ctx.manifest, sinceReset: true }),
@@ -129,7 +133,6 @@ export const observeChapter: DemoChapter = {
       observeUsage({ client: c, manifest: ctx.manifest, previous: before.usage }),
     );
     const windowEnd = Date.now();
-    const file = demoUsageFile(ctx.stateDir);
     saveUsage(file, result.usage);
     const traffic = ctx.traffic.stats(windowStart, windowEnd);
     report.did(

@@ -10,7 +10,15 @@ function capture() {
   let out = '';
   let err = '';
   return {
-    output: { out: (t: string) => void (out += t), err: (t: string) => void (err += t), isTTY: false },
+    output: {
+      out: (t: string) => {
+        out += t;
+      },
+      err: (t: string) => {
+        err += t;
+      },
+      isTTY: false,
+    },
     text: () => ({ out, err }),
   };
 }
@@ -23,18 +31,24 @@ describe('the README', () => {
   });
 
   it('holds the command reference exactly as --help prints it (run `npm run readme` after changing a usage)', () => {
-    const block = readme.slice(readme.indexOf(REFERENCE_START), readme.indexOf(REFERENCE_END) + REFERENCE_END.length);
+    const block = readme.slice(
+      readme.indexOf(REFERENCE_START),
+      readme.indexOf(REFERENCE_END) + REFERENCE_END.length,
+    );
     expect(block).toBe(commandReference());
   });
 
-  it.each(COMMANDS.map((c) => c.name))('pgpact %s --help prints the usage the README shows', async (name) => {
-    const { output, text } = capture();
-    const code = await runCommand([name, '--help'], output);
-    expect(code).toBe(0);
-    const usage = COMMANDS.find((c) => c.name === name)!.usage;
-    expect(text().out).toContain(usage.split('\n')[0]);
-    expect(readme).toContain(usage.split('\n')[0]);
-  });
+  it.each(COMMANDS.map((c) => c.name))(
+    'pgpact %s --help prints the usage the README shows',
+    async (name) => {
+      const { output, text } = capture();
+      const code = await runCommand([name, '--help'], output);
+      expect(code).toBe(0);
+      const usage = COMMANDS.find((c) => c.name === name)!.usage;
+      expect(text().out).toContain(usage.split('\n')[0]);
+      expect(readme).toContain(usage.split('\n')[0]);
+    },
+  );
 
   it('every long option a command accepts appears in its usage text', () => {
     const missing = COMMANDS.flatMap((c) =>

@@ -3,6 +3,9 @@ import { checkChapter } from './check.js';
 import { dashboardChapter } from './dashboard.js';
 import { observeChapter } from './observe.js';
 import { ownershipEnforced } from './ownership-enforced.js';
+import { deadlockChapter } from './runtime-deadlock.js';
+import { lockWaitChapter } from './runtime-lock-wait.js';
+import { noisyNeighbourChapter } from './runtime-noisy-neighbour.js';
 import { servicesUnderLoad } from './services-under-load.js';
 import { unownedData } from './unowned-data.js';
 
@@ -12,6 +15,9 @@ export const DEMO_CHAPTERS: DemoChapter[] = [
   unownedData,
   servicesUnderLoad,
   observeChapter,
+  noisyNeighbourChapter,
+  lockWaitChapter,
+  deadlockChapter,
   checkChapter,
   dashboardChapter,
 ];

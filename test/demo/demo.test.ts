@@ -38,14 +38,16 @@ describe('pgpact demo', () => {
     const code = await runCommand(['demo', '--json', '--duration', '3'], output);
     const report = JSON.parse(output.stdout) as DemoReport;
     const chapter = (id: string) => report.chapters.find((c) => c.id === id)!;
-    // Every registered chapter (others add theirs) holds; the first three are the foundation's.
+    // Every registered chapter (others add theirs) holds; the first three are the foundation's,
+    // then observe (its snapshot is what later chapters and the dashboard use).
     expect(report.chapters.map((c) => [c.id, c.outcome, c.problems])).toEqual(
       DEMO_CHAPTERS.map((c) => [c.id, 'ok', []]),
     );
-    expect(report.chapters.slice(0, 3).map((c) => c.id)).toEqual([
+    expect(report.chapters.slice(0, 4).map((c) => c.id)).toEqual([
       'ownership-enforced',
       'unowned-data',
       'services-under-load',
+      'observe-usage',
     ]);
     expect(code).toBe(0);
     expect(report.ok).toBe(true);

@@ -103,5 +103,5 @@ describe('pgpact demo --keep', () => {
     const again = capture();
     await runCommand(['demo', '--stop'], again);
     expect(again.stdout).toMatch(/nothing of the demo was running/);
-  });
+  }, 150_000); // the whole story, then a dashboard process started from the sources
 });

@@ -36,14 +36,14 @@ describe('pgpact demo: the runtime chapters on the running system', () => {
     expect(noisy.usersLatency.during.p50Ms).toBeGreaterThan(noisy.usersLatency.before.p50Ms);
     // Contained by reporting's statement_timeout from pgpact.yaml, and attributed in the log.
     expect(noisy.statementTimeout).toMatchObject({
-      declaredMs: 5000,
-      session: ['5s', '5s'],
+      declaredMs: 3000,
+      session: ['3s', '3s'],
       sqlstates: ['57014', '57014'],
       cancelledByDemo: false,
     });
     for (const ms of noisy.statementTimeout.endedAfterMs) {
-      expect(ms).toBeGreaterThanOrEqual(4950);
-      expect(ms).toBeLessThan(8000);
+      expect(ms).toBeGreaterThanOrEqual(2950);
+      expect(ms).toBeLessThan(6000);
     }
     expect(noisy.loggedTimeouts).toEqual(['reporting', 'reporting']);
 

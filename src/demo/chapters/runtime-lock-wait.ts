@@ -22,6 +22,12 @@ const INTERVAL_MS = 200;
 /** How long the demo lets the migration wait when users has no lock_timeout. */
 const UNLIMITED_WAIT_MS = 3000;
 
+/** `a`, `a and b`, `a, b and c`. */
+function listed(items: string[]): string {
+  if (items.length === 0) return 'nobody';
+  return items.length === 1 ? items[0]! : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
 /** The migration's own wait on invoicing in a report, if the sampler saw it. */
 function migrationWait(
   report: RuntimeReport,
@@ -143,7 +149,7 @@ export const lockWaitChapter: DemoChapter = {
       const usersTraffic = traffic.users;
       if (usersTraffic) {
         report.measured(
-          `meanwhile ${queued.length} session(s) of ${[...new Set(queued.map((w) => w.waiting.service))].join(' and ') || 'nobody'} queued behind the migration for users.account; users' slowest request took ${usersTraffic.maxMs.toFixed(0)} ms (p99 ${usersTraffic.p99Ms.toFixed(0)} ms, ${usersTraffic.errors} errors)`,
+          `meanwhile ${queued.length} session(s) of ${listed([...new Set(queued.map((w) => w.waiting.service))])} queued behind the migration for users.account; users' slowest request took ${usersTraffic.maxMs.toFixed(0)} ms (p99 ${usersTraffic.p99Ms.toFixed(0)} ms, ${usersTraffic.errors} errors)`,
         );
       }
       report.measured(

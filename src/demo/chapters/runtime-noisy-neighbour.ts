@@ -38,11 +38,11 @@ const PARALLEL_PLAN = `SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
 const REPORT_SESSIONS = 2;
 /** The sampler's interval, and how long the baseline is sampled before the report. */
 const INTERVAL_MS = 250;
-const BASELINE_MS = 2500;
+const BASELINE_MS = 2000;
 /** Samples this soon after the report started are left out of "during" (the plans start up). */
 const SETTLE_MS = 500;
 /** How long the demo lets a report run when reporting has no statement_timeout at all. */
-const UNLIMITED_REPORT_MS = 8000;
+const UNLIMITED_REPORT_MS = 5000;
 
 /** Per service: database time per second of wall time, and mean statement time, over some samples. */
 interface Load {

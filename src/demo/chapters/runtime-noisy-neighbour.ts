@@ -181,9 +181,12 @@ export const noisyNeighbourChapter: DemoChapter = {
       }
 
       // The cause, from the sampler's data: whose database time rose.
+      // While the reports ran: after they started up, while both sessions were still active.
+      const reportsActive = (sample: RuntimeSample) =>
+        sessions.every((x) => sample.sessions.some((s) => s.pid === x.pid && s.state === 'active'));
       const duringSamples = during
         .map((r) => r.sample)
-        .filter((s) => Date.parse(s.takenAt) - started >= SETTLE_MS);
+        .filter((s) => Date.parse(s.takenAt) - started >= SETTLE_MS && reportsActive(s));
       const loadBefore = loadOf(baseline.map((r) => r.sample));
       const loadDuring = loadOf(duringSamples);
       const services = ctx.manifest.services.map((s) => s.name);

@@ -2,6 +2,7 @@ import { PgpactError } from '../errors.js';
 import { readCatalog } from '../postgres/catalog.js';
 import { runBackfill } from './backfill.js';
 import {
+  type ActiveMigration,
   ensureBookkeeping,
   insertRecord,
   readActive,
@@ -29,6 +30,11 @@ export interface StartResult {
 }
 
 const EXPANDING: Phase[] = ['expanding', 'backfilling', 'validating'];
+
+/** The recorded backfill progress, in the order the plan backfills the tables. */
+function inPlanOrder(active: ActiveMigration): TableBackfill[] {
+  return active.plan.backfills.flatMap((b) => active.backfill[tableKey(b.table)] ?? []);
+}
 
 /**
  * Expands: adds the new shape, installs the sync triggers, backfills in batches
@@ -87,7 +93,7 @@ export async function startMigration(
               outcome: 'already-active',
               resumed: false,
               phase: active.phase,
-              backfill: Object.values(active.backfill),
+              backfill: inPlanOrder(active),
               notes: active.plan.notes,
             };
           }
@@ -147,7 +153,7 @@ export async function startMigration(
           outcome: 'started',
           resumed,
           phase,
-          backfill: Object.values(final?.backfill ?? {}),
+          backfill: final ? inPlanOrder(final) : [],
           notes: plan.notes,
         };
       },

@@ -118,6 +118,12 @@ export interface TableBackfill {
   rowsTotal: number;
   /** For ctid: the number of pages when the backfill started. */
   pages?: number;
+  /**
+   * For a dense integer primary key: its smallest and largest value when the backfill
+   * started (rows inserted later are synced by the trigger). Batches are then key ranges
+   * of batchSize ÷ density values, with no lookup of where a batch ends.
+   */
+  keyRange?: { min: string; max: string };
   done: boolean;
 }
 

@@ -6,7 +6,7 @@ import { MIGRATION_LOCK_KEY } from '../../src/migrate/lock.js';
 import { loadMigration, parseMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
-import { withClient } from '../../src/postgres/client.js';
+import { urlWith, withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { createAccounts, fixture } from './helpers.js';
 
@@ -161,6 +161,104 @@ operations:
         }),
       ],
     });
+  });
+
+  it('backfill walks composite and sparse keys by keyset, dense integer keys by ranges', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE public.multi (tenant text, id int, line text NOT NULL, PRIMARY KEY (tenant, id));
+        INSERT INTO public.multi SELECT 't' || (g % 7), g, 'Weg ' || g FROM generate_series(1, 2000) g;
+        CREATE TABLE public.sparse (id bigint PRIMARY KEY, line text NOT NULL);
+        INSERT INTO public.sparse SELECT g * 1000, 'Weg ' || g FROM generate_series(1, 2000) g;
+        CREATE TABLE public.dense (id int PRIMARY KEY, line text NOT NULL);
+        INSERT INTO public.dense SELECT g, 'Weg ' || g FROM generate_series(1, 2000) g;`),
+    );
+    const split = (table: string) => `  - split_column:
+      table: ${table}
+      from: line
+      to:
+        - { name: street, type: text, up: "split_part(line, ' ', 1)" }
+        - { name: no, type: text, up: "split_part(line, ' ', 2)" }
+      down: "street || ' ' || no"
+`;
+    const m = await parseMigration(
+      `operations:\n${split('multi')}${split('sparse')}${split('dense')}`,
+      '/tmp/keys.yaml',
+    );
+    const batches: Record<string, number> = {};
+    const result = await startMigration(url, m, {
+      batchSize: 300,
+      onProgress: (p) => {
+        batches[p.table.name] = (batches[p.table.name] ?? 0) + 1;
+      },
+    });
+    expect(
+      result.backfill.map((b) => [b.table.name, b.rowsDone, b.done, b.keyRange === undefined]),
+    ).toEqual([
+      ['multi', 2000, true, true],
+      ['sparse', 2000, true, true],
+      ['dense', 2000, true, false],
+    ]);
+    // 2000 rows in batches of 300: 7 batches (the last one also finds the end).
+    expect(batches).toEqual({ multi: 7, sparse: 7, dense: 7 });
+    await withClient(url, async (c) => {
+      for (const table of ['multi', 'sparse', 'dense']) {
+        const wrong = await c.query(
+          `SELECT count(*)::int AS n FROM public.${table} WHERE street IS NULL OR line <> street || ' ' || no`,
+        );
+        expect(wrong.rows[0].n, table).toBe(0);
+      }
+    });
+  });
+
+  it('as the table owner without superuser: the trigger stands aside through its WHEN clause; no statistics, declared only', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, async (c) => {
+      await c.query(
+        `DROP ROLE IF EXISTS app_owner; CREATE ROLE app_owner LOGIN PASSWORD 'owner-secret'`,
+      );
+      await c.query(
+        `GRANT CREATE ON DATABASE ${(await c.query('SELECT current_database() AS d')).rows[0].d} TO app_owner`,
+      );
+      await c.query(`SET ROLE app_owner`);
+      await createAccounts(c, 3000);
+      await c.query('RESET ROLE');
+    });
+    const owner = urlWith(url, { user: 'app_owner', password: 'owner-secret' });
+    const writer = await connect(owner);
+    try {
+      let running = true;
+      let writes = 0;
+      const loop = (async () => {
+        while (running) {
+          await writer.query('UPDATE users.account SET street_and_number = $1 WHERE id = $2', [
+            `Ring ${writes}`,
+            1 + (writes % 3000),
+          ]);
+          writes++;
+        }
+      })();
+      const result = await startMigration(
+        owner,
+        await loadMigration(fixture('split-street.yaml')),
+        { batchSize: 200 },
+      );
+      running = false;
+      await loop;
+      expect(result.backfill[0]).toMatchObject({ rowsDone: 3000, done: true });
+      expect(writes).toBeGreaterThan(0);
+      const status = await migrationStatus(owner);
+      expect(status?.consumers.observation.available).toBe(false);
+      await withClient(owner, async (c) => {
+        const wrong = await c.query(
+          `SELECT count(*)::int AS n FROM users.account WHERE street_and_number <> street || ' ' || number`,
+        );
+        expect(wrong.rows[0].n).toBe(0);
+      });
+      expect(await completeMigration(owner)).toMatchObject({ outcome: 'completed' });
+    } finally {
+      await writer.end();
+    }
   });
 
   it('a table without a primary key is backfilled by pages (ctid)', async () => {

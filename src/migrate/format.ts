@@ -27,11 +27,15 @@ export function backfillLine(b: TableBackfill): string {
 }
 
 /** A progress bar for stderr: `[#####.....] 45% users.account 450,000/1,000,000 rows, 120,000 rows/s`. */
-export function progressBar(b: TableBackfill, rowsPerSecond: number, width = 24): string {
+export function progressBar(
+  b: TableBackfill,
+  rowsPerSecond: number | undefined,
+  width = 24,
+): string {
   const total = Math.max(b.rowsTotal, b.rowsDone, 1);
   const ratio = b.done ? 1 : Math.min(1, b.rowsDone / total);
   const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${tableKey(b.table)} ${count(b.rowsDone)}/${count(total)} rows, ${count(rowsPerSecond)} rows/s`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${tableKey(b.table)} ${count(b.rowsDone)}/${count(total)} rows${rowsPerSecond === undefined ? '' : `, ${count(rowsPerSecond)} rows/s`}`;
 }
 
 function shorten(query: string, max = 100): string {

@@ -41,14 +41,13 @@ function runOptions(values: Values, output: Output, signal: AbortSignal): RunOpt
     );
   const json = values.json === true;
   let lastDraw = 0;
-  let lastRows = 0;
-  let lastTime = Date.now();
-  let rate = 0;
+  // Rows per second since this run's first batch of the table (a resumed run starts from its saved count).
+  let first: { table: string; rows: number; at: number } | undefined;
   const onProgress = (p: TableBackfill) => {
     const now = Date.now();
-    if (now > lastTime) rate = ((p.rowsDone - lastRows) / (now - lastTime)) * 1000;
-    lastRows = p.rowsDone;
-    lastTime = now;
+    const table = `${p.table.schema}.${p.table.name}`;
+    if (first?.table !== table) first = { table, rows: p.rowsDone, at: now };
+    const rate = now > first.at ? ((p.rowsDone - first.rows) / (now - first.at)) * 1000 : undefined;
     if (output.isTTY) {
       if (now - lastDraw > 100 || p.done)
         output.err(`\r${progressBar(p, rate)}${p.done ? '\n' : ''}`);

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { PgpactError } from '../errors.js';
 import { destroyThrowawaysSync } from '../postgres/local-server.js';
 import { COMMON_OPTIONS, type Command, EXIT, type Output } from './command.js';
 import { COMMANDS } from './commands/index.js';
@@ -71,7 +70,8 @@ export async function runCommand(argv: string[], output: Output = stdOutput, sig
   } catch (error) {
     if (process.env.PGPACT_DEBUG && error instanceof Error) output.err(`${error.stack}\n`);
     output.err(formatError(error));
-    return error instanceof PgpactError ? EXIT.invalid : EXIT.invalid;
+    // Invalid input, an unreachable database and internal errors alike: the command could not do its job.
+    return EXIT.invalid;
   }
 }
 

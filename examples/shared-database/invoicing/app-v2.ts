@@ -1,0 +1,144 @@
+import type { RequestListener } from 'node:http';
+import type pg from 'pg';
+import { inTransaction, logEvent, toHttpError } from '../shared/database.js';
+import { createRouter, HttpError, type Route } from '../shared/http.js';
+import { parseAmount, parseId, rejectUnknownFields, requireObject } from '../shared/validate.js';
+
+/**
+ * Service B, version 2: team B caught up with team A's split of `street_and_number`.
+ * It reads `street` and `number` from `users.account` (its contract must declare them:
+ * `users.account: [id, name, street, number, zip, city]`), and no longer the old column,
+ * so `pgpact migrate complete` may drop it. Its own table and HTTP API are unchanged:
+ * an invoice keeps one billing address line, `billing_street_and_number`, composed as
+ * `street number` when the invoice is made (the same text v1 stored).
+ */
+
+/** An invoice, exactly as v1 returns it. */
+export interface InvoiceV2 {
+  id: number;
+  account_id: number;
+  billing: { name: string; street_and_number: string; zip: string; city: string };
+  amount: string;
+  created_at: string;
+}
+
+const COLUMNS =
+  'id, account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount, created_at';
+
+function toInvoice(row: Record<string, unknown>): InvoiceV2 {
+  return {
+    id: Number(row.id),
+    account_id: Number(row.account_id),
+    billing: {
+      name: String(row.billing_name),
+      street_and_number: String(row.billing_street_and_number),
+      zip: String(row.billing_zip),
+      city: String(row.billing_city),
+    },
+    amount: String(row.amount),
+    created_at: (row.created_at as Date).toISOString(),
+  };
+}
+
+/** The billing address line of an invoice: street, a space, house number. */
+function addressLine(street: unknown, number: unknown): string | undefined {
+  if (typeof street !== 'string' || typeof number !== 'string') return undefined;
+  return `${street} ${number}`;
+}
+
+/** Why users.account cannot be read the v2 way yet, as a 503 (undefined for other errors). */
+function notReady(error: unknown): HttpError | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (code === '42703')
+    return new HttpError(
+      503,
+      'schema_not_ready',
+      'users.account has no street and number yet: team A has not started its migration',
+    );
+  if (code === '42501')
+    return new HttpError(
+      503,
+      'contract_not_applied',
+      'the invoicing role may not read users.account street and number: apply the contract that declares them',
+    );
+  return undefined;
+}
+
+/** The routes of invoicing v2 over a pool connected as the `invoicing` role. */
+export function invoicingV2Routes(pool: pg.Pool): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: '/health',
+      async handle() {
+        try {
+          await pool.query('SELECT street, number FROM users.account LIMIT 0');
+        } catch (error) {
+          throw notReady(error) ?? error;
+        }
+        return { status: 200, body: { status: 'ok', service: 'invoicing', version: 2 } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: '/invoices',
+      async handle(request) {
+        const body = requireObject(await request.body());
+        rejectUnknownFields(body, ['account_id', 'amount']);
+        const accountId = parseId(body.account_id, 'account_id');
+        const amount = parseAmount(body.amount);
+        const row = await inTransaction(pool, async (client) => {
+          // Exactly the columns of the v2 contract: users.account (id, name, street, number, zip, city).
+          const account = await client.query(
+            'SELECT id, name, street, number, zip, city FROM users.account WHERE id = $1',
+            [accountId],
+          );
+          const a = account.rows[0];
+          if (!a)
+            throw new HttpError(422, 'account_not_found', `account ${accountId} does not exist`);
+          const line = addressLine(a.street, a.number);
+          if (line === undefined) {
+            throw new HttpError(
+              422,
+              'account_address_incomplete',
+              `account ${accountId} has no street and number`,
+            );
+          }
+          const inserted = await client.query(
+            `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+            [accountId, a.name, line, a.zip, a.city, amount],
+          );
+          return inserted.rows[0]!;
+        }).catch((error: unknown) => {
+          throw notReady(error) ?? error;
+        });
+        return { status: 201, body: toInvoice(row) };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/invoices/:id',
+      async handle(request) {
+        const id = parseId(request.params.id);
+        const { rows } = await pool.query(
+          `SELECT ${COLUMNS} FROM invoicing.invoice WHERE id = $1`,
+          [id],
+        );
+        if (rows.length === 0) throw new HttpError(404, 'invoice_not_found', `no invoice ${id}`);
+        return { status: 200, body: toInvoice(rows[0]!) };
+      },
+    },
+  ];
+}
+
+/** Invoicing v2 as a request listener. */
+export function createInvoicingV2App(pool: pg.Pool): RequestListener {
+  return createRouter(invoicingV2Routes(pool), toHttpError, (error, request) =>
+    logEvent('request_failed', {
+      service: 'invoicing',
+      request,
+      message: (error as Error).message,
+    }),
+  );
+}

@@ -87,6 +87,7 @@ async function keyRangeBatch(
   plan: BackfillPlan,
   progress: TableBackfill,
   batchSize: number,
+  migration: string,
 ): Promise<TableBackfill> {
   const range = progress.keyRange!;
   const min = BigInt(range.min);
@@ -96,23 +97,34 @@ async function keyRangeBatch(
   const lo = progress.lastKey === null ? min - 1n : BigInt(progress.lastKey[0]!);
   if (lo >= max) return { ...progress, done: true };
   const hi = lo + step < max ? lo + step : max;
-  const k = quoteIdent(plan.key[0]!.name);
-  const type = plan.key[0]!.type;
-  const sql = marked(
-    `UPDATE ${qualified(plan.table)} SET ${plan.assignments} WHERE ${k} > $1::${type} AND ${k} <= $2::${type} AND (${plan.condition})`,
-  );
-  try {
-    await client.query(sql, [String(lo), String(hi)]);
-  } catch (error) {
-    throw toPostgresError(error, sql);
-  }
   const covered = Math.round(Number(hi - min + 1n) * Math.min(1, density));
-  return {
+  const after: TableBackfill = {
     ...progress,
     lastKey: [String(hi)],
     rowsDone: Math.min(progress.rowsTotal, covered),
     done: hi >= max,
   };
+  const k = quoteIdent(plan.key[0]!.name);
+  const type = plan.key[0]!.type;
+  // The batch and its progress in one statement (one transaction, one round trip); a data-modifying
+  // WITH runs whether or not it is referenced.
+  const sql = marked(
+    `WITH batch AS (UPDATE ${qualified(plan.table)} SET ${plan.assignments} WHERE ${k} > $1::${type} AND ${k} <= $2::${type} AND (${plan.condition}))
+     UPDATE pgpact.migrations SET backfill = jsonb_set(backfill, ARRAY[$4], $5::jsonb), updated_at = now()
+     WHERE name = $3`,
+  );
+  try {
+    await client.query(sql, [
+      String(lo),
+      String(hi),
+      migration,
+      tableKey(plan.table),
+      JSON.stringify(after),
+    ]);
+  } catch (error) {
+    throw toPostgresError(error, sql);
+  }
+  return after;
 }
 
 function keyList(plan: BackfillPlan): string {
@@ -221,6 +233,8 @@ export async function runBackfill(
   if (progress.done) return progress;
   ctx.onStep?.(`backfill ${key}`);
   await client.query(`SET ${BACKFILL_SETTING} = 'on'`);
+  // A batch lost to a server crash is lost with its recorded progress (same WAL order): redone on resume.
+  await client.query('SET synchronous_commit = off');
   // Where allowed (superuser, or GRANT SET ON PARAMETER), no trigger fires for the backfill's
   // own updates: the sync trigger's WHEN clause is not even evaluated, so a batch costs what a
   // plain UPDATE costs. Otherwise the WHEN clause on pgpact.backfill lets it stand aside.
@@ -233,14 +247,14 @@ export async function runBackfill(
       ctx.retry.signal?.throwIfAborted();
       const before = progress;
       progress = await withRetry(ctx.retry, `backfill of ${key}`, client, async () => {
+        if (before.keyRange)
+          return keyRangeBatch(client, plan, before, options.batchSize, ctx.migration);
         await client.query('BEGIN');
         try {
           const after =
             plan.strategy === 'ctid'
               ? await ctidBatch(client, plan, before, options.batchSize)
-              : before.keyRange
-                ? await keyRangeBatch(client, plan, before, options.batchSize)
-                : await primaryKeyBatch(client, plan, before, options.batchSize);
+              : await primaryKeyBatch(client, plan, before, options.batchSize);
           await saveBackfill(client, ctx.migration, key, after);
           await client.query('COMMIT');
           return after;
@@ -255,6 +269,7 @@ export async function runBackfill(
     await client.query(`RESET ${BACKFILL_SETTING}`).catch(() => undefined);
     await client.query('RESET session_replication_role').catch(() => undefined);
     await client.query('RESET lock_timeout').catch(() => undefined);
+    await client.query('RESET synchronous_commit').catch(() => undefined);
   }
   return progress;
 }

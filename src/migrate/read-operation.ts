@@ -1,20 +1,14 @@
 import { closestName } from '../manifest/closest.js';
 import type { Fields } from './fields.js';
-import type { ColumnSpec, DerivedColumn, ForeignKeyTarget, Operation, TableName } from './types.js';
-
-/** SQL text found while reading, checked by the Postgres parser afterwards. */
-export interface SqlToCheck {
-  fields: Fields;
-  key: string;
-  sql: string;
-  kind: 'expression' | 'script';
-}
-
-/** What reading one operation needs: the default schema and a place to queue SQL checks. */
-export interface ReadContext {
-  defaultSchema: string;
-  sql: SqlToCheck[];
-}
+import {
+  columnSpec,
+  derivedColumn,
+  expression,
+  type ReadContext,
+  references,
+  type SqlToCheck,
+} from './read-column.js';
+import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
 
 /** pgpact's operations; pgroll's shared ones carry pgroll's field names. */
 export const PGPACT_OPERATIONS = [
@@ -45,90 +39,6 @@ export const PGROLL_UNSUPPORTED: Record<string, string> = {
   drop_multicolumn_constraint: 'use an `sql` operation',
   set_replica_identity: 'use an `sql` operation',
 };
-
-function expression(
-  f: Fields,
-  key: string,
-  ctx: ReadContext,
-  required: boolean,
-): string | undefined {
-  const sql = required ? f.string(key, true) : f.string(key);
-  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
-  return sql;
-}
-
-function references(
-  f: Fields | undefined,
-  ctx: ReadContext,
-  multi: boolean,
-): (ForeignKeyTarget & { name?: string }) | undefined {
-  if (!f) return undefined;
-  const table = f.table('table', ctx.defaultSchema);
-  const columns = multi
-    ? f.strings('columns', true)
-    : [f.string('column', true)].filter((c): c is string => c !== undefined);
-  const name = f.string('name');
-  const onDelete = f.string('on_delete');
-  f.reportUnknown();
-  if (!table || !columns || columns.length === 0) return undefined;
-  return {
-    table,
-    columns,
-    ...(onDelete === undefined ? {} : { onDelete }),
-    ...(name === undefined ? {} : { name }),
-  };
-}
-
-/** Reads one column definition (pgroll's shape: `nullable` defaults to false, as in pgroll). */
-function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined {
-  const name = f.string('name', true);
-  const type = f.string('type', true);
-  const nullable = f.boolean('nullable') ?? false;
-  const def = expression(f, 'default', ctx, false);
-  const unique = f.boolean('unique');
-  const primaryKey = f.boolean('pk');
-  const comment = f.string('comment');
-  const checkFields = f.object('check', 'a column check');
-  let check: ColumnSpec['check'];
-  if (checkFields) {
-    const expr = expression(checkFields, 'constraint', ctx, true);
-    const checkName = checkFields.string('name');
-    checkFields.reportUnknown();
-    if (expr !== undefined)
-      check = { expression: expr, ...(checkName === undefined ? {} : { name: checkName }) };
-  }
-  const refs = references(f.object('references', 'a column reference'), ctx, false);
-  if (f.has('generated'))
-    f.report(
-      'generated',
-      'generated columns are not supported',
-      'add them with an `sql` operation',
-    );
-  f.ignore('generated');
-  f.reportUnknown();
-  if (name === undefined || type === undefined) return undefined;
-  return {
-    name,
-    type,
-    nullable,
-    ...(def === undefined ? {} : { default: def }),
-    ...(unique ? { unique } : {}),
-    ...(primaryKey ? { primaryKey } : {}),
-    ...(check ? { check } : {}),
-    ...(refs ? { references: refs } : {}),
-    ...(comment === undefined ? {} : { comment }),
-  };
-}
-
-function derivedColumn(f: Fields, ctx: ReadContext): DerivedColumn | undefined {
-  const name = f.string('name', true);
-  const type = f.string('type', true);
-  const up = expression(f, 'up', ctx, true);
-  const nullable = f.boolean('nullable') ?? true;
-  f.reportUnknown();
-  if (name === undefined || type === undefined || up === undefined) return undefined;
-  return { name, type, up, nullable };
-}
 
 type Reader = (f: Fields, ctx: ReadContext) => Operation | undefined;
 
@@ -448,3 +358,5 @@ export function readOperation(op: Fields, ctx: ReadContext): Operation | undefin
 export function sameTable(a: TableName, b: TableName): boolean {
   return a.schema === b.schema && a.name === b.name;
 }
+
+export type { ReadContext, SqlToCheck };

@@ -1,0 +1,384 @@
+import { findRelation } from '../postgres/catalog.js';
+import { quoteIdent } from '../postgres/quote.js';
+import { tableKey, temporaryColumnName } from './names.js';
+import {
+  columnDefinition,
+  commentSql,
+  defaultConstraintName,
+  isOnDeleteAction,
+  qualified,
+  referencesSql,
+} from './plan-sql.js';
+import {
+  absent,
+  addNewColumn,
+  addNotNullCheck,
+  existingColumn,
+  expressionInputs,
+  noteCarried,
+  notInKey,
+  type PlanState,
+  problem,
+  setNotNullAtComplete,
+  type TableWork,
+  uniqueInputs,
+} from './plan-state.js';
+import type { GuardedStatement } from './plan-types.js';
+import type { ColumnSpec, Operation, TableName } from './types.js';
+
+/** The planner's operations that build more than a line or two of the plan. */
+
+/** A new column's comment, check, foreign key and unique constraint. */
+export function planColumnExtras(ctx: PlanState, w: TableWork, c: ColumnSpec, i: number): void {
+  const t = qualified(w.table);
+  if (c.comment !== undefined) w.afterAdd.push({ sql: commentSql(w.table, c.name, c.comment) });
+  if (c.check) {
+    const name = c.check.name ?? defaultConstraintName(w.table, [c.name], 'check');
+    expressionInputs(ctx, w, c.check.expression, i);
+    w.constraints.push({
+      sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} CHECK (${c.check.expression}) NOT VALID`,
+      guard: { kind: 'constraint-missing', table: w.table, name },
+    });
+    ctx.plan.validate.push({
+      kind: 'ddl',
+      id: `validate:${tableKey(w.table)}:${name}`,
+      description: `validate ${name}`,
+      statements: [{ sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(name)}` }],
+    });
+  }
+  if (c.references) {
+    if (c.references.onDelete && !isOnDeleteAction(c.references.onDelete))
+      problem(ctx, i, `unknown on_delete \`${c.references.onDelete}\``);
+    else {
+      const name = c.references.name ?? defaultConstraintName(w.table, [c.name], 'fkey');
+      w.constraints.push({
+        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${quoteIdent(c.name)}) ${referencesSql(c.references)} NOT VALID`,
+        guard: { kind: 'constraint-missing', table: w.table, name },
+      });
+      ctx.plan.validate.push({
+        kind: 'ddl',
+        id: `validate:${tableKey(w.table)}:${name}`,
+        description: `validate ${name}`,
+        statements: [{ sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(name)}` }],
+      });
+    }
+  }
+  if (c.unique) {
+    const name = defaultConstraintName(w.table, [c.name], 'key');
+    planUniqueIndexConstraint(
+      ctx,
+      w.table,
+      name,
+      [c.name],
+      `unique ${tableKey(w.table)}.${c.name}`,
+    );
+  }
+}
+
+/** A unique index built concurrently, then attached as a constraint. */
+export function planUniqueIndexConstraint(
+  ctx: PlanState,
+  table: TableName,
+  name: string,
+  columns: string[],
+  description: string,
+): void {
+  const t = qualified(table);
+  ctx.plan.validate.push({
+    kind: 'create-index',
+    id: `index:${table.schema}.${name}`,
+    description,
+    schema: table.schema,
+    name,
+    sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(name)} ON ${t} (${columns.map(quoteIdent).join(', ')})`,
+    afterwards: [
+      {
+        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(name)}`,
+        guard: { kind: 'constraint-missing', table, name },
+      },
+    ],
+  });
+  // Reversed at the end: the constraint (which owns the index) is dropped first.
+  ctx.undo.indexes.push({
+    kind: 'drop-index',
+    id: `rollback:index:${table.schema}.${name}`,
+    description: `drop index ${name}`,
+    schema: table.schema,
+    name,
+  });
+  ctx.undo.indexes.push({
+    kind: 'ddl',
+    id: `rollback:constraint:${tableKey(table)}:${name}`,
+    description: `drop ${name}`,
+    statements: [
+      {
+        sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(name)}`,
+        guard: { kind: 'table-exists', table },
+      },
+    ],
+  });
+}
+
+/** rename_column, split_column, merge_columns, change_type: new columns kept in sync both ways until complete. */
+export function planTwoWay(
+  ctx: PlanState,
+  w: TableWork,
+  o: Extract<Operation, { op: 'rename_column' | 'split_column' | 'merge_columns' | 'change_type' }>,
+  i: number,
+): void {
+  const key = tableKey(w.table);
+  const t = qualified(w.table);
+  const olds = o.op === 'merge_columns' ? o.from : [o.op === 'change_type' ? o.column : o.from];
+  const oldInfos = olds.map((name) => existingColumn(ctx, w, name, i));
+  if (oldInfos.some((c) => c === undefined)) return;
+  for (const name of olds) notInKey(ctx, w, name, i, `${o.op} of`);
+  for (const c of oldInfos) {
+    if (c!.identity || c!.generated)
+      problem(
+        ctx,
+        i,
+        `${o.op} of ${key}.${c!.name}, an identity or generated column, is not supported`,
+      );
+  }
+  let news: { name: string; type: string; up: string; nullable: boolean }[];
+  let downs: { column: string; expression: string }[];
+  let alias: Record<string, string> = {};
+  let finalNames: string[];
+  if (o.op === 'split_column') {
+    news = o.to;
+    downs = [{ column: o.from, expression: o.down }];
+    finalNames = o.to.map((c) => c.name);
+  } else if (o.op === 'merge_columns') {
+    news = [o.to];
+    downs = o.from.map((c) => ({ column: c, expression: o.down[c]! }));
+    finalNames = [o.to.name];
+  } else if (o.op === 'rename_column') {
+    const from = oldInfos[0]!;
+    if (from.default?.includes('nextval('))
+      problem(
+        ctx,
+        i,
+        `renaming ${key}.${o.from}, which takes its default from a sequence, is not supported`,
+      );
+    news = [{ name: o.to, type: from.type, up: quoteIdent(o.from), nullable: !from.notNull }];
+    downs = [{ column: o.from, expression: quoteIdent(o.to) }];
+    finalNames = [o.to];
+    if (from.default !== undefined && !from.default.includes('nextval(')) {
+      w.complete.push({
+        sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(o.to)} SET DEFAULT ${from.default}`,
+      });
+    }
+  } else {
+    const target = o.rename ?? temporaryColumnName(o.column);
+    news = [{ name: target, type: o.type, up: o.up, nullable: !oldInfos[0]!.notNull }];
+    downs = [{ column: o.column, expression: o.down }];
+    // Without a rename, `down` names the new value by the column's own name.
+    if (o.rename === undefined) alias = { [o.column]: target };
+    finalNames = [o.rename ?? o.column];
+  }
+  for (const n of news) if (!absent(ctx, w, n.name, i)) return;
+  for (const old of olds) noteCarried(ctx, w, old, 'are dropped with the old column at complete');
+  const upInputs = uniqueInputs(news.flatMap((n) => expressionInputs(ctx, w, n.up, i)));
+  const downInputs = uniqueInputs(
+    downs.flatMap((d) => expressionInputs(ctx, w, d.expression, i, alias)),
+  );
+  for (const n of news) addNewColumn(w, n.name, n.type);
+  w.rules.push({
+    kind: 'two-way',
+    operation: `${o.op} ${olds.join(', ')} -> ${finalNames.join(', ')}`,
+    up: news.map((n) => ({ column: n.name, expression: n.up })),
+    down: downs,
+    upInputs,
+    downInputs,
+  });
+  w.backfill.push({
+    assignments: news.map((n) => ({ column: n.name, expression: n.up })),
+    condition: news.map((n) => `${quoteIdent(n.name)} IS NULL`).join(' AND '),
+  });
+  for (const old of olds)
+    w.complete.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(old)}` });
+  if (o.op === 'change_type' && o.rename === undefined) {
+    const target = news[0]!.name;
+    w.complete.push({
+      sql: `ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(target)} TO ${quoteIdent(o.column)}`,
+      guard: { kind: 'column-exists', table: w.table, column: target },
+    });
+  }
+  news.forEach((n, k) => {
+    if (!n.nullable) setNotNullAtComplete(w, finalNames[k]!, addNotNullCheck(ctx, w, n.name));
+  });
+  const sameName = o.op === 'change_type' && o.rename === undefined;
+  for (const old of olds) {
+    ctx.plan.oldShape.push({
+      table: w.table,
+      column: old,
+      replacedBy: sameName ? [old] : finalNames,
+      operation: `${o.op} ${olds.join(', ')} -> ${finalNames.join(', ')}`,
+      blocking: !sameName,
+    });
+  }
+}
+
+/** A check or foreign key added NOT VALID and validated after the backfill; unique through an index. */
+export function planAddConstraint(
+  ctx: PlanState,
+  w: TableWork,
+  o: Extract<Operation, { op: 'add_constraint' }>,
+  i: number,
+): void {
+  const t = qualified(w.table);
+  for (const c of o.columns)
+    if (!w.relation.columns.some((x) => x.name === c) && !w.newColumns.includes(c))
+      problem(ctx, i, `column ${tableKey(w.table)}.${c} does not exist`);
+  if (w.relation.constraints.some((c) => c.name === o.name))
+    problem(ctx, i, `constraint ${o.name} already exists on ${tableKey(w.table)}`);
+  if (o.type === 'unique') {
+    planUniqueIndexConstraint(ctx, w.table, o.name, o.columns, `unique ${o.name}`);
+    return;
+  }
+  let body: string;
+  if (o.type === 'check') {
+    expressionInputs(ctx, w, o.check ?? 'true', i);
+    body = `CHECK (${o.check})`;
+  } else {
+    if (o.references?.onDelete && !isOnDeleteAction(o.references.onDelete)) {
+      problem(ctx, i, `unknown on_delete \`${o.references.onDelete}\``);
+      return;
+    }
+    body = `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) ${referencesSql(o.references!)}`;
+  }
+  w.constraints.push({
+    sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(o.name)} ${body} NOT VALID`,
+    guard: { kind: 'constraint-missing', table: w.table, name: o.name },
+  });
+  w.rollback.push({ sql: `ALTER TABLE ${t} DROP CONSTRAINT IF EXISTS ${quoteIdent(o.name)}` });
+  ctx.plan.validate.push({
+    kind: 'ddl',
+    id: `validate:${tableKey(w.table)}:${o.name}`,
+    description: `validate ${o.name}`,
+    statements: [{ sql: `ALTER TABLE ${t} VALIDATE CONSTRAINT ${quoteIdent(o.name)}` }],
+  });
+}
+
+/** CREATE INDEX CONCURRENTLY after the backfill; dropped concurrently by a rollback. */
+export function planAddIndex(
+  ctx: PlanState,
+  o: Extract<Operation, { op: 'add_index' }>,
+  i: number,
+): void {
+  const key = tableKey(o.table);
+  const relation = findRelation(ctx.catalog, o.table.schema, o.table.name);
+  if (!relation && !ctx.created.has(key)) {
+    problem(ctx, i, `table ${key} does not exist`);
+    return;
+  }
+  const taken = ctx.catalog.relations.some(
+    (r) =>
+      r.schema === o.table.schema &&
+      (r.name === o.name || r.indexes.some((x) => x.name === o.name)),
+  );
+  if (taken)
+    problem(ctx, i, `a relation or index named ${o.table.schema}.${o.name} already exists`);
+  const using = o.method === undefined ? '' : ` USING ${o.method}`;
+  const where = o.where === undefined ? '' : ` WHERE ${o.where}`;
+  ctx.plan.validate.push({
+    kind: 'create-index',
+    id: `index:${o.table.schema}.${o.name}`,
+    description: `index ${o.name} on ${key}`,
+    schema: o.table.schema,
+    name: o.name,
+    sql: `CREATE ${o.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(o.name)} ON ${qualified(o.table)}${using} (${o.columns.map(quoteIdent).join(', ')})${where}`,
+  });
+  ctx.undo.indexes.push({
+    kind: 'drop-index',
+    id: `rollback:index:${o.table.schema}.${o.name}`,
+    description: `drop index ${o.name}`,
+    schema: o.table.schema,
+    name: o.name,
+  });
+}
+
+/** CREATE TABLE IF NOT EXISTS in the expand; dropped by a rollback. */
+export function planCreateTable(
+  ctx: PlanState,
+  o: Extract<Operation, { op: 'create_table' }>,
+  i: number,
+): void {
+  const key = tableKey(o.table);
+  if (findRelation(ctx.catalog, o.table.schema, o.table.name))
+    problem(ctx, i, `table ${key} already exists`);
+  if (!ctx.catalog.schemas.some((s) => s.name === o.table.schema))
+    problem(
+      ctx,
+      i,
+      `schema ${o.table.schema} does not exist`,
+      'create it first (pgpact apply provisions owned schemas)',
+    );
+  const pk = o.columns.filter((c) => c.primaryKey).map((c) => c.name);
+  const defs = o.columns.map((c) => columnDefinition(o.table, c, pk.length === 1));
+  if (pk.length > 1) defs.push(`PRIMARY KEY (${pk.map(quoteIdent).join(', ')})`);
+  const statements: GuardedStatement[] = [
+    { sql: `CREATE TABLE IF NOT EXISTS ${qualified(o.table)} (\n  ${defs.join(',\n  ')}\n)` },
+  ];
+  for (const c of o.columns)
+    if (c.comment !== undefined) statements.push({ sql: commentSql(o.table, c.name, c.comment) });
+  ctx.plan.expand.push({
+    kind: 'ddl',
+    id: `create-table:${key}`,
+    description: `create table ${key}`,
+    statements,
+  });
+  ctx.undo.created.push({
+    kind: 'ddl',
+    id: `rollback:create-table:${key}`,
+    description: `drop table ${key}`,
+    statements: [{ sql: `DROP TABLE IF EXISTS ${qualified(o.table)}` }],
+  });
+}
+
+/** Operations on a table this migration creates: nobody reads it yet, so they apply directly. */
+/** Operations on a table this migration creates: nobody reads it yet, so they apply directly. */
+export function planOnCreatedTable(ctx: PlanState, o: Operation, i: number): void {
+  if (o.op === 'add_column') {
+    ctx.plan.expand.push({
+      kind: 'ddl',
+      id: `add-column:${i}`,
+      description: `add ${o.column.name}`,
+      statements: [
+        {
+          sql: `ALTER TABLE ${qualified(o.table)} ADD COLUMN IF NOT EXISTS ${columnDefinition(o.table, o.column, true)}`,
+        },
+      ],
+    });
+  } else if (o.op === 'add_index') {
+    planAddIndex(ctx, o, i);
+  } else if (o.op === 'add_constraint') {
+    const t = qualified(o.table);
+    const body =
+      o.type === 'check'
+        ? `CHECK (${o.check})`
+        : o.type === 'unique'
+          ? `UNIQUE (${o.columns.map(quoteIdent).join(', ')})`
+          : `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) ${referencesSql(o.references!)}`;
+    ctx.plan.expand.push({
+      kind: 'ddl',
+      id: `add-constraint:${i}`,
+      description: `add ${o.name}`,
+      statements: [
+        {
+          sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(o.name)} ${body}`,
+          guard: { kind: 'constraint-missing', table: o.table, name: o.name },
+        },
+      ],
+    });
+  } else if (o.op !== 'sql' && o.op !== 'create_table') {
+    problem(
+      ctx,
+      i,
+      `${o.op} on ${tableKey(o.table)}, a table this migration creates`,
+      'write the final shape in create_table',
+    );
+  }
+}
+
+/** Writes the table's expand step, sync trigger, backfill and complete/rollback steps. */

@@ -1,0 +1,102 @@
+import type { Fields } from './fields.js';
+import type { ColumnSpec, DerivedColumn, ForeignKeyTarget } from './types.js';
+
+/** Reading the parts operations share: SQL expressions, column definitions, foreign key targets. */
+
+/** SQL text found while reading, checked by the Postgres parser afterwards. */
+export interface SqlToCheck {
+  fields: Fields;
+  key: string;
+  sql: string;
+  kind: 'expression' | 'script';
+}
+
+/** What reading one operation needs: the default schema and a place to queue SQL checks. */
+export interface ReadContext {
+  defaultSchema: string;
+  sql: SqlToCheck[];
+}
+
+export function expression(
+  f: Fields,
+  key: string,
+  ctx: ReadContext,
+  required: boolean,
+): string | undefined {
+  const sql = required ? f.string(key, true) : f.string(key);
+  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
+  return sql;
+}
+
+export function references(
+  f: Fields | undefined,
+  ctx: ReadContext,
+  multi: boolean,
+): (ForeignKeyTarget & { name?: string }) | undefined {
+  if (!f) return undefined;
+  const table = f.table('table', ctx.defaultSchema);
+  const columns = multi
+    ? f.strings('columns', true)
+    : [f.string('column', true)].filter((c): c is string => c !== undefined);
+  const name = f.string('name');
+  const onDelete = f.string('on_delete');
+  f.reportUnknown();
+  if (!table || !columns || columns.length === 0) return undefined;
+  return {
+    table,
+    columns,
+    ...(onDelete === undefined ? {} : { onDelete }),
+    ...(name === undefined ? {} : { name }),
+  };
+}
+
+/** Reads one column definition (pgroll's shape: `nullable` defaults to false, as in pgroll). */
+export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined {
+  const name = f.string('name', true);
+  const type = f.string('type', true);
+  const nullable = f.boolean('nullable') ?? false;
+  const def = expression(f, 'default', ctx, false);
+  const unique = f.boolean('unique');
+  const primaryKey = f.boolean('pk');
+  const comment = f.string('comment');
+  const checkFields = f.object('check', 'a column check');
+  let check: ColumnSpec['check'];
+  if (checkFields) {
+    const expr = expression(checkFields, 'constraint', ctx, true);
+    const checkName = checkFields.string('name');
+    checkFields.reportUnknown();
+    if (expr !== undefined)
+      check = { expression: expr, ...(checkName === undefined ? {} : { name: checkName }) };
+  }
+  const refs = references(f.object('references', 'a column reference'), ctx, false);
+  if (f.has('generated'))
+    f.report(
+      'generated',
+      'generated columns are not supported',
+      'add them with an `sql` operation',
+    );
+  f.ignore('generated');
+  f.reportUnknown();
+  if (name === undefined || type === undefined) return undefined;
+  return {
+    name,
+    type,
+    nullable,
+    ...(def === undefined ? {} : { default: def }),
+    ...(unique ? { unique } : {}),
+    ...(primaryKey ? { primaryKey } : {}),
+    ...(check ? { check } : {}),
+    ...(refs ? { references: refs } : {}),
+    ...(comment === undefined ? {} : { comment }),
+  };
+}
+
+export function derivedColumn(f: Fields, ctx: ReadContext): DerivedColumn | undefined {
+  const name = f.string('name', true);
+  const type = f.string('type', true);
+  const up = expression(f, 'up', ctx, true);
+  const nullable = f.boolean('nullable') ?? true;
+  f.reportUnknown();
+  if (name === undefined || type === undefined || up === undefined) return undefined;
+  return { name, type, up, nullable };
+}

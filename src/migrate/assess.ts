@@ -3,7 +3,7 @@ import type { Queryable } from '../postgres/client.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { saveObservations } from './bookkeeping.js';
-import { declaredUses, type OldShapeUse, observedUses } from './consumers.js';
+import { declaredUses, dependentViews, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 
@@ -27,7 +27,10 @@ export async function assessConsumers(
 ): Promise<ConsumerAssessment> {
   const catalog = await readCatalog(client);
   const plan = active.plan;
-  const uses: OldShapeUse[] = manifest ? declaredUses(manifest, plan, catalog) : [];
+  const uses: OldShapeUse[] = [
+    ...(manifest ? declaredUses(manifest, plan, catalog) : []),
+    ...dependentViews(catalog, plan, manifest),
+  ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
     ...plan.droppedTables.map(tableKey),

@@ -13,7 +13,8 @@ export interface OldShapeUse {
   service?: string;
   /** The database role (observed uses). */
   role?: string;
-  source: 'declared' | 'observed';
+  /** declared: a manifest contract; observed: pg_stat_statements; dependency: a view in the catalog. */
+  source: 'declared' | 'observed' | 'dependency';
   access: 'read' | 'write';
   /** `schema.table.column` of the old shape it uses. */
   columns: string[];
@@ -23,6 +24,8 @@ export interface OldShapeUse {
   change: string;
   /** Declared: where the contract is written (`file:line`). */
   location?: string;
+  /** Dependency: the view that reads the old column (`schema.view`). */
+  view?: string;
   /** Observed: the statement and how recently its count changed. */
   statement?: {
     queryId: string;
@@ -176,4 +179,43 @@ export function observedUses(
     });
   }
   return { uses, observations };
+}
+
+/**
+ * Views and materialized views that read an old column (or a dropped table): complete's DROP
+ * would fail on them (pgpact never cascades), so they block even with --force.
+ */
+export function dependentViews(
+  catalog: CatalogSnapshot,
+  plan: MigrationPlan,
+  manifest: Manifest | undefined,
+): OldShapeUse[] {
+  const uses: OldShapeUse[] = [];
+  for (const view of catalog.relations) {
+    if (view.kind !== 'view' && view.kind !== 'materialized_view') continue;
+    const columns: string[] = [];
+    for (const dep of view.dependsOn ?? []) {
+      const table = { schema: dep.schema, name: dep.name };
+      if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table)))
+        columns.push(`${tableKey(table)}.*`);
+      for (const o of plan.oldShape) {
+        if (o.blocking && tableKey(o.table) === tableKey(table) && dep.columns.includes(o.column))
+          columns.push(columnKey(table, o.column));
+      }
+    }
+    if (columns.length === 0) continue;
+    const owner = manifest?.services.find((s) => s.owns.includes(view.schema));
+    const name = `${view.schema}.${view.name}`;
+    uses.push({
+      ...(owner ? { service: owner.name } : {}),
+      role: view.owner,
+      source: 'dependency',
+      access: 'read',
+      columns,
+      blocking: true,
+      view: name,
+      change: `${owner?.name ?? `role ${view.owner}`}: redefine or drop ${view.kind === 'view' ? 'view' : 'materialized view'} ${name}, which reads ${columns.join(', ')} (complete would fail on it)`,
+    });
+  }
+  return uses;
 }

@@ -200,6 +200,42 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     });
   });
 
+  it('a view on the old column blocks complete even with --force (the DROP would fail), until it is redefined', async () => {
+    const url = await server().createDatabase();
+    await setUp(url, []);
+    await withClient(url, (c) =>
+      c.query('CREATE VIEW users."Addresses" AS SELECT id, street_and_number FROM users.account'),
+    );
+    await startMigration(url, await loadMigration(fixture('split-street.yaml')));
+    const v2 = parseManifest(MANIFEST_V2, manifestFile(MANIFEST_V2));
+    const status = await migrationStatus(url, { manifest: v2, quietForMs: 0 });
+    expect(status?.consumers.uses).toEqual([
+      expect.objectContaining({
+        service: 'users',
+        source: 'dependency',
+        view: 'users.Addresses',
+        columns: ['users.account.street_and_number'],
+        change:
+          'users: redefine or drop view users.Addresses, which reads users.account.street_and_number (complete would fail on it)',
+      }),
+    ]);
+    const refused = await blockedBy(
+      completeMigration(url, { manifest: v2, force: true, quietForMs: 0 }),
+    );
+    expect(refused.uses.map((u) => u.view)).toEqual(['users.Addresses']);
+    await withClient(url, async (c) => {
+      expect((await c.query('SELECT phase FROM pgpact.migrations')).rows).toEqual([
+        { phase: 'active' },
+      ]);
+      await c.query(
+        `CREATE OR REPLACE VIEW users."Addresses" AS SELECT id, street || ' ' || number AS street_and_number FROM users.account`,
+      );
+    });
+    expect(await completeMigration(url, { manifest: v2, quietForMs: 0 })).toMatchObject({
+      outcome: 'completed',
+    });
+  });
+
   it('without pg_stat_statements: declared consumers only, and status says observation is off', async () => {
     const url = await server().createDatabase();
     await setUp(url, []);

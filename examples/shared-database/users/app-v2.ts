@@ -16,7 +16,7 @@ import { isOneWord, joinLikeMigration, splitStreetAndNumber } from './address.js
  * `street_and_number`). It writes only the new columns; while the migration is in
  * progress the sync trigger derives `street_and_number` for the readers of the old
  * shape, and after it completes that column is gone. Needs `pgpact migrate start`
- * of split-street-and-number first (GET /health answers 503 until then).
+ * of split-street-and-number first (until then it answers 503 `schema_not_ready`).
  */
 
 /** An account as users v2 returns it: the new shape, and the old one derived for old clients. */
@@ -125,16 +125,7 @@ export function usersV2Routes(pool: pg.Pool): Route[] {
       method: 'GET',
       pattern: '/health',
       async handle() {
-        try {
-          await pool.query('SELECT street, number FROM users.account LIMIT 0');
-        } catch (error) {
-          if ((error as { code?: unknown }).code !== '42703') throw error;
-          throw new HttpError(
-            503,
-            'schema_not_ready',
-            'users.account has no street and number yet: run pgpact migrate start split-street-and-number first',
-          );
-        }
+        await pool.query('SELECT street, number FROM users.account LIMIT 0');
         return { status: 200, body: { status: 'ok', service: 'users', version: 2 } };
       },
     },
@@ -204,9 +195,21 @@ export function usersV2Routes(pool: pg.Pool): Route[] {
   ];
 }
 
+/** A database error as HTTP; a missing street or number means the migration has not started. */
+function toHttpErrorV2(error: unknown): HttpError {
+  if ((error as { code?: unknown }).code === '42703') {
+    return new HttpError(
+      503,
+      'schema_not_ready',
+      'users.account has no street and number yet: run pgpact migrate start split-street-and-number first',
+    );
+  }
+  return toHttpError(error);
+}
+
 /** Users v2 as a request listener. */
 export function createUsersV2App(pool: pg.Pool): RequestListener {
-  return createRouter(usersV2Routes(pool), toHttpError, (error, request) =>
+  return createRouter(usersV2Routes(pool), toHttpErrorV2, (error, request) =>
     logEvent('request_failed', { service: 'users', request, message: (error as Error).message }),
   );
 }

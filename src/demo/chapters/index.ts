@@ -1,6 +1,7 @@
 import type { DemoChapter } from '../types.js';
 import { checkChapter } from './check.js';
 import { dashboardChapter } from './dashboard.js';
+import { migrateChapter } from './migrate.js';
 import { observeChapter } from './observe.js';
 import { ownershipEnforced } from './ownership-enforced.js';
 import { deadlockChapter } from './runtime-deadlock.js';
@@ -19,5 +20,6 @@ export const DEMO_CHAPTERS: DemoChapter[] = [
   lockWaitChapter,
   deadlockChapter,
   checkChapter,
+  migrateChapter,
   dashboardChapter,
 ];

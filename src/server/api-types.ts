@@ -146,26 +146,101 @@ export interface CouplingMap {
   notes: string[];
 }
 
-/** A migration pgpact is running or ran, as the dashboard shows it. */
-export interface MigrationView {
+/** A consumer still using the old shape of the migration in flight, and the changes that end it. */
+export interface MigrationConsumerView {
+  /** The service, or `role x` for a role the manifest does not name. */
   name: string;
   service?: string;
+  role?: string;
+  /** A manifest contract names an old column (or `*` on a changed table). */
+  declared: boolean;
+  /** Its statements used an old column since the migration started (pg_stat_statements). */
+  observed: boolean;
+  /** A view or materialized view it owns reads an old column. */
+  view: boolean;
+  access: ('read' | 'write')[];
+  /** Old-shape columns it uses, `schema.table.column`. */
+  columns: string[];
+  /** Whether it stops `complete` now. */
+  blocking: boolean;
+  /** What to change: a contract edit, a deployment, a view to redefine. */
+  changes: string[];
+  /** Where its contracts are written (`file:line`). */
+  locations: string[];
+  /** Observed statements using the old shape. */
+  statements: {
+    query: string;
+    callsSinceStart: number;
+    /** When pgpact last saw its count change. */
+    lastChangeSeenAt: string;
+    /** Until when it blocks if it stays quiet. */
+    quietUntil?: string;
+  }[];
+}
+
+/** Backfill progress of one table. */
+export interface TableBackfillView {
+  /** `schema.table` */
+  table: string;
+  done: number;
+  total: number;
+  finished: boolean;
+}
+
+/** The migration in flight, as the dashboard shows it. */
+export interface MigrationView {
+  name: string;
+  file: string;
+  /** Services owning the changed schemas. */
+  services: string[];
+  /** expanding, backfilling, validating, active, completing or rolling_back. */
   phase: string;
-  startedAt?: string;
-  updatedAt?: string;
-  /** Backfill progress, when the migration has one. */
-  backfill?: { done: number; total: number };
-  /** Consumers still reading the old shape: `complete` waits for them. */
-  oldShapeReaders: ReportConsumer[];
-  /** Objects of the old shape, `schema.table.column`. */
+  startedAt: string;
+  updatedAt: string;
+  /** Backfill progress, when the migration backfills anything. */
+  backfill?: {
+    done: number;
+    total: number;
+    /** 0..100 */
+    percent: number;
+    /** Measured between two readings of the dashboard, while it backfills. */
+    rowsPerSecond?: number;
+    finished: boolean;
+    tables: TableBackfillView[];
+  };
+  /** Objects of the old shape, `schema.table.column` (`schema.table.*` for a dropped table). */
   oldShape: string[];
   newShape: string[];
-  detail?: string;
+  /** Consumers still using the old shape: `complete` waits for the blocking ones. */
+  consumers: MigrationConsumerView[];
+  /** Whether observed usage could be checked, and why not. */
+  observation: { available: boolean; reason?: string };
+  /** Whether declared consumers were checked (the dashboard has a manifest). */
+  declaredChecked: boolean;
+  /** Whether `complete` would proceed now without --force. */
+  canComplete: boolean;
+  notes: string[];
+}
+
+/** A finished migration. */
+export interface MigrationHistoryView {
+  name: string;
+  file: string;
+  /** completed or rolled_back */
+  outcome: string;
+  startedAt: string;
+  finishedAt: string;
+  /** Consumers `complete --force` went past. */
+  forcedPast: string[];
 }
 
 export interface MigrationsState {
-  inFlight: MigrationView[];
-  recent: MigrationView[];
+  /** The migration in progress (pgpact runs one at a time), or null. */
+  inFlight: MigrationView | null;
+  /** Newest first. */
+  recent: MigrationHistoryView[];
+  /** Things the reader should know (e.g. the manifest could not be read). */
+  notes: string[];
 }
 
 /** Per-service figures at one sampling instant. */

@@ -3,14 +3,20 @@ import type { AddressInfo } from 'node:net';
 import { PgpactError } from '../errors.js';
 import { loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/types.js';
-import { redactUrl } from '../postgres/client.js';
+import { redactUrl, withClient } from '../postgres/client.js';
 import type { CheckReport } from './api-types.js';
 import { resolveToken } from './auth.js';
 import { DashboardModel, type SectionLoaders } from './dashboard-model.js';
 import { createDashboardHttpServer, type MetricsHandler } from './http-server.js';
 import { loadCouplingMap } from './map-section.js';
 import { MonitorConnection } from './monitor-connection.js';
-import { checkConnectedRole, ensureMonitorRole, MONITOR_ROLE } from './monitor-role.js';
+import { MigrationsSection } from './migrations-section.js';
+import {
+  checkConnectedRole,
+  ensureMonitorRole,
+  grantPgpactSchema,
+  MONITOR_ROLE,
+} from './monitor-role.js';
 import { FileLogSource } from '../runtime/log-source.js';
 import { metricsHandler } from './metrics.js';
 import { RuntimeSection } from './runtime-section.js';
@@ -120,8 +126,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       intervalMs,
       hiddenRoles: [role.role],
     });
+    const migrations = new MigrationsSection({
+      connection,
+      ...(options.manifestFile === undefined ? {} : { manifestFile: options.manifestFile }),
+      // pgpact's schema may appear after the start (the first migrate start): the role this
+      // dashboard created then gets SELECT on it from the admin URL it was started with.
+      ...(options.monitorUrl === undefined
+        ? {
+            grantAccess: async () => {
+              await withClient(options.databaseUrl, (c) => grantPgpactSchema(c, role.role), {
+                applicationName: 'pgpact dashboard',
+              });
+            },
+          }
+        : {}),
+    });
     const loaders: SectionLoaders = {
       runtime: () => runtime.tick(),
+      migrations: () => migrations.load(),
       map: (checkReport) =>
         loadCouplingMap({
           connection,
@@ -135,9 +157,6 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       database,
       intervalMs,
       loaders,
-      unavailable: {
-        migrations: 'not available yet: the migrations module has not landed in this build',
-      },
       ...(options.checkReport ? { checkReport: options.checkReport } : {}),
     });
     await model.start();

@@ -2,7 +2,7 @@ import { CheckView } from './check-view.js';
 import { h, replaceChildren } from './dom.js';
 import { clock } from './format.js';
 import { MapView } from './map/map-view.js';
-import { MigrationsView } from './migrations-view.js';
+import { MigrationsView, phaseTone } from './migrations-view.js';
 import { RuntimeView } from './runtime/runtime-view.js';
 import { connect, Store } from './store.js';
 import { Tabs } from './tabs.js';
@@ -121,8 +121,12 @@ store.subscribe((changed) => {
   }
   if (changed === 'migrations') {
     migrationsView.update(state.migrations);
-    const n = state.migrations.available ? state.migrations.data.inFlight.length : 0;
-    tabs.setCount('migrations', n ? `${n} in flight` : '', 'info');
+    const m = state.migrations.available ? state.migrations.data.inFlight : null;
+    tabs.setCount(
+      'migrations',
+      m ? m.phase.replace('_', ' ') : '',
+      m ? phaseTone(m.phase) : 'info',
+    );
   }
   if (changed === 'check-report') {
     checkView.update(state.checkReport);

@@ -56,7 +56,13 @@ export async function listen(
   port: number,
   host = '127.0.0.1',
 ): Promise<ListeningServer> {
-  const server = http.createServer({ keepAliveTimeout: 5_000 }, listener);
+  let draining = false;
+  // While draining, every response closes its connection, so a busy keep-alive client
+  // cannot hold the server open until the forced close.
+  const server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
+    if (draining) res.setHeader('connection', 'close');
+    listener(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -67,6 +73,7 @@ export async function listen(
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   const close = () => {
+    draining = true;
     closing ??= new Promise<void>((resolve) => {
       // Stop accepting, drop idle keep-alive sockets, give in-flight requests 5 s.
       const force = setTimeout(() => server.closeAllConnections(), 5_000);
@@ -76,6 +83,10 @@ export async function listen(
         resolve();
       });
       server.closeIdleConnections();
+      // A connection busy at close() becomes idle after its response: drop it then.
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      idle.unref();
+      server.once('close', () => clearInterval(idle));
     });
     return closing;
   };

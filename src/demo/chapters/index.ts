@@ -20,6 +20,7 @@ export const DEMO_CHAPTERS: DemoChapter[] = [
   lockWaitChapter,
   deadlockChapter,
   checkChapter,
-  migrateChapter,
+  // The map as the story left it, before scenario 2 changes users.account.
   dashboardChapter,
+  migrateChapter,
 ];

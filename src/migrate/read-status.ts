@@ -215,18 +215,26 @@ function progressOf(active: ActiveMigration): BackfillProgress {
   return { rowsDone, rowsTotal, percent, tables, done };
 }
 
+/** A rate is kept this long without a new batch, then dropped (the backfill may have stopped). */
+const RATE_STALE_MS = 30_000;
+
 /**
- * Rows per second between an earlier and a later reading of the same migration,
- * measured on the times the batches committed (updatedAt); undefined when no batch ran between them.
+ * Rows per second between an earlier and a later reading of the same migration, measured
+ * on the times the batches committed (updatedAt). Without a batch in between, the earlier
+ * rate holds until the last batch is RATE_STALE_MS old.
  */
 export function backfillRate(
   earlier: MigrationReading | undefined,
   later: MigrationReading,
+  now = Date.now(),
 ): number | undefined {
   if (!earlier || earlier.name !== later.name || later.phase !== 'backfilling') return undefined;
   const rows = later.backfill.rowsDone - earlier.backfill.rowsDone;
   const ms = Date.parse(later.updatedAt) - Date.parse(earlier.updatedAt);
-  if (rows <= 0 || ms <= 0) return earlier.backfill.rowsPerSecond;
+  if (rows <= 0 || ms <= 0) {
+    const fresh = now - Date.parse(later.updatedAt) < RATE_STALE_MS;
+    return fresh ? earlier.backfill.rowsPerSecond : undefined;
+  }
   return Math.round((rows / ms) * 1000);
 }
 

@@ -171,10 +171,10 @@ export interface MigrationConsumerView {
   statements: {
     query: string;
     callsSinceStart: number;
-    /** When pgpact last saw its count change. */
-    lastChangeSeenAt: string;
-    /** Until when it blocks if it stays quiet. */
-    quietUntil?: string;
+    /** When this dashboard saw its count grow between two readings (absent: not since it began watching). */
+    lastCallSeenAt?: string;
+    /** When this dashboard first saw the statement in this migration. */
+    watchedSince: string;
   }[];
 }
 
@@ -206,6 +206,8 @@ export interface MigrationView {
     /** Measured between two readings of the dashboard, while it backfills. */
     rowsPerSecond?: number;
     finished: boolean;
+    /** Backfilling, but no batch recorded for over a minute: the process running it may be gone. */
+    stalled: boolean;
     tables: TableBackfillView[];
   };
   /** Objects of the old shape, `schema.table.column` (`schema.table.*` for a dropped table). */

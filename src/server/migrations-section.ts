@@ -21,6 +21,9 @@ import type {
 /** How long after a grant that did not help the dashboard tries again. */
 const GRANT_RETRY_MS = 60_000;
 
+/** A backfill with no batch recorded for this long is shown as possibly stopped. */
+export const BACKFILL_STALLED_MS = 60_000;
+
 export interface MigrationsSectionOptions {
   /** The monitoring connection (read-only). */
   connection: Queryable;
@@ -36,8 +39,61 @@ export interface MigrationsSectionOptions {
   historyLimit?: number;
 }
 
+/** How a statement's count moved as this dashboard watched it. */
+export interface StatementActivity {
+  callsSinceStart: number;
+  watchedSince: string;
+  lastCallSeenAt?: string;
+}
+
+/**
+ * Remembers, in memory only, when each observed statement's count grew between two readings:
+ * the stored counts (what complete judges by) change only when status or complete run.
+ */
+export class StatementWatch {
+  private migration: string | undefined;
+  private readonly seen = new Map<string, StatementActivity>();
+
+  /** Records the readings' counts and returns how each moved. */
+  update(reading: MigrationReading, now = new Date()): Map<string, StatementActivity> {
+    if (this.migration !== `${reading.name}\u0000${reading.startedAt}`) {
+      this.migration = `${reading.name}\u0000${reading.startedAt}`;
+      this.seen.clear();
+    }
+    const current = new Map<string, StatementActivity>();
+    for (const u of reading.uses) {
+      if (!u.statement) continue;
+      const key = statementKey(u);
+      const calls = u.statement.callsSinceStart;
+      const before = this.seen.get(key);
+      const activity: StatementActivity = before
+        ? {
+            callsSinceStart: calls,
+            watchedSince: before.watchedSince,
+            ...(calls !== before.callsSinceStart
+              ? { lastCallSeenAt: now.toISOString() }
+              : before.lastCallSeenAt
+                ? { lastCallSeenAt: before.lastCallSeenAt }
+                : {}),
+          }
+        : { callsSinceStart: calls, watchedSince: now.toISOString() };
+      current.set(key, activity);
+    }
+    this.seen.clear();
+    for (const [k, v] of current) this.seen.set(k, v);
+    return current;
+  }
+}
+
+function statementKey(u: OldShapeUse): string {
+  return `${u.role ?? ''}:${u.statement?.queryId ?? ''}`;
+}
+
 /** Groups the uses of the old shape by consumer: one row per service (or unknown role). */
-export function consumerViews(uses: OldShapeUse[]): MigrationConsumerView[] {
+export function consumerViews(
+  uses: OldShapeUse[],
+  activity: Map<string, StatementActivity> = new Map(),
+): MigrationConsumerView[] {
   const byName = new Map<string, MigrationConsumerView>();
   for (const u of uses) {
     const name = u.service ?? `role ${u.role ?? 'unknown'}`;
@@ -69,11 +125,12 @@ export function consumerViews(uses: OldShapeUse[]): MigrationConsumerView[] {
     addOnce(view.changes, u.change);
     if (u.location) addOnce(view.locations, u.location);
     if (u.statement) {
+      const moved = activity.get(statementKey(u));
       view.statements.push({
         query: u.statement.query,
         callsSinceStart: u.statement.callsSinceStart,
-        lastChangeSeenAt: u.statement.lastChangeSeenAt,
-        ...(u.statement.quietUntil ? { quietUntil: u.statement.quietUntil } : {}),
+        watchedSince: moved?.watchedSince ?? new Date().toISOString(),
+        ...(moved?.lastCallSeenAt ? { lastCallSeenAt: moved.lastCallSeenAt } : {}),
       });
     }
   }
@@ -86,7 +143,11 @@ function addOnce<T>(list: T[], item: T): void {
 }
 
 /** Turns a reading of the migration in progress into the view the page shows. */
-export function migrationView(reading: MigrationReading): MigrationView {
+export function migrationView(
+  reading: MigrationReading,
+  activity: Map<string, StatementActivity> = new Map(),
+  now = Date.now(),
+): MigrationView {
   const b = reading.backfill;
   return {
     name: reading.name,
@@ -104,6 +165,9 @@ export function migrationView(reading: MigrationReading): MigrationView {
             percent: b.percent,
             ...(b.rowsPerSecond === undefined ? {} : { rowsPerSecond: b.rowsPerSecond }),
             finished: b.done,
+            stalled:
+              reading.phase === 'backfilling' &&
+              now - Date.parse(reading.updatedAt) > BACKFILL_STALLED_MS,
             tables: b.tables.map((t) => ({
               table: tableKey(t.table),
               done: t.rowsDone,
@@ -114,7 +178,7 @@ export function migrationView(reading: MigrationReading): MigrationView {
         }),
     oldShape: reading.oldShape,
     newShape: reading.newShape,
-    consumers: consumerViews(reading.uses),
+    consumers: consumerViews(reading.uses, activity),
     observation: reading.observation,
     declaredChecked: reading.declared,
     canComplete: reading.canComplete,
@@ -134,6 +198,7 @@ function isAccessDenied(error: unknown): boolean {
 export class MigrationsSection {
   private previous: MigrationReading | undefined;
   private readonly cache = new OldShapeStatementCache();
+  private readonly watch = new StatementWatch();
   private lastGrantAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: MigrationsSectionOptions) {}
@@ -167,7 +232,7 @@ export class MigrationsSection {
       this.options.historyLimit ?? 10,
     );
     return {
-      inFlight: reading ? migrationView(reading) : null,
+      inFlight: reading ? migrationView(reading, this.watch.update(reading)) : null,
       recent: history.map(historyView),
       notes,
     };

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DemoEnvironment, setUpDemo } from '../../src/demo/environment.js';
+import { loadMigration } from '../../src/migrate/parse.js';
+import { rollbackMigration } from '../../src/migrate/rollback.js';
+import { startMigration } from '../../src/migrate/start.js';
 import { connect } from '../../src/postgres/client.js';
 import { serviceUrl } from '../../src/provision/credentials.js';
 import { type RunningDashboard, startDashboard } from '../../src/server/dashboard.js';
@@ -219,6 +222,63 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium, on the dem
     await shot(page, '06-narrow-map', true);
     await page.click('#tab-runtime');
     await shot(page, '07-narrow-runtime', true);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows the migration in flight on the Migrations tab: its phase, backfill and invoicing still reading the old shape', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.click('#tab-migrations');
+    await page.waitForSelector('[data-no-migration]');
+    const migration = await loadMigration(
+      path.resolve('src/demo/assets/split-street-and-number.yaml'),
+    );
+    await startMigration(demo.adminUrl, migration);
+    try {
+      // Pushed to the open page: no reload.
+      const card = page.locator(`.migration[data-migration="${migration.name}"]`);
+      await card.waitFor({ timeout: 10_000 });
+      expect(await card.getAttribute('data-phase')).toBe('active');
+      expect(await card.locator('.phase-badge').textContent()).toBe('active');
+      expect(await card.locator('.phase-step[aria-current="step"]').textContent()).toContain(
+        'active',
+      );
+      expect(await page.textContent('#tab-migrations .tab-count')).toBe('active');
+      const bar = page.getByLabel(/^Backfill done: [\d,]+ rows$/);
+      expect(await bar.evaluate((e) => e.tagName)).toBe('PROGRESS');
+      expect(await bar.getAttribute('value')).toBe('100');
+      expect(await card.locator('[data-old-shape]').textContent()).toBe(
+        'users.account.street_and_number',
+      );
+      const invoicing = card.locator('tr[data-consumer="invoicing"]');
+      await invoicing.waitFor();
+      expect(await invoicing.getAttribute('data-declared')).toBe('true');
+      expect(await invoicing.textContent()).toContain(
+        'invoicing: change reads users.account from [id, name, street_and_number, zip, city] to [id, name, street, number, zip, city]',
+      );
+      // The demo's traffic keeps invoicing reading the old column: observed within a few refreshes.
+      await expect
+        .poll(() => invoicing.getAttribute('data-observed'), { timeout: 15_000 })
+        .toBe('true');
+      expect(await invoicing.locator('.badges .badge').allTextContents()).toEqual([
+        'declared',
+        'observed',
+      ]);
+      expect(await invoicing.locator('td').last().textContent()).toBe('blocks complete');
+      expect(await card.locator('.verdict-line').textContent()).toMatch(
+        /^pgpact migrate complete waits for \d+ consumers?\.$/,
+      );
+      await shot(page, '08-migrations', true);
+      await page.setViewportSize({ width: 420, height: 860 });
+      await page.waitForTimeout(300);
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - window.innerWidth,
+      );
+      expect(overflow).toBeLessThanOrEqual(0);
+      await shot(page, '09-narrow-migrations', true);
+    } finally {
+      await rollbackMigration(demo.adminUrl);
+    }
+    await page.waitForSelector('[data-history="split-street-and-number"]', { timeout: 10_000 });
     expect(errors).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
 import { loadMigration } from '../../src/migrate/parse.js';
 import {
+  backfillRate,
   OldShapeStatementCache,
   readMigrationHistory,
   readMigrationStatus,
@@ -13,6 +14,7 @@ import { rollbackMigration } from '../../src/migrate/rollback.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
 import { urlWith, withClient } from '../../src/postgres/client.js';
+import { migrationView } from '../../src/server/migrations-section.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { createAccounts, fixture } from './helpers.js';
 
@@ -128,6 +130,12 @@ describeEachServer('reading a migration without writing (readMigrationStatus)', 
     );
     expect(second!.backfill).toMatchObject({ rowsDone: 500, percent: 50 });
     expect(second!.backfill.rowsPerSecond).toBeGreaterThan(0);
+    // With no batch since, the rate holds for a while, then is dropped; the dashboard flags the silence.
+    const lastBatch = Date.parse(second!.updatedAt);
+    expect(backfillRate(second, second!, lastBatch + 5_000)).toBe(second!.backfill.rowsPerSecond);
+    expect(backfillRate(second, second!, lastBatch + 31_000)).toBeUndefined();
+    expect(migrationView(second!, new Map(), lastBatch + 5_000).backfill?.stalled).toBe(false);
+    expect(migrationView(second!, new Map(), lastBatch + 61_000).backfill?.stalled).toBe(true);
 
     await startMigration(url, migration);
     const active = await withClient(reader, (c) => readMigrationStatus(c));

@@ -134,6 +134,7 @@ describeEachServer('the dashboard’s migrations section', (server) => {
         total: 2,
         percent: 100,
         finished: true,
+        stalled: false,
         tables: [{ table: 'users.account', done: 2, total: 2, finished: true }],
       },
     });
@@ -151,6 +152,7 @@ describeEachServer('the dashboard’s migrations section', (server) => {
       locations: [expect.stringMatching(/pgpact\.yaml:\d+$/)],
     });
     expect(invoicing!.statements[0]).toMatchObject({ callsSinceStart: 1 });
+    expect(invoicing!.statements[0]!.lastCallSeenAt).toBeUndefined();
     expect(reporting).toMatchObject({
       service: 'reporting',
       declared: false,
@@ -163,6 +165,21 @@ describeEachServer('the dashboard’s migrations section', (server) => {
     expect(reporting!.statements[0]!.query).toMatch(
       /SELECT id, street_and_number FROM users\.account/,
     );
+
+    // invoicing keeps reading: the dashboard sees its count grow between two readings.
+    await withClient(system.urlOf('invoicing'), (c) =>
+      c.query(
+        'SELECT id, name, street_and_number, zip, city FROM users.account WHERE id = $1',
+        [1],
+      ),
+    );
+    await expect
+      .poll(
+        async () =>
+          (await inFlight(dashboard))?.consumers.find((c) => c.name === 'invoicing')?.statements[0],
+        { timeout: 10_000, interval: 300 },
+      )
+      .toMatchObject({ callsSinceStart: 2, lastCallSeenAt: expect.any(String) });
 
     // Read-only: the dashboard stored no observation (status and complete do), and its role
     // may read pgpact's tables but not write them.

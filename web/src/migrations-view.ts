@@ -70,9 +70,17 @@ function progress(m: MigrationView): HTMLElement | null {
   const text = b.finished
     ? `Backfill done: ${b.done.toLocaleString()} rows`
     : `Backfill: ${b.done.toLocaleString()} of ${b.total.toLocaleString()} rows (${b.percent} %)${rate}`;
+  const stalled = b.stalled
+    ? h(
+        'p',
+        { class: 'note', 'data-stalled': '' },
+        `No batch recorded since ${clock(m.updatedAt)}. If pgpact migrate start is no longer running, run it again: it resumes where it stopped.`,
+      )
+    : null;
   return h(
     'div',
     { class: 'progress-wrap' },
+    stalled,
     h('label', { class: 'field-label', for: 'migration-backfill' }, text),
     h('progress', {
       id: 'migration-backfill',
@@ -126,14 +134,24 @@ function howKnown(c: MigrationConsumerView): HTMLElement[] {
 }
 
 function consumerStatus(c: MigrationConsumerView): HTMLElement {
-  if (c.blocking) return badge('blocks complete', 'danger');
-  const quiet = c.statements.every((s) => s.quietUntil === undefined);
+  return c.blocking ? badge('blocks complete', 'danger') : badge('does not block', 'muted');
+}
+
+/** A `schema.table.column` name that may wrap after its dots, not inside a name. */
+function dotted(name: string): HTMLElement {
+  const parts = name.split('.');
   return h(
-    'span',
+    'code',
     null,
-    badge('does not block', 'muted'),
-    c.observed && quiet ? h('div', { class: 'muted small' }, 'its statements went quiet') : null,
+    parts.map((p, i) => (i < parts.length - 1 ? [p, '.', h('wbr')] : p)),
   );
+}
+
+function callsText(s: MigrationConsumerView['statements'][number]): string {
+  const calls = `${s.callsSinceStart.toLocaleString()} call${s.callsSinceStart === 1 ? '' : 's'} since start`;
+  return s.lastCallSeenAt
+    ? `${calls} · new calls seen ${ago(s.lastCallSeenAt)}`
+    : `${calls} · no new calls seen since ${clock(s.watchedSince)}`;
 }
 
 function consumerRow(c: MigrationConsumerView): HTMLElement {
@@ -151,16 +169,16 @@ function consumerRow(c: MigrationConsumerView): HTMLElement {
       h('strong', null, c.name),
       c.role && c.role !== c.service ? h('div', { class: 'muted small' }, `role ${c.role}`) : null,
     ),
-    h('td', null, h('div', { class: 'badges' }, howKnown(c))),
+    h('td', { 'data-label': 'How pgpact knows' }, h('div', { class: 'badges' }, howKnown(c))),
     h(
       'td',
-      null,
-      c.columns.map((col) => h('div', null, h('code', null, col))),
+      { 'data-label': 'Uses' },
+      c.columns.map((col) => h('div', null, dotted(col))),
       h('div', { class: 'muted small' }, c.access.join(', ')),
     ),
     h(
       'td',
-      null,
+      { 'data-label': 'Change needed' },
       c.changes.map((change) => h('div', { class: 'change' }, change)),
       c.locations.map((l) => h('div', { class: 'muted small' }, `contract at ${l}`)),
       c.statements.map((s) =>
@@ -168,15 +186,11 @@ function consumerRow(c: MigrationConsumerView): HTMLElement {
           'div',
           { class: 'statement' },
           h('div', { class: 'query', title: s.query }, s.query),
-          h(
-            'div',
-            { class: 'muted small' },
-            `${s.callsSinceStart.toLocaleString()} call${s.callsSinceStart === 1 ? '' : 's'} since start · count last changed ${ago(s.lastChangeSeenAt)}`,
-          ),
+          h('div', { class: 'muted small' }, callsText(s)),
         ),
       ),
     ),
-    h('td', null, consumerStatus(c)),
+    h('td', { 'data-label': 'Complete' }, consumerStatus(c)),
   );
 }
 

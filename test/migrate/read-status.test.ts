@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
+import type { OldShapeUse } from '../../src/migrate/consumers.js';
 import { loadMigration } from '../../src/migrate/parse.js';
 import {
   backfillRate,
@@ -16,7 +17,7 @@ import { migrationStatus } from '../../src/migrate/status.js';
 import { urlWith, withClient } from '../../src/postgres/client.js';
 import { migrationView } from '../../src/server/migrations-section.js';
 import { describeEachServer } from '../helpers/postgres.js';
-import { createAccounts, fixture } from './helpers.js';
+import { createAccounts, createShop, fixture } from './helpers.js';
 
 const MANIFEST = `version: 1
 services:
@@ -221,5 +222,79 @@ describeEachServer('reading a migration without writing (readMigrationStatus)', 
         }),
       ]);
     });
+  });
+});
+
+describeEachServer('readMigrationStatus agrees with migrationStatus', (server) => {
+  it('on every operation, with quoted, spaced and non-ASCII names of tables, columns, services and roles', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) => createShop(c, 20));
+    const text = `version: 1
+services:
+  shop:
+    owns: [shop]
+  Kundendienst:
+    role: kundendienst
+    reads:
+      'shop."Address Book"': [id, "Straße und Nummer"]
+      shop.customer: "*"
+`;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpact-read-status-'));
+    const shopManifest = parseManifest(text, path.join(dir, 'pgpact.yaml'));
+    await withClient(url, (c) =>
+      c.query(`DROP ROLE IF EXISTS "Bericht Job"; CREATE ROLE "Bericht Job" LOGIN PASSWORD 'pw';
+               GRANT USAGE ON SCHEMA shop TO "Bericht Job"; GRANT SELECT ON ALL TABLES IN SCHEMA shop TO "Bericht Job"`),
+    );
+    await startMigration(url, await loadMigration(fixture('all-operations.yaml')));
+    await withClient(urlWith(url, { user: 'Bericht Job', password: 'pw' }), async (c) => {
+      await c.query('SELECT "Straße und Nummer" FROM shop."Address Book" WHERE id = $1', [1]);
+      await c.query('SELECT fax, zip FROM shop.customer WHERE id = $1', [1]);
+    });
+    const reader = await monitorRole(url, 'agree_reader', true);
+    const read = await withClient(reader, (c) =>
+      readMigrationStatus(c, { manifest: shopManifest, quietForMs: 0 }),
+    );
+    // migrationStatus stores the counts it saw; read first, then compare with what it reports.
+    const status = await migrationStatus(url, { manifest: shopManifest, quietForMs: 0 });
+    const strip = (uses: OldShapeUse[]) =>
+      uses.map((u) => ({
+        ...u,
+        // Both judge "now" a few milliseconds apart.
+        statement: u.statement && { ...u.statement, lastChangeSeenAt: '', quietUntil: '' },
+      }));
+    expect(strip(read!.uses)).toEqual(strip(status!.consumers.uses));
+    expect(read!.uses.map((u) => [u.service ?? u.role, u.source])).toEqual([
+      ['Kundendienst', 'declared'],
+      ['Kundendienst', 'declared'],
+      ['Bericht Job', 'observed'],
+      ['Bericht Job', 'observed'],
+    ]);
+    expect(read!.oldShape).toEqual(
+      expect.arrayContaining([
+        'shop.customer.fax',
+        'shop.customer.fullname',
+        'shop.customer.first',
+        'shop.customer.last',
+        'shop.customer.zip',
+        'shop.Address Book.Straße und Nummer',
+      ]),
+    );
+    expect(read!.newShape).toEqual(
+      expect.arrayContaining([
+        'shop.review.*',
+        'shop.customer.tier',
+        'shop.customer.email_lower',
+        'shop.customer.display_name',
+        'shop.customer.full_name',
+        'shop.customer.zip',
+        'shop.Address Book.Straße',
+        'shop.Address Book.Nummer',
+      ]),
+    );
+    expect(read!.canComplete).toBe(status!.canComplete);
+    expect(read!.backfill.tables.map((t) => [t.table.name, t.done])).toEqual([
+      ['customer', true],
+      ['Address Book', true],
+    ]);
   });
 });

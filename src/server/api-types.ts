@@ -167,7 +167,7 @@ export interface MigrationConsumerView {
   changes: string[];
   /** Where its contracts are written (`file:line`). */
   locations: string[];
-  /** Observed statements using the old shape. */
+  /** Observed statements using the old shape: the most called ones (see moreStatements). */
   statements: {
     query: string;
     callsSinceStart: number;
@@ -176,6 +176,8 @@ export interface MigrationConsumerView {
     /** When this dashboard first saw the statement in this migration. */
     watchedSince: string;
   }[];
+  /** Observed statements left out of `statements`. */
+  moreStatements: number;
 }
 
 /** Backfill progress of one table. */

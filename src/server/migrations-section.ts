@@ -21,6 +21,9 @@ import type {
 /** How long after a grant that did not help the dashboard tries again. */
 const GRANT_RETRY_MS = 60_000;
 
+/** Observed statements listed per consumer (the most called); the rest are counted. */
+export const STATEMENTS_PER_CONSUMER = 5;
+
 /** A backfill with no batch recorded for this long is shown as possibly stopped. */
 export const BACKFILL_STALLED_MS = 60_000;
 
@@ -112,6 +115,7 @@ export function consumerViews(
         changes: [],
         locations: [],
         statements: [],
+        moreStatements: 0,
       };
       byName.set(name, view);
     }
@@ -133,6 +137,11 @@ export function consumerViews(
         ...(moved?.lastCallSeenAt ? { lastCallSeenAt: moved.lastCallSeenAt } : {}),
       });
     }
+  }
+  for (const view of byName.values()) {
+    view.statements.sort((a, b) => b.callsSinceStart - a.callsSinceStart);
+    view.moreStatements = Math.max(0, view.statements.length - STATEMENTS_PER_CONSUMER);
+    view.statements.length = Math.min(view.statements.length, STATEMENTS_PER_CONSUMER);
   }
   // Blocking consumers first; otherwise in the order found (declared, views, observed).
   return [...byName.values()].sort((a, b) => Number(b.blocking) - Number(a.blocking));

@@ -189,6 +189,13 @@ function consumerRow(c: MigrationConsumerView): HTMLElement {
           h('div', { class: 'muted small' }, callsText(s)),
         ),
       ),
+      c.moreStatements > 0
+        ? h(
+            'div',
+            { class: 'muted small' },
+            `and ${c.moreStatements.toLocaleString()} more statement${c.moreStatements === 1 ? '' : 's'} called less often`,
+          )
+        : null,
     ),
     h('td', { 'data-label': 'Complete' }, consumerStatus(c)),
   );

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
@@ -10,6 +9,7 @@ import { migrationStatus } from '../../src/migrate/status.js';
 import { urlWith, withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { createAccounts, fixture, runCli } from './helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const MANIFEST_V1 = `version: 1
 services:
@@ -32,7 +32,7 @@ const MANIFEST_V2 = MANIFEST_V1.replace(
 ).replace('users.account: "*"', 'users.account: [id, name]');
 
 function manifestFile(text: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpact-migrate-gating-'));
+  const dir = tempDir('pgpact-migrate-gating-');
   const file = path.join(dir, 'pgpact.yaml');
   fs.writeFileSync(file, text);
   return file;

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
@@ -18,6 +17,7 @@ import { urlWith, withClient } from '../../src/postgres/client.js';
 import { migrationView } from '../../src/server/migrations-section.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { createAccounts, createShop, fixture } from './helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const MANIFEST = `version: 1
 services:
@@ -32,7 +32,7 @@ services:
 `;
 
 function manifest() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpact-read-status-'));
+  const dir = tempDir('pgpact-read-status-');
   const file = path.join(dir, 'pgpact.yaml');
   fs.writeFileSync(file, MANIFEST);
   return parseManifest(MANIFEST, file);
@@ -239,7 +239,7 @@ services:
       'shop."Address Book"': [id, "Straße und Nummer"]
       shop.customer: "*"
 `;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpact-read-status-'));
+    const dir = tempDir('pgpact-read-status-');
     const shopManifest = parseManifest(text, path.join(dir, 'pgpact.yaml'));
     await withClient(url, (c) =>
       c.query(`DROP ROLE IF EXISTS "Bericht Job"; CREATE ROLE "Bericht Job" LOGIN PASSWORD 'pw';

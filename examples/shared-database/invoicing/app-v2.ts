@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { inTransaction, logEvent, toHttpError } from '../shared/database.js';
 import { createRouter, HttpError, type Route } from '../shared/http.js';
 import { parseAmount, parseId, rejectUnknownFields, requireObject } from '../shared/validate.js';
+import { getInvoiceRoute, insertInvoice } from './app.js';
 
 /**
  * Service B, version 2: team B caught up with team A's split of `street_and_number`.
@@ -12,33 +13,6 @@ import { parseAmount, parseId, rejectUnknownFields, requireObject } from '../sha
  * an invoice keeps one billing address line, `billing_street_and_number`, composed as
  * `street number` when the invoice is made (the same text v1 stored).
  */
-
-/** An invoice, exactly as v1 returns it. */
-export interface InvoiceV2 {
-  id: number;
-  account_id: number;
-  billing: { name: string; street_and_number: string; zip: string; city: string };
-  amount: string;
-  created_at: string;
-}
-
-const COLUMNS =
-  'id, account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount, created_at';
-
-function toInvoice(row: Record<string, unknown>): InvoiceV2 {
-  return {
-    id: Number(row.id),
-    account_id: Number(row.account_id),
-    billing: {
-      name: String(row.billing_name),
-      street_and_number: String(row.billing_street_and_number),
-      zip: String(row.billing_zip),
-      city: String(row.billing_city),
-    },
-    amount: String(row.amount),
-    created_at: (row.created_at as Date).toISOString(),
-  };
-}
 
 /** The billing address line of an invoice: street, a space, house number. */
 function addressLine(street: unknown, number: unknown): string | undefined {
@@ -103,29 +77,17 @@ export function invoicingV2Routes(pool: pg.Pool): Route[] {
               `account ${accountId} has no street and number`,
             );
           }
-          const inserted = await client.query(
-            `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-            [accountId, a.name, line, a.zip, a.city, amount],
+          return insertInvoice(
+            client,
+            accountId,
+            { name: a.name, street_and_number: line, zip: a.zip, city: a.city },
+            amount,
           );
-          return inserted.rows[0]!;
         });
-        return { status: 201, body: toInvoice(row) };
+        return { status: 201, body: row };
       },
     },
-    {
-      method: 'GET',
-      pattern: '/invoices/:id',
-      async handle(request) {
-        const id = parseId(request.params.id);
-        const { rows } = await pool.query(
-          `SELECT ${COLUMNS} FROM invoicing.invoice WHERE id = $1`,
-          [id],
-        );
-        if (rows.length === 0) throw new HttpError(404, 'invoice_not_found', `no invoice ${id}`);
-        return { status: 200, body: toInvoice(rows[0]!) };
-      },
-    },
+    getInvoiceRoute(pool),
   ];
 }
 

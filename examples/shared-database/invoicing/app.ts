@@ -21,6 +21,37 @@ export interface Invoice {
 const COLUMNS =
   'id, account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount, created_at';
 
+/** Stores an invoice with its billing snapshot (the same row in every version of the service). */
+export async function insertInvoice(
+  client: pg.PoolClient,
+  accountId: number,
+  billing: Invoice['billing'],
+  amount: string,
+): Promise<Invoice> {
+  const inserted = await client.query(
+    `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+    [accountId, billing.name, billing.street_and_number, billing.zip, billing.city, amount],
+  );
+  return toInvoice(inserted.rows[0]!);
+}
+
+/** GET /invoices/:id, the same in every version of the service. */
+export function getInvoiceRoute(pool: pg.Pool): Route {
+  return {
+    method: 'GET',
+    pattern: '/invoices/:id',
+    async handle(request) {
+      const id = parseId(request.params.id);
+      const { rows } = await pool.query(`SELECT ${COLUMNS} FROM invoicing.invoice WHERE id = $1`, [
+        id,
+      ]);
+      if (rows.length === 0) throw new HttpError(404, 'invoice_not_found', `no invoice ${id}`);
+      return { status: 200, body: toInvoice(rows[0]!) };
+    },
+  };
+}
+
 function toInvoice(row: Record<string, unknown>): Invoice {
   return {
     id: Number(row.id),
@@ -64,29 +95,17 @@ export function invoicingRoutes(pool: pg.Pool): Route[] {
           const a = account.rows[0];
           if (!a)
             throw new HttpError(422, 'account_not_found', `account ${accountId} does not exist`);
-          const inserted = await client.query(
-            `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
-            [accountId, a.name, a.street_and_number, a.zip, a.city, amount],
+          return insertInvoice(
+            client,
+            accountId,
+            { name: a.name, street_and_number: a.street_and_number, zip: a.zip, city: a.city },
+            amount,
           );
-          return inserted.rows[0]!;
         });
-        return { status: 201, body: toInvoice(row) };
+        return { status: 201, body: row };
       },
     },
-    {
-      method: 'GET',
-      pattern: '/invoices/:id',
-      async handle(request) {
-        const id = parseId(request.params.id);
-        const { rows } = await pool.query(
-          `SELECT ${COLUMNS} FROM invoicing.invoice WHERE id = $1`,
-          [id],
-        );
-        if (rows.length === 0) throw new HttpError(404, 'invoice_not_found', `no invoice ${id}`);
-        return { status: 200, body: toInvoice(rows[0]!) };
-      },
-    },
+    getInvoiceRoute(pool),
   ];
 }
 

@@ -2,14 +2,9 @@ import type { RequestListener } from 'node:http';
 import type pg from 'pg';
 import { logEvent, toHttpError } from '../shared/database.js';
 import { createRouter, HttpError, type Route } from '../shared/http.js';
-import {
-  intParam,
-  parseId,
-  rejectUnknownFields,
-  requireObject,
-  stringField,
-} from '../shared/validate.js';
+import { parseId, rejectUnknownFields, requireObject, stringField } from '../shared/validate.js';
 import { isOneWord, joinLikeMigration, splitStreetAndNumber } from './address.js';
+import { accountReadRoutes } from './app.js';
 
 /**
  * Service A, version 2: the address is `street` and `number` (team A's split of
@@ -143,33 +138,7 @@ export function usersV2Routes(pool: pg.Pool): Route[] {
         return { status: 201, body: toAccount(rows[0]!) };
       },
     },
-    {
-      method: 'GET',
-      pattern: '/accounts',
-      async handle(request) {
-        const limit = intParam(request.query, 'limit', { min: 1, max: 100, fallback: 20 });
-        const after = request.query.has('after') ? parseId(request.query.get('after'), 'after') : 0;
-        const { rows } = await pool.query(
-          `SELECT ${COLUMNS} FROM users.account WHERE id > $1 ORDER BY id LIMIT $2`,
-          [after, limit],
-        );
-        const accounts = rows.map(toAccount);
-        const next = accounts.length === limit ? accounts[accounts.length - 1]!.id : null;
-        return { status: 200, body: { accounts, next_after: next } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/accounts/:id',
-      async handle(request) {
-        const id = parseId(request.params.id);
-        const { rows } = await pool.query(`SELECT ${COLUMNS} FROM users.account WHERE id = $1`, [
-          id,
-        ]);
-        if (rows.length === 0) throw new HttpError(404, 'account_not_found', `no account ${id}`);
-        return { status: 200, body: toAccount(rows[0]!) };
-      },
-    },
+    ...accountReadRoutes(pool, COLUMNS, toAccount),
     {
       method: 'PATCH',
       pattern: '/accounts/:id',

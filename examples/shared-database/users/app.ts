@@ -42,6 +42,43 @@ function toAccount(row: Record<string, unknown>): Account {
   };
 }
 
+/** GET /accounts (keyset pages) and GET /accounts/:id, for one version's columns and row shape. */
+export function accountReadRoutes<A extends { id: number }>(
+  pool: pg.Pool,
+  columns: string,
+  toAccount: (row: Record<string, unknown>) => A,
+): Route[] {
+  return [
+    {
+      method: 'GET',
+      pattern: '/accounts',
+      async handle(request) {
+        const limit = intParam(request.query, 'limit', { min: 1, max: 100, fallback: 20 });
+        const after = request.query.has('after') ? parseId(request.query.get('after'), 'after') : 0;
+        const { rows } = await pool.query(
+          `SELECT ${columns} FROM users.account WHERE id > $1 ORDER BY id LIMIT $2`,
+          [after, limit],
+        );
+        const accounts = rows.map(toAccount);
+        const next = accounts.length === limit ? accounts[accounts.length - 1]!.id : null;
+        return { status: 200, body: { accounts, next_after: next } };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/accounts/:id',
+      async handle(request) {
+        const id = parseId(request.params.id);
+        const { rows } = await pool.query(`SELECT ${columns} FROM users.account WHERE id = $1`, [
+          id,
+        ]);
+        if (rows.length === 0) throw new HttpError(404, 'account_not_found', `no account ${id}`);
+        return { status: 200, body: toAccount(rows[0]!) };
+      },
+    },
+  ];
+}
+
 /** The routes of the users service over a pool connected as the `users` role. */
 export function usersRoutes(pool: pg.Pool): Route[] {
   return [
@@ -67,33 +104,7 @@ export function usersRoutes(pool: pg.Pool): Route[] {
         return { status: 201, body: toAccount(rows[0]!) };
       },
     },
-    {
-      method: 'GET',
-      pattern: '/accounts',
-      async handle(request) {
-        const limit = intParam(request.query, 'limit', { min: 1, max: 100, fallback: 20 });
-        const after = request.query.has('after') ? parseId(request.query.get('after'), 'after') : 0;
-        const { rows } = await pool.query(
-          `SELECT ${COLUMNS} FROM users.account WHERE id > $1 ORDER BY id LIMIT $2`,
-          [after, limit],
-        );
-        const accounts = rows.map(toAccount);
-        const next = accounts.length === limit ? accounts[accounts.length - 1]!.id : null;
-        return { status: 200, body: { accounts, next_after: next } };
-      },
-    },
-    {
-      method: 'GET',
-      pattern: '/accounts/:id',
-      async handle(request) {
-        const id = parseId(request.params.id);
-        const { rows } = await pool.query(`SELECT ${COLUMNS} FROM users.account WHERE id = $1`, [
-          id,
-        ]);
-        if (rows.length === 0) throw new HttpError(404, 'account_not_found', `no account ${id}`);
-        return { status: 200, body: toAccount(rows[0]!) };
-      },
-    },
+    ...accountReadRoutes(pool, COLUMNS, toAccount),
     {
       method: 'PATCH',
       pattern: '/accounts/:id',

@@ -32,6 +32,11 @@ export interface MonitorOptions extends SamplerOptions {
   findings?: Partial<RuntimeFindingOptions>;
   /** Log events kept per kind. Default 200. */
   keepLogEvents?: number;
+  /**
+   * CPUs of the database server, for the noisy-neighbour rule on CPU saturation
+   * (findings.noisyNeighbour.serverCpus wins when both are given). Unknown by default.
+   */
+  serverCpus?: number | null;
 }
 
 /**
@@ -55,7 +60,10 @@ export class RuntimeMonitor {
     settings: { prefix?: string; timeZone?: string },
   ) {
     this.sampler = new RuntimeSampler(client, options);
-    this.noisy = new NoisyNeighbourLatch(options.findings?.noisyNeighbour);
+    this.noisy = new NoisyNeighbourLatch({
+      serverCpus: options.serverCpus ?? null,
+      ...options.findings?.noisyNeighbour,
+    });
     this.reader = options.log
       ? new LogReader(options.log, {
           directory: this.sampler.directory,

@@ -5,35 +5,52 @@ import type { Attribution, RuntimeSample } from './types.js';
 /**
  * A noisy neighbour, concretely: compare two consecutive windows of equal
  * length (the baseline, then the recent one). Service N is noisy when its share
- * of database time rose by at least `minShareRise` (or its connections by at
- * least `minConnectionRise` and doubled) while another service V slowed: V ran
- * at least `minCalls` statements in both windows and its mean statement time rose
- * by at least `minSlowdown` (relative) and `minSlowdownMs` (absolute).
+ * of database time rose by at least `minShareRise`, or the processes it keeps busy
+ * on CPUs (sessions and parallel workers, averaged over the samples) rose by at
+ * least `minBusyRise` and at least doubled, or its connections rose by at least
+ * `minConnectionRise` and doubled; while another service V slowed:
+ *
+ * - V ran at least `minCalls` statements in both windows and its mean statement
+ *   time rose by at least `minSlowdown` (relative) and `minSlowdownMs` (absolute); or
+ * - the server's CPUs were saturated (`serverCpus` known, and the busy processes of
+ *   all services averaged at least that many, at least half of them N's) while V
+ *   ran at least `minCalls` statements. Statements that wait for a CPU wait before
+ *   they start, so their own time does not rise; short statements of a starved
+ *   service look as fast as ever in statement statistics while its clients wait.
  */
 export interface NoisyNeighbourOptions {
   /** Length of each window. Default 10 s. */
   windowMs: number;
   /** Rise of the share of database time, in fractions (0.25 = 25 points). */
   minShareRise: number;
+  /** Rise of the average busy processes (1 = one more CPU kept busy). */
+  minBusyRise: number;
   minConnectionRise: number;
   /** Relative rise of the victim's mean statement time (0.5 = +50%). */
   minSlowdown: number;
   minSlowdownMs: number;
   minCalls: number;
+  /** CPUs of the database server, when known (the CPU-saturation rule needs it). */
+  serverCpus: number | null;
 }
 
 export const DEFAULT_NOISY_NEIGHBOUR: NoisyNeighbourOptions = {
   windowMs: 10_000,
   minShareRise: 0.25,
+  minBusyRise: 1,
   minConnectionRise: 5,
   minSlowdown: 0.5,
   minSlowdownMs: 0.2,
   minCalls: 5,
+  serverCpus: null,
 };
 
 interface WindowStats {
   dbTimeMs: number;
   calls: number;
+  /** Average busy processes and parallel workers over the window's samples. */
+  busy: number;
+  workers: number;
   statementTimeMs: number;
   connections: number;
   attribution: Attribution;
@@ -52,12 +69,16 @@ function windowOf(history: readonly RuntimeSample[], fromMs: number, toMs: numbe
       const stats = services.get(row.service) ?? {
         dbTimeMs: 0,
         calls: 0,
+        busy: 0,
+        workers: 0,
         statementTimeMs: 0,
         connections: 0,
         attribution: row.attribution,
       };
       stats.dbTimeMs += row.dbTimeMs;
       stats.calls += row.calls;
+      stats.busy += (row.busyProcesses ?? 0) / samples.length;
+      stats.workers += (row.parallelWorkers ?? 0) / samples.length;
       stats.statementTimeMs += row.statementTimeMs;
       stats.connections += row.connections.total / samples.length;
       total += row.dbTimeMs;
@@ -65,29 +86,41 @@ function windowOf(history: readonly RuntimeSample[], fromMs: number, toMs: numbe
     }
   }
   const coveredMs = samples.reduce((sum, s) => sum + (s.intervalMs ?? 0), 0);
-  return { services, total, coveredMs };
+  const busy = [...services.values()].reduce((sum, s) => sum + s.busy, 0);
+  return { services, total, busy, coveredMs };
 }
 
-/** A service's share of database time over the last windowMs of the history (0..1). */
-export function recentShare(
+/** A service's share of database time (0..1) and its average busy processes over the last windowMs of the history. */
+export function recentLoad(
   history: readonly RuntimeSample[],
   service: string,
   windowMs: number,
-): number {
+): { share: number; busy: number } {
   const last = history.at(-1);
-  if (!last) return 0;
+  if (!last) return { share: 0, busy: 0 };
   const end = Date.parse(last.takenAt);
-  const w = windowOf(history, end - windowMs, end);
-  return w.total > 0 ? (w.services.get(service)?.dbTimeMs ?? 0) / w.total : 0;
+  return loadIn(windowOf(history, end - windowMs, end), service);
+}
+
+function loadIn(w: ReturnType<typeof windowOf>, service: string): { share: number; busy: number } {
+  const stats = w.services.get(service);
+  return {
+    share: w.total > 0 ? (stats?.dbTimeMs ?? 0) / w.total : 0,
+    busy: stats?.busy ?? 0,
+  };
 }
 
 /**
  * Keeps a noisy-neighbour finding while its cause lasts: once detected, it stays
  * as long as the noisy service's share stays at least minShareRise above its
- * share before the jump, even after the jump has left the baseline window.
+ * share before the jump, or its busy processes at least minBusyRise above theirs,
+ * even after the jump has left the baseline window.
  */
 export class NoisyNeighbourLatch {
-  private readonly latched = new Map<string, { finding: RuntimeFinding; shareBefore: number }>();
+  private readonly latched = new Map<
+    string,
+    { finding: RuntimeFinding; before: { share: number; busy: number } }
+  >();
 
   constructor(private readonly options: Partial<NoisyNeighbourOptions> = {}) {}
 
@@ -100,16 +133,16 @@ export class NoisyNeighbourLatch {
       const kept = this.latched.get(noisy);
       const last = history.at(-1);
       const end = last ? Date.parse(last.takenAt) : 0;
-      const before = windowOf(history, end - 2 * o.windowMs, end - o.windowMs);
-      const shareBefore =
-        kept?.shareBefore ??
-        (before.total > 0 ? (before.services.get(noisy)?.dbTimeMs ?? 0) / before.total : 0);
-      this.latched.set(noisy, { finding, shareBefore });
+      const before =
+        kept?.before ??
+        loadIn(windowOf(history, end - 2 * o.windowMs, end - o.windowMs), noisy);
+      this.latched.set(noisy, { finding, before });
     }
-    for (const [noisy, { shareBefore }] of this.latched) {
+    for (const [noisy, { before }] of this.latched) {
       if (fresh.some((f) => f.parties.some((p) => p.as === 'noisy' && p.service === noisy)))
         continue;
-      if (recentShare(history, noisy, o.windowMs) < shareBefore + o.minShareRise)
+      const now = recentLoad(history, noisy, o.windowMs);
+      if (now.share < before.share + o.minShareRise && now.busy < before.busy + o.minBusyRise)
         this.latched.delete(noisy);
     }
     return [...this.latched.values()].map((l) => l.finding);
@@ -118,6 +151,8 @@ export class NoisyNeighbourLatch {
 
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 const ms = (x: number) => (x >= 100 ? `${Math.round(x)} ms` : `${x.toFixed(x >= 10 ? 1 : 2)} ms`);
+
+const busy = (x: number) => x.toFixed(1);
 
 /** Noisy-neighbour findings from the last two windows of the history. */
 export function findNoisyNeighbours(
@@ -133,44 +168,28 @@ export function findNoisyNeighbours(
   // Both windows must be mostly covered by samples, or the comparison means nothing.
   if (recent.coveredMs < o.windowMs * 0.6 || baseline.coveredMs < o.windowMs * 0.6) return [];
 
-  const share = (w: typeof recent, service: string) =>
-    w.total > 0 ? (w.services.get(service)?.dbTimeMs ?? 0) / w.total : 0;
-  const noisy: {
-    service: string;
-    attribution: Attribution;
-    before: number;
-    after: number;
-    reason: string;
-  }[] = [];
+  const noisy: { service: string; attribution: Attribution; busy: number; reason: string }[] = [];
   for (const [service, now] of recent.services) {
     const before = baseline.services.get(service);
-    const shareBefore = share(baseline, service);
-    const shareAfter = share(recent, service);
+    const was = loadIn(baseline, service);
+    const is = loadIn(recent, service);
     const connBefore = before?.connections ?? 0;
-    if (shareAfter - shareBefore >= o.minShareRise) {
-      noisy.push({
-        service,
-        attribution: now.attribution,
-        before: shareBefore,
-        after: shareAfter,
-        reason: `share of database time rose from ${pct(shareBefore)} to ${pct(shareAfter)}`,
-      });
-    } else if (
-      now.connections - connBefore >= o.minConnectionRise &&
-      now.connections >= 2 * connBefore
-    ) {
-      noisy.push({
-        service,
-        attribution: now.attribution,
-        before: connBefore,
-        after: now.connections,
-        reason: `connections rose from ${connBefore.toFixed(1)} to ${now.connections.toFixed(1)} on average`,
-      });
-    }
+    const workers = now.workers >= 0.05 ? ` (${busy(now.workers)} of them parallel workers)` : '';
+    const reason =
+      is.share - was.share >= o.minShareRise
+        ? `share of database time rose from ${pct(was.share)} to ${pct(is.share)}`
+        : is.busy - was.busy >= o.minBusyRise && is.busy >= 2 * was.busy
+          ? `busy processes (on a CPU or waiting for one) rose from ${busy(was.busy)} to ${busy(is.busy)} on average${workers}`
+          : now.connections - connBefore >= o.minConnectionRise &&
+              now.connections >= 2 * connBefore
+            ? `connections rose from ${connBefore.toFixed(1)} to ${now.connections.toFixed(1)} on average`
+            : undefined;
+    if (reason) noisy.push({ service, attribution: now.attribution, busy: is.busy, reason });
   }
   if (noisy.length === 0) return [];
 
-  const slowed: { service: string; attribution: Attribution; before: number; after: number }[] = [];
+  // Victims whose own statements took longer.
+  const slowed: { service: string; attribution: Attribution; reason: string }[] = [];
   for (const [service, now] of recent.services) {
     if (noisy.some((n) => n.service === service)) continue;
     const before = baseline.services.get(service);
@@ -181,34 +200,54 @@ export function findNoisyNeighbours(
       meanAfter >= meanBefore * (1 + o.minSlowdown) &&
       meanAfter - meanBefore >= o.minSlowdownMs
     ) {
-      slowed.push({ service, attribution: now.attribution, before: meanBefore, after: meanAfter });
+      slowed.push({
+        service,
+        attribution: now.attribution,
+        reason: `${describeService({ service, attribution: now.attribution })}'s mean statement time rose from ${ms(meanBefore)} to ${ms(meanAfter)} (+${Math.round((meanAfter / meanBefore - 1) * 100)}%)`,
+      });
     }
   }
-  if (slowed.length === 0) return [];
 
-  return noisy.map((n) => {
-    const victims = slowed
-      .map(
-        (v) =>
-          `${describeService(v)}'s mean statement time rose from ${ms(v.before)} to ${ms(v.after)} (+${Math.round((v.after / v.before - 1) * 100)}%)`,
-      )
-      .join('; ');
-    return {
-      severity: 'warning',
-      kind: 'noisy-neighbour',
-      object: `service ${n.service}`,
-      consumers: [n, ...slowed].map((s) => ({ service: s.service, source: 'observed' as const })),
-      parties: [
-        { service: n.service, attribution: n.attribution, as: 'noisy' as const },
-        ...slowed.map((v) => ({
-          service: v.service,
-          attribution: v.attribution,
-          as: 'slowed' as const,
-        })),
-      ],
-      at: last.takenAt,
-      message: `${describeService(n)}'s ${n.reason} over the last ${o.windowMs / 1000} s while ${victims}`,
-      suggestion: `contain ${n.service}: per-service limits in pgpact.yaml (statement_timeout, connections, work_mem), or move its heavy reads to a replica`,
-    };
+  return noisy.flatMap((n) => {
+    const victims = slowed.map((v) => ({ ...v }));
+    const reasons = slowed.map((v) => v.reason);
+    // Victims starved of CPU: the server is saturated and n keeps at least half of it busy.
+    const cpus = o.serverCpus;
+    if (cpus !== null && cpus > 0 && recent.busy >= cpus && n.busy >= recent.busy / 2) {
+      const starved: string[] = [];
+      for (const [service, now] of recent.services) {
+        if (noisy.some((x) => x.service === service) || victims.some((v) => v.service === service))
+          continue;
+        if (now.calls < o.minCalls) continue;
+        const attribution = now.attribution;
+        victims.push({ service, attribution, reason: '' });
+        starved.push(`${describeService({ service, attribution })} (${now.calls} statements)`);
+      }
+      if (starved.length > 0) {
+        reasons.push(
+          `the server's ${cpus} CPU${cpus === 1 ? ' was' : 's were'} saturated (${busy(recent.busy)} busy processes on average, ${busy(n.busy)} of them ${n.service}'s): ${starved.join(' and ')} waited for a CPU before each statement started, time statement statistics do not count`,
+        );
+      }
+    }
+    if (victims.length === 0) return [];
+    return [
+      {
+        severity: 'warning' as const,
+        kind: 'noisy-neighbour',
+        object: `service ${n.service}`,
+        consumers: [n, ...victims].map((s) => ({ service: s.service, source: 'observed' as const })),
+        parties: [
+          { service: n.service, attribution: n.attribution, as: 'noisy' as const },
+          ...victims.map((v) => ({
+            service: v.service,
+            attribution: v.attribution,
+            as: 'slowed' as const,
+          })),
+        ],
+        at: last.takenAt,
+        message: `${describeService(n)}'s ${n.reason} over the last ${o.windowMs / 1000} s while ${reasons.join('; and ')}`,
+        suggestion: `contain ${n.service}: per-service limits in pgpact.yaml (statement_timeout, connections, work_mem), fewer parallel workers for its role (max_parallel_workers_per_gather), or move its heavy reads to a replica`,
+      },
+    ];
   });
 }

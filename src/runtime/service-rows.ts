@@ -57,6 +57,13 @@ export function buildServiceRows(input: ServiceRowInput): ServiceRuntime[] {
       row.longestIdleInTransactionMs = Math.max(row.longestIdleInTransactionMs ?? 0, s.stateMs);
     }
   }
+  for (const s of input.sessions) {
+    const worker = s.backendType === 'parallel worker';
+    if (!worker && !isConnection(s)) continue;
+    if (worker) rowOf(s.service, s.attribution).parallelWorkers += 1;
+    if (s.state === 'active' && s.waitEventType === null)
+      rowOf(s.service, s.attribution).busyProcesses += 1;
+  }
   for (const [service, done] of input.completed) {
     const row = rowOf(service, input.attributionOf(service));
     row.calls += done.calls;
@@ -104,6 +111,8 @@ function emptyRow(
     connectionLimit: null,
     limitUsed: 0,
     waiting: 0,
+    busyProcesses: 0,
+    parallelWorkers: 0,
     longestTransactionMs: null,
     longestIdleInTransactionMs: null,
     dbTimeMs: 0,

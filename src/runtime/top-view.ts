@@ -136,6 +136,9 @@ export function renderTop(report: RuntimeReport, options: TopViewOptions): strin
       serviceLabel(s),
       `${s.limitUsed}/${s.connectionLimit ?? '-'}`,
       String(s.connections.active),
+      s.parallelWorkers > 0
+        ? `${s.busyProcesses} (${s.parallelWorkers} par.)`
+        : String(s.busyProcesses),
       String(s.connections.idleInTransaction),
       String(s.waiting),
       duration(s.longestTransactionMs),
@@ -149,6 +152,7 @@ export function renderTop(report: RuntimeReport, options: TopViewOptions): strin
           'SERVICE',
           'CONN/LIMIT',
           'ACTIVE',
+          'BUSY',
           'IDLE-TX',
           'WAITING',
           'LONGEST-TX',
@@ -157,7 +161,7 @@ export function renderTop(report: RuntimeReport, options: TopViewOptions): strin
           'TOP STATEMENT',
         ],
         rows,
-        new Set([1, 2, 3, 4, 5, 6, 7]),
+        new Set([1, 2, 3, 4, 5, 6, 7, 8]),
       ),
     );
   } else {
@@ -202,7 +206,7 @@ function drillDown(
   const lines: string[] = [];
   if (!row) return [`service ${service}: no sessions or statements seen yet`];
   lines.push(
-    `SERVICE ${serviceLabel(row)} · roles ${row.roles.join(', ')} · connections ${row.limitUsed}/${row.connectionLimit ?? 'unlimited'} · active ${row.connections.active} · idle ${row.connections.idle} · idle in transaction ${row.connections.idleInTransaction} · waiting ${row.waiting} · DB time ${Math.round(row.dbTimeShare * 100)}% · mean ${meanMs(row.meanStatementMs)}`,
+    `SERVICE ${serviceLabel(row)} · roles ${row.roles.join(', ')} · connections ${row.limitUsed}/${row.connectionLimit ?? 'unlimited'} · active ${row.connections.active} · busy ${row.busyProcesses}${row.parallelWorkers > 0 ? ` (${row.parallelWorkers} parallel workers)` : ''} · idle ${row.connections.idle} · idle in transaction ${row.connections.idleInTransaction} · waiting ${row.waiting} · DB time ${Math.round(row.dbTimeShare * 100)}% · mean ${meanMs(row.meanStatementMs)}`,
   );
   const sessions: SessionInfo[] = sample.sessions.filter((s) => s.service === service);
   lines.push('', `SESSIONS (${sessions.length})`);

@@ -73,6 +73,14 @@ export interface ServiceRuntime extends ServiceName {
   limitUsed: number;
   /** Sessions waiting for a heavyweight lock (wait_event_type Lock). */
   waiting: number;
+  /**
+   * Processes of the service on a CPU or waiting for one at the sample: active client
+   * sessions and parallel workers not waiting for anything (no wait event). Averaged
+   * over samples, the CPUs' worth the service keeps busy.
+   */
+  busyProcesses: number;
+  /** Parallel workers of the service's queries at the sample (they do not count against its connection limit). */
+  parallelWorkers: number;
   longestTransactionMs: number | null;
   longestIdleInTransactionMs: number | null;
   /** Database time in the interval: completed statements plus the running part of active ones. */

@@ -19,6 +19,7 @@ import {
 } from './monitor-role.js';
 import { FileLogSource } from '../runtime/log-source.js';
 import { metricsHandler } from './metrics.js';
+import { localServerCpus } from '../runtime/server-cpus.js';
 import { RuntimeSection } from './runtime-section.js';
 import { loadWebAssets } from './static-assets.js';
 
@@ -42,6 +43,8 @@ export interface DashboardOptions {
   logFile?: string;
   /** Overrides the /metrics handler. */
   metrics?: MetricsHandler;
+  /** CPUs of the database server (default: this machine's when the server is local, else unknown). */
+  serverCpus?: number;
 }
 
 /** A dashboard serving on a port. */
@@ -125,6 +128,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       ...(options.logFile === undefined ? {} : { log: new FileLogSource(options.logFile) }),
       intervalMs,
       hiddenRoles: [role.role],
+      serverCpus: options.serverCpus ?? localServerCpus(monitorUrl),
     });
     const migrations = new MigrationsSection({
       connection,

@@ -98,6 +98,18 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     per((s) => s.waiting),
   );
   e.family(
+    'pgpact_service_busy_processes',
+    'gauge',
+    'Processes of the service on a CPU or waiting for one: active sessions and parallel workers without a wait event.',
+    per((s) => s.busyProcesses),
+  );
+  e.family(
+    'pgpact_service_parallel_workers',
+    'gauge',
+    'Parallel workers of the service queries (not counted against its connection limit).',
+    per((s) => s.parallelWorkers),
+  );
+  e.family(
     'pgpact_service_longest_transaction_seconds',
     'gauge',
     'Age of the oldest open transaction of the service (0 when none).',

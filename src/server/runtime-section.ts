@@ -17,6 +17,8 @@ export interface RuntimeSectionOptions {
   intervalMs: number;
   /** Roles whose sessions are the dashboard's own: left out of the charts. */
   hiddenRoles: string[];
+  /** CPUs of the database server, when known (the noisy-neighbour rule on CPU saturation). */
+  serverCpus?: number | null;
 }
 
 function toSample(sample: SamplerSample, hidden: Set<string>): RuntimeSample {
@@ -110,6 +112,7 @@ export class RuntimeSection {
       this.monitor ??= await RuntimeMonitor.create(this.options.connection, {
         ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
         ...(this.options.log ? { log: this.options.log } : {}),
+        serverCpus: this.options.serverCpus ?? null,
       });
       const report = await this.monitor.tick();
       this.samplesTaken += 1;

@@ -33,6 +33,9 @@ describe('pgpact demo: the runtime chapters on the running system', () => {
     expect(noisy.noisyNeighbour.dbMsPerSecond.reporting.during).toBeGreaterThan(1000);
     expect(noisy.noisyNeighbour.dbMsPerSecond.users.during).toBeLessThan(100);
     expect(noisy.noisyNeighbour.reportingProcesses.sessions).toBe(2);
+    // The finding: the server runs on this machine, so pgpact knows its CPUs and names both sides.
+    expect(noisy.noisyNeighbour.finding.noisy).toEqual(['reporting']);
+    expect(noisy.noisyNeighbour.finding.slowed).toContain('users');
     // Users' latency is printed, not asserted: other load on the machine moves the baseline too.
     expect(noisy.usersLatency.before.requests).toBeGreaterThan(0);
     expect(noisy.usersLatency.during.requests).toBeGreaterThan(0);

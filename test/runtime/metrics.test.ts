@@ -108,6 +108,9 @@ team";`),
         one('pgpact_service_connections', { service: 'users', state: 'active' })[0]!.value,
       ).toBe(1);
       expect(one('pgpact_service_waiting_sessions', { service: 'users' })[0]!.value).toBe(1);
+      // Waiting for a lock is not using a CPU.
+      expect(types.get('pgpact_service_busy_processes')).toBe('gauge');
+      expect(one('pgpact_service_busy_processes', { service: 'users' })[0]!.value).toBe(0);
       expect(
         one('pgpact_lock_waits', { waiting_service: 'users', holding_service: odd })[0]!.value,
       ).toBe(1);

@@ -95,9 +95,10 @@ describeEachServer('pgpact top', (server) => {
       ).toBe(1);
       const frame = text.out.join('');
       expect(frame).toMatch(
-        /SERVICE\s+CONN\/LIMIT\s+ACTIVE\s+IDLE-TX\s+WAITING\s+LONGEST-TX\s+DB TIME\s+MEAN\s+TOP STATEMENT/,
+        /SERVICE\s+CONN\/LIMIT\s+ACTIVE\s+BUSY\s+IDLE-TX\s+WAITING\s+LONGEST-TX\s+DB TIME\s+MEAN\s+TOP STATEMENT/,
       );
-      expect(frame).toMatch(/^invoicing\s+1\/10\s+0\s+1\s+0\s/m);
+      // invoicing: 1 of 10 connections, none active or busy, 1 idle in transaction, none waiting.
+      expect(frame).toMatch(/^invoicing\s+1\/10\s+0\s+0\s+1\s+0\s/m);
       expect(frame).toMatch(
         /^users pid \d+ \[users-api\] waits [\d.]+m?s for ShareLock on row \(0,1\) of public\.invoice .*← invoicing pid \d+ \[invoicing-batch\] \(idle in transaction/m,
       );

@@ -4,6 +4,7 @@ import { PgpactError } from '../../errors.js';
 import { parseDuration } from '../../manifest/units.js';
 import { redactUrl } from '../../postgres/client.js';
 import { defaultStateDir, embeddedStatus, resolveDatabaseUrl } from '../../postgres/embedded.js';
+import { parseCpus } from '../../runtime/server-cpus.js';
 import { resolveToken } from '../../server/auth.js';
 import { readCheckReportFile } from '../../server/check-report.js';
 import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../../server/dashboard.js';
@@ -44,6 +45,7 @@ export const dashboardCommand: Command = {
   summary: 'serve the web dashboard: coupling map, migrations, runtime, check reports; /metrics',
   usage: `pgpact dashboard [--port N] [--host H] [--token T] [--interval 1s] [--check-report FILE]
                         [--config F] [--database-url U] [--monitor-url U] [--log-file F] [--usage-file F]
+                        [--cpus N]
 
   Serves the page and its JSON API (/api/state, /api/map, /api/migrations, /api/runtime,
   /api/check-report, live updates on /api/events) and Prometheus metrics on /metrics.
@@ -62,7 +64,9 @@ export const dashboardCommand: Command = {
                        creating ${MONITOR_ROLE}
   --log-file F         the server's log, to name both sides of deadlocks (default: the
                        embedded server's log when no database URL is given)
-  --usage-file F       observed usage snapshot (default .pgpact/usage.json)`,
+  --usage-file F       observed usage snapshot (default .pgpact/usage.json)
+  --cpus N             CPUs of the database server, for the noisy-neighbour finding (default:
+                       this machine's when the server is local, else unknown)`,
   options: {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
@@ -72,6 +76,7 @@ export const dashboardCommand: Command = {
     'monitor-url': { type: 'string' },
     'log-file': { type: 'string' },
     'usage-file': { type: 'string' },
+    cpus: { type: 'string' },
   },
   async run({ values }, output, signal) {
     const port = parsePort(text(values.port));
@@ -106,6 +111,7 @@ export const dashboardCommand: Command = {
       ),
       ...(checkReport ? { checkReport } : {}),
       ...(logFile === undefined ? {} : { logFile }),
+      ...(text(values.cpus) === undefined ? {} : { serverCpus: parseCpus(text(values.cpus)!) }),
     });
     output.out(
       `pgpact dashboard on ${dashboard.url}${token ? ' (token required)' : ''}\n` +

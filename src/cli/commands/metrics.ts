@@ -18,7 +18,7 @@ function parsePort(text: string): number {
 export const metricsCommand: Command = {
   name: 'metrics',
   summary: 'serve per-service runtime metrics for Prometheus at /metrics',
-  usage: `pgpact metrics [--port 9187] [--host 127.0.0.1] [--interval 1s] [--log-file FILE]
+  usage: `pgpact metrics [--port 9187] [--host 127.0.0.1] [--interval 1s] [--log-file FILE] [--cpus N]
 
   Samples the database every interval (as pgpact top does) and serves the result at
   http://HOST:PORT/metrics in the Prometheus text format, every series labelled
@@ -30,6 +30,7 @@ export const metricsCommand: Command = {
   --host ADDR      address to bind (default 127.0.0.1: not reachable from other machines)
   --interval D     time between samples (default 1s)
   --log-file FILE  the server log, to name both services of deadlocks (see pgpact top)
+  --cpus N         CPUs of the database server, for the noisy-neighbour finding (see pgpact top)
 
   Runs until Ctrl-C.`,
   options: {
@@ -37,6 +38,7 @@ export const metricsCommand: Command = {
     host: { type: 'string' },
     interval: { type: 'string' },
     'log-file': { type: 'string' },
+    cpus: { type: 'string' },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

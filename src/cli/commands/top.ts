@@ -12,6 +12,7 @@ import {
   RuntimeMonitor,
   sleep,
 } from '../../runtime/monitor.js';
+import { localServerCpus, parseCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
 import { loadManifestOption, manifestFile } from '../manifest-option.js';
@@ -77,7 +78,9 @@ export async function openMonitor(
   const client = await connect(url, { applicationName });
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
-    const monitor = await RuntimeMonitor.create(client, { manifest, log, ...options });
+    const serverCpus =
+      typeof values.cpus === 'string' ? parseCpus(values.cpus) : localServerCpus(url);
+    const monitor = await RuntimeMonitor.create(client, { manifest, log, serverCpus, ...options });
     const parsed = new URL(url);
     return {
       monitor,
@@ -118,7 +121,7 @@ const ESC = '\x1b[';
 export const topCommand: Command = {
   name: 'top',
   summary: 'live per-service view: connections, DB time, lock waits, deadlocks, findings',
-  usage: `pgpact top [--interval 1s] [--service NAME] [--once] [--json] [--log-file FILE]
+  usage: `pgpact top [--interval 1s] [--service NAME] [--once] [--json] [--log-file FILE] [--cpus N]
 
   One row per service (connections/limit, active, idle in transaction, waiting, oldest
   transaction, share of database time, mean statement time, top statement), the current
@@ -134,6 +137,8 @@ export const topCommand: Command = {
   --json           print the report as JSON (with --once: one object; else one per line)
   --log-file FILE  the server log (stderr, csvlog or jsonlog); default: the embedded
                    server's log, or the server's current log file via SQL when permitted
+  --cpus N         CPUs of the database server (default: this machine's when the server is
+                   local, else unknown): a service keeping them all busy starves the others
 
   The monitoring role needs superuser or pg_monitor. Ctrl-C exits.`,
   options: {
@@ -142,6 +147,7 @@ export const topCommand: Command = {
     once: { type: 'boolean' },
     json: { type: 'boolean' },
     'log-file': { type: 'string' },
+    cpus: { type: 'string' },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

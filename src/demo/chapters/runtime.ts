@@ -6,6 +6,7 @@ import { connect } from '../../postgres/client.js';
 import type { RuntimeFindingOptions } from '../../runtime/findings.js';
 import { FileLogSource, type LogSource, ServerLogSource } from '../../runtime/log-source.js';
 import { type RuntimeReport, RuntimeMonitor } from '../../runtime/monitor.js';
+import { localServerCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import type { DemoContext } from '../types.js';
 
@@ -67,6 +68,8 @@ export async function openDemoMonitor(
       manifest: ctx.manifest,
       log,
       findings: options.findings,
+      // As pgpact top does: the machine's CPUs when the server runs here.
+      serverCpus: localServerCpus(ctx.adminUrl),
       // Top statements every second: the chapters are short.
       statementDetailIntervalMs: 1000,
     });

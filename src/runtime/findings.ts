@@ -4,6 +4,7 @@ import {
   DEFAULT_NOISY_NEIGHBOUR,
   findNoisyNeighbours,
   type NoisyNeighbourOptions,
+  timeOf,
 } from './noisy-neighbour.js';
 import type { RuntimeFinding, RuntimeParty } from './runtime-finding.js';
 import { describeService } from './service-namer.js';
@@ -97,7 +98,7 @@ export function runtimeFindings(
   }
   const loggedDeadlocks = recent(input.deadlocks).length;
   const counted = input.history
-    .filter((s) => nowMs - Date.parse(s.takenAt) <= o.logWindowMs)
+    .filter((s) => nowMs - timeOf(s) <= o.logWindowMs)
     .reduce((sum, s) => sum + s.deadlocks.delta, 0);
   if (counted > loggedDeadlocks) {
     findings.push({

@@ -48,6 +48,14 @@ export class FileLogSource implements LogSource {
   }
 
   async read(): Promise<string> {
+    // Most ticks nothing was logged: a stat is cheaper than opening the file.
+    try {
+      const stat = await fs.promises.stat(this.file);
+      if (this.offset !== undefined && stat.ino === this.inode && stat.size === this.offset)
+        return '';
+    } catch {
+      return '';
+    }
     let handle: fs.promises.FileHandle;
     try {
       handle = await fs.promises.open(this.file, 'r');

@@ -56,12 +56,27 @@ interface WindowStats {
   attribution: Attribution;
 }
 
+/** Sample times, parsed once per sample (the windows are computed every tick over the whole history). */
+const takenAtMs = new WeakMap<RuntimeSample, number>();
+export function timeOf(sample: RuntimeSample): number {
+  let t = takenAtMs.get(sample);
+  if (t === undefined) {
+    t = Date.parse(sample.takenAt);
+    takenAtMs.set(sample, t);
+  }
+  return t;
+}
+
 /** The per-service figures of the samples taken in (from, to]. */
 function windowOf(history: readonly RuntimeSample[], fromMs: number, toMs: number) {
-  const samples = history.filter((s) => {
-    const t = Date.parse(s.takenAt);
-    return t > fromMs && t <= toMs && s.intervalMs !== null;
-  });
+  // The history is in time order: walk back from the newest sample to the window's start.
+  const samples: RuntimeSample[] = [];
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const s = history[i]!;
+    const t = timeOf(s);
+    if (t <= fromMs) break;
+    if (t <= toMs && s.intervalMs !== null) samples.unshift(s);
+  }
   const services = new Map<string, WindowStats>();
   let total = 0;
   for (const sample of samples) {

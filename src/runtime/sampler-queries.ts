@@ -26,15 +26,19 @@ export interface MetaRow {
   limits: Record<string, number>;
 }
 
-/** Every process but the sampler's own; blockers only for lock waiters (pg_blocking_pids is not free). */
-export const ACTIVITY_SQL = `
+/**
+ * Every process but the sampler's own; blockers only for lock waiters (pg_blocking_pids is
+ * not free). Without parameters, so it can share a round trip with the other queries.
+ */
+export const activitySql = (textLength: number) => `
 SELECT a.pid, a.usename AS role, coalesce(a.application_name, '') AS application_name,
        a.datname AS database, coalesce(a.backend_type, 'client backend') AS backend_type,
        a.state, a.leader_pid, a.backend_start, a.query_start,
        extract(epoch FROM now() - a.xact_start) * 1000 AS transaction_ms,
        extract(epoch FROM now() - a.state_change) * 1000 AS state_ms,
        extract(epoch FROM now() - a.query_start) * 1000 AS query_ms,
-       a.wait_event_type, a.wait_event, left(coalesce(a.query, ''), $1::int) AS query,
+       a.wait_event_type, a.wait_event,
+       left(coalesce(a.query, ''), ${Math.max(1, Math.trunc(textLength))}) AS query,
        CASE WHEN a.wait_event_type = 'Lock' THEN pg_blocking_pids(a.pid) END AS blocked_by
 FROM pg_stat_activity a
 WHERE a.pid <> pg_backend_pid()`;

@@ -2,20 +2,22 @@ import { performance } from 'node:perf_hooks';
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
 import { DbTimeAccounting, type RunningStatement } from './db-time.js';
+import { isServerError } from '../errors.js';
 import {
-  ACTIVITY_SQL,
   type ActivityRow,
+  activitySql,
   LOCK_WAITS_SQL,
   type LockWaitRow,
   META_SQL,
   type MetaRow,
   PRIVILEGE_SQL,
+  type RoleTotalsRow,
 } from './sampler-queries.js';
 import { nameService, roleOfService } from './service-namer.js';
 import { buildServiceRows } from './service-rows.js';
 import { SessionDirectory } from './session-directory.js';
 import { isConnection, lockWaitsOf, sessionsOf } from './sessions.js';
-import { StatementDeltas, type StatementRowDelta } from './statement-deltas.js';
+import { type RoleDelta, StatementDeltas, type StatementRowDelta } from './statement-deltas.js';
 import type { Attribution, RuntimeSample, ServiceTotals, StatementDelta } from './types.js';
 
 /** Options of a sampler. */
@@ -107,12 +109,7 @@ export class RuntimeSampler {
   private async takeSample(): Promise<RuntimeSample> {
     const started = performance.now();
     if (this.privilegeNote === undefined) await this.checkPrivileges();
-    const meta = (await this.client.query<MetaRow & Record<string, unknown>>(META_SQL)).rows[0]!;
-    const activity = (
-      await this.client.query<ActivityRow & Record<string, unknown>>(ACTIVITY_SQL, [
-        this.textLength,
-      ])
-    ).rows;
+    const { meta, activity, totals } = await this.readServer();
     const manifest = this.options.manifest;
     const nowMs = meta.now.getTime();
     const sessions = sessionsOf(activity, manifest);
@@ -140,7 +137,6 @@ export class RuntimeSampler {
             ])
           ).rows;
     const lockWaits = lockWaitsOf(lockRows, sessions, this.directory, manifest, nowMs);
-    const totals = await this.readStatements(() => this.statements.readRoles(this.client));
     const detailDue =
       totals !== undefined &&
       (this.lastDetailMs === undefined ||
@@ -231,6 +227,48 @@ export class RuntimeSampler {
     return sample;
   }
 
+  /**
+   * The server's facts, every process, and the per-role statement sums, in one round
+   * trip (a simple-query batch: fewer wake-ups of the server and of this process under
+   * load). Without pg_stat_statements the first two are read alone and the cause noted.
+   */
+  private async readServer(): Promise<{
+    meta: MetaRow;
+    activity: ActivityRow[];
+    totals: RoleDelta[] | undefined;
+  }> {
+    const base = [META_SQL, activitySql(this.textLength)];
+    let rolesSql: string | undefined;
+    try {
+      rolesSql = await this.statements.rolesSql(this.client);
+    } catch (error) {
+      this.noteStatements(error);
+    }
+    let results: unknown[][];
+    try {
+      results = await queryBatch(this.client, rolesSql ? [...base, rolesSql] : base);
+    } catch (error) {
+      if (rolesSql === undefined || !isServerError(error)) throw error;
+      this.noteStatements(error);
+      rolesSql = undefined;
+      results = await queryBatch(this.client, base);
+    }
+    if (rolesSql !== undefined) this.statementsNote = '';
+    return {
+      meta: results[0]![0] as MetaRow,
+      activity: results[1] as ActivityRow[],
+      totals:
+        rolesSql === undefined
+          ? undefined
+          : this.statements.rolesDelta(results[2] as RoleTotalsRow[]),
+    };
+  }
+
+  private noteStatements(error: unknown): void {
+    const message = (error as Error).message;
+    this.statementsNote = `pg_stat_statements is not readable (${message}); database time is estimated from active sessions. Preload it (shared_preload_libraries) and run CREATE EXTENSION pg_stat_statements in this database.`;
+  }
+
   /** Statement deltas, or undefined when pg_stat_statements cannot be read (noted). */
   private async readStatements<T>(read: () => Promise<T[]>): Promise<T[] | undefined> {
     try {
@@ -238,8 +276,7 @@ export class RuntimeSampler {
       this.statementsNote = '';
       return deltas;
     } catch (error) {
-      const message = (error as Error).message;
-      this.statementsNote = `pg_stat_statements is not readable (${message}); database time is estimated from active sessions. Preload it (shared_preload_libraries) and run CREATE EXTENSION pg_stat_statements in this database.`;
+      this.noteStatements(error);
       return undefined;
     }
   }
@@ -288,4 +325,14 @@ export class RuntimeSampler {
       ? ''
       : 'the monitoring role is neither superuser nor a member of pg_monitor: other roles\u2019 queries and waits are hidden (GRANT pg_monitor TO <role>)';
   }
+}
+
+/** Runs parameterless statements in one round trip (simple query protocol): the rows of each. */
+async function queryBatch(client: Queryable, statements: string[]): Promise<unknown[][]> {
+  const result = (await client.query(statements.join(';\n'))) as unknown;
+  const results = (Array.isArray(result) ? result : [result]) as { rows: unknown[] }[];
+  if (results.length !== statements.length) {
+    throw new Error(`expected ${statements.length} results from the sampler's batch, got ${results.length}`);
+  }
+  return results.map((r) => r.rows);
 }

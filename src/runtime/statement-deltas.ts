@@ -57,11 +57,13 @@ export class StatementDeltas {
     return inSchema(text, this.schema);
   }
 
-  /** Reads the per-role sums and returns what changed since the previous call (nothing on the first). */
-  async readRoles(client: Queryable): Promise<RoleDelta[]> {
-    const { rows } = await client.query<RoleTotalsRow & Record<string, unknown>>(
-      await this.sql(client, ROLE_TOTALS_SQL),
-    );
+  /** The query of the per-role sums (its rows go to rolesDelta); throws when the extension is missing. */
+  rolesSql(client: Queryable): Promise<string> {
+    return this.sql(client, ROLE_TOTALS_SQL);
+  }
+
+  /** What changed in the per-role sums since the previous rows (nothing on the first). */
+  rolesDelta(rows: RoleTotalsRow[]): RoleDelta[] {
     const current = new Map(rows.map((r) => [r.role, { calls: r.calls, timeMs: r.time_ms }]));
     const previous = this.previousRoles;
     this.previousRoles = current;
@@ -74,6 +76,14 @@ export class StatementDeltas {
       if (calls > 0 || timeMs > 0) deltas.push({ role, calls, timeMs });
     }
     return deltas;
+  }
+
+  /** Reads the per-role sums and returns what changed since the previous call (nothing on the first). */
+  async readRoles(client: Queryable): Promise<RoleDelta[]> {
+    const { rows } = await client.query<RoleTotalsRow & Record<string, unknown>>(
+      await this.rolesSql(client),
+    );
+    return this.rolesDelta(rows);
   }
 
   /** Reads every statement's counters and returns what changed since the previous call (nothing on the first). */

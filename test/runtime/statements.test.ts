@@ -79,4 +79,36 @@ describeEachServer('database time per service', (server) => {
       await closeAll([reporting, monitorClient]);
     }
   });
+
+  it('when reading pg_stat_statements is refused, samples sessions all the same and says why', async () => {
+    const db = urlWith(server().url, { database: 'pgss_refused' });
+    await withClient(server().url, (c) => c.query('CREATE DATABASE pgss_refused'));
+    // The extension is there, but the monitoring role may not call its function.
+    await withClient(db, (c) =>
+      c.query(`CREATE EXTENSION pg_stat_statements;
+               REVOKE EXECUTE ON FUNCTION pg_stat_statements(boolean) FROM PUBLIC`),
+    );
+    const monitorUrl = await createLoginRole(db, 'pgss watcher');
+    await withClient(db, (c) => c.query('GRANT pg_monitor TO "pgss watcher"'));
+    const reportingUrl = await createLoginRole(db, 'nightly export');
+    const monitorClient = await openAs(monitorUrl, 'pgpact test');
+    const reporting = await openAs(reportingUrl, 'nightly');
+    try {
+      const sampler = new RuntimeSampler(monitorClient);
+      await sampler.sample();
+      const sleeping = reporting.query('SELECT pg_sleep(1)');
+      await new Promise((r) => setTimeout(r, 500));
+      const sample = await sampler.sample();
+      await sleeping;
+      expect(sample.statementsAvailable).toBe(false);
+      expect(sample.notes.join('\n')).toMatch(
+        /pg_stat_statements is not readable \(permission denied for function pg_stat_statements\)/,
+      );
+      const row = sample.services.find((s) => s.service === 'nightly export')!;
+      expect(row.connections.active).toBe(1);
+      expect(row.dbTimeMs).toBeGreaterThan(200);
+    } finally {
+      await closeAll([reporting, monitorClient]);
+    }
+  });
 });

@@ -1,4 +1,4 @@
-/** Reading a service's `limits:`: connections, timeouts and work_mem, as Postgres will hold them. */
+/** Reading a service's `limits:`: connections, timeouts, work_mem and parallel workers, as Postgres will hold them. */
 import { isMap } from 'yaml';
 import { printable } from './names.js';
 import type { Limits } from './types.js';
@@ -12,9 +12,11 @@ const DURATIONS = {
 } as const;
 
 /** The keys `limits:` accepts. */
-export const LIMIT_KEYS = ['connections', ...Object.keys(DURATIONS), 'work_mem'];
+export const LIMIT_KEYS = ['connections', ...Object.keys(DURATIONS), 'work_mem', 'parallel_workers'];
 
 const MAX_CONNECTIONS = 2147483647;
+/** The most max_parallel_workers_per_gather accepts. */
+const MAX_PARALLEL_WORKERS = 1024;
 
 /** Reads one service's limits, reporting every problem. */
 export function readLimits(
@@ -62,6 +64,19 @@ export function readLimits(
         continue;
       }
       limits.connections = n;
+    } else if (entry.key === 'parallel_workers') {
+      const trimmed = text.trim();
+      const n = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+      if (!(n >= 0 && n <= MAX_PARALLEL_WORKERS)) {
+        source.report(
+          'MANIFEST_BAD_VALUE',
+          `\`parallel_workers\` in ${context} is \`${printable(text)}\`, not a whole number from 0 to ${MAX_PARALLEL_WORKERS}`,
+          entry.value,
+          'write how many parallel workers one query of the service may use, e.g. `parallel_workers: 1`; 0 turns parallel query off',
+        );
+        continue;
+      }
+      limits.parallelWorkers = n;
     } else if (entry.key === 'work_mem') {
       const size = parseWorkMem(text);
       if (size.ok) limits.workMemKb = size.value;

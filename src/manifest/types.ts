@@ -30,6 +30,11 @@ export interface Limits {
   lockTimeoutMs?: number;
   idleInTransactionSessionTimeoutMs?: number;
   workMemKb?: number;
+  /**
+   * Parallel workers one of the service's queries may start (max_parallel_workers_per_gather;
+   * 0 turns parallel query off). Workers use CPUs but do not count against `connections`.
+   */
+  parallelWorkers?: number;
 }
 
 /** An application that connects to the database with its own login role. */

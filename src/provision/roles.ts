@@ -17,6 +17,8 @@ const LEAST_PRIVILEGE = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
 const SETTINGS: {
   name: string;
   key: keyof Limits;
+  /** The key in `limits:` when it differs from the setting's name. */
+  manifestKey?: string;
   render(v: number): string;
   read(text: string): number | undefined;
 }[] = [
@@ -29,6 +31,13 @@ const SETTINGS: {
     read: readMs,
   },
   { name: 'work_mem', key: 'workMemKb', render: (v) => `${v}kB`, read: readKb },
+  {
+    name: 'max_parallel_workers_per_gather',
+    key: 'parallelWorkers',
+    manifestKey: 'parallel_workers',
+    render: (v) => String(v),
+    read: (text) => (/^[0-9]+$/.test(text.trim()) ? Number(text.trim()) : undefined),
+  },
 ];
 
 function readMs(text: string): number | undefined {
@@ -126,13 +135,13 @@ export function planRoles(ctx: PlanContext): PlanStep[] {
         steps.push({
           kind: 'limit',
           sql: `ALTER ROLE ${r} RESET ${setting.name}`,
-          reason: `service ${label} no longer declares ${setting.name} (was ${have})`,
+          reason: `service ${label} no longer declares ${setting.manifestKey ?? setting.name} (was ${have})`,
         });
       } else if (have === undefined || setting.read(have) !== want) {
         steps.push({
           kind: 'limit',
           sql: `ALTER ROLE ${r} SET ${setting.name} = ${quoteLiteral(setting.render(want))}`,
-          reason: `limits.${setting.name} of service ${label}${have === undefined ? '' : ` (was ${have})`}`,
+          reason: `limits.${setting.manifestKey ?? setting.name} of service ${label}${have === undefined ? '' : ` (was ${have})`}`,
         });
       }
     }

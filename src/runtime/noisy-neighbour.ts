@@ -261,7 +261,7 @@ export function findNoisyNeighbours(
         ],
         at: last.takenAt,
         message: `${describeService(n)}'s ${n.reason} over the last ${o.windowMs / 1000} s while ${reasons.join('; and ')}`,
-        suggestion: `contain ${n.service}: per-service limits in pgpact.yaml (statement_timeout, connections, work_mem), fewer parallel workers for its role (max_parallel_workers_per_gather), or move its heavy reads to a replica`,
+        suggestion: `contain ${n.service}: per-service limits in pgpact.yaml (statement_timeout, connections, work_mem, parallel_workers: its parallel workers are not bounded by its connections), or move its heavy reads to a replica`,
       },
     ];
   });

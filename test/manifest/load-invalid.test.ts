@@ -136,6 +136,15 @@ const CASES: {
     expected: [['MANIFEST_BAD_SIZE', 4, 25]],
   },
   {
+    name: 'parallel workers that are not a whole number from 0 to 1024',
+    yaml: 'version: 1\nservices:\n  a:\n    limits: { parallel_workers: 2.5 }\n  b:\n    limits: { parallel_workers: 5000 }\n',
+    expected: [
+      ['MANIFEST_BAD_VALUE', 4, 33],
+      ['MANIFEST_BAD_VALUE', 6, 33],
+    ],
+    mentions: /0 turns parallel query off/,
+  },
+  {
     name: 'zero connections',
     yaml: 'version: 1\nservices:\n  a:\n    limits: { connections: 0 }\n',
     expected: [['MANIFEST_BAD_VALUE', 4, 28]],

@@ -52,7 +52,7 @@ describe('a valid manifest', () => {
     });
   });
 
-  it('converts durations to milliseconds and work_mem to kB', () => {
+  it('converts durations to milliseconds and work_mem to kB, keeps parallel workers', () => {
     expect(service('users').limits).toEqual({
       connections: 20,
       statementTimeoutMs: 2000,
@@ -63,6 +63,7 @@ describe('a valid manifest', () => {
       statementTimeoutMs: 30_000,
       idleInTransactionSessionTimeoutMs: 10_000,
       workMemKb: 16 * 1024,
+      parallelWorkers: 1,
     });
     expect(service('Fakturierung Ü').limits).toEqual({
       statementTimeoutMs: 0,

@@ -225,7 +225,7 @@ export const noisyNeighbourChapter: DemoChapter = {
         );
       }
       report.measured(
-        `the cause: ${cause}, whose database time rose by ${Math.round(rise(cause))} ms per second, with ${peak.sessions} report sessions and ${peak.workers} parallel workers running at once (workers do not count against its connection limit)`,
+        `the cause: ${cause}, whose database time rose by ${Math.round(rise(cause))} ms per second, with ${peak.sessions} report sessions and ${peak.workers} parallel workers running at once (workers do not count against its connection limit; limits.parallel_workers in pgpact.yaml bounds them)`,
       );
       const finding = during.flatMap((r) => r.findings).find((f) => f.kind === 'noisy-neighbour');
       const usersBefore = loadBefore.get('users')?.meanStatementMs ?? null;

@@ -185,4 +185,17 @@ describeEachServer('pgpact top', (server) => {
     ).toBe(2);
     expect(err.join('')).toContain('--interval "soon" is not a duration');
   });
+
+  it('rejects a bad --cpus with exit 2 before connecting, with a hint', async () => {
+    const { output, err } = capture();
+    // Nothing listens on port 1: the flag is refused before any connection is tried.
+    expect(
+      await runCommand(
+        ['top', '--once', '--cpus', 'two', '--database-url', 'postgresql://x@127.0.0.1:1/x'],
+        output,
+      ),
+    ).toBe(2);
+    expect(err.join('')).toContain('--cpus "two" is not a number of CPUs');
+    expect(err.join('')).toContain('e.g. --cpus 8');
+  });
 });

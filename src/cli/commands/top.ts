@@ -70,6 +70,7 @@ export async function openMonitor(
   options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs'>> = {},
 ): Promise<OpenedMonitor> {
   const manifest = optionalManifest(values);
+  const cpus = typeof values.cpus === 'string' ? parseCpus(values.cpus) : undefined;
   const explicit =
     typeof values['database-url'] === 'string' ? values['database-url'] : process.env.DATABASE_URL;
   const url = await resolveDatabaseUrl({
@@ -78,8 +79,7 @@ export async function openMonitor(
   const client = await connect(url, { applicationName });
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
-    const serverCpus =
-      typeof values.cpus === 'string' ? parseCpus(values.cpus) : localServerCpus(url);
+    const serverCpus = cpus ?? localServerCpus(url);
     const monitor = await RuntimeMonitor.create(client, { manifest, log, serverCpus, ...options });
     const parsed = new URL(url);
     return {

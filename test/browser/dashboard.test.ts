@@ -234,9 +234,12 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium, on the dem
     );
     await startMigration(demo.adminUrl, migration);
     try {
-      // Pushed to the open page: no reload.
+      // Pushed to the open page: no reload. A push taken while start was still expanding may
+      // come first; the next one (one interval later) shows the migration active.
       const card = page.locator(`.migration[data-migration="${migration.name}"]`);
-      await card.waitFor({ timeout: 10_000 });
+      await page
+        .locator(`.migration[data-migration="${migration.name}"][data-phase="active"]`)
+        .waitFor({ timeout: 10_000 });
       expect(await card.getAttribute('data-phase')).toBe('active');
       expect(await card.locator('.phase-badge').textContent()).toBe('active');
       expect(await card.locator('.phase-step[aria-current="step"]').textContent()).toContain(

@@ -51,7 +51,15 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
     throw new Error('ratePerSecond and maxInFlight must be positive');
   const operations = options.operations ?? OPERATIONS;
   const random = seededRandom(options.seed ?? 42);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight + 4 });
+  // One keep-alive agent per service: when a service moves (setTarget, e.g. after a restart)
+  // its requests get a fresh agent, never a pooled socket the stopped process already closed.
+  const newAgent = () => new http.Agent({ keepAlive: true, maxSockets: maxInFlight + 4 });
+  const agents: Record<keyof TrafficTargets, http.Agent> = {
+    users: newAgent(),
+    invoicing: newAgent(),
+    reporting: newAgent(),
+  };
+  const retired: http.Agent[] = [];
   const recorder = new TrafficRecorder(['users', 'invoicing', 'reporting']);
   const ids: KnownIds = { accounts: [], invoices: [] };
   const inFlight = new Set<Promise<void>>();
@@ -59,7 +67,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
   const run = (op: Operation): Promise<void> => {
     const begin = performance.now();
     const p = op
-      .send(targets, ids, random, agent)
+      .send(targets, ids, random, agents[op.service])
       .then((answer) => {
         const ok = answer.status >= 200 && answer.status < 300;
         const message = answer.error ?? JSON.stringify(answer.body ?? '').slice(0, 200);
@@ -79,7 +87,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
     return p;
   };
 
-  await warmUp(targets, ids, agent, random);
+  await warmUp(targets, ids, agents, random);
 
   const startedAt = Date.now();
   const startedMono = performance.now();
@@ -106,7 +114,7 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
       if (timer) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       await Promise.allSettled([...inFlight]);
-      agent.destroy();
+      for (const agent of [...Object.values(agents), ...retired]) agent.destroy();
       resolveDone(recorder.stats(startedAt));
     }
     return done;
@@ -122,6 +130,8 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
     stats: (from = startedAt, to = Date.now()) => recorder.stats(from, to),
     setTarget: (service, url) => {
       targets[service] = url;
+      retired.push(agents[service]);
+      agents[service] = newAgent();
     },
     stop,
     done,
@@ -131,13 +141,17 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
 async function warmUp(
   targets: TrafficTargets,
   ids: KnownIds,
-  agent: http.Agent,
+  agents: Record<keyof TrafficTargets, http.Agent>,
   random: () => number,
 ): Promise<void> {
   let after = 0;
   for (let page = 0; page < 5; page++) {
     const query = after === 0 ? '' : `&after=${after}`;
-    const answer = await requestJson(agent, 'GET', `${targets.users}/accounts?limit=100${query}`);
+    const answer = await requestJson(
+      agents.users,
+      'GET',
+      `${targets.users}/accounts?limit=100${query}`,
+    );
     if (answer.status !== 200) throw warmUpError('GET /accounts', answer);
     const body = answer.body as { accounts: { id: number }[]; next_after: number | null };
     ids.accounts.push(...body.accounts.map((a) => a.id));
@@ -146,12 +160,12 @@ async function warmUp(
   }
   const create = OPERATIONS.find((o) => o.name === 'create-account')!;
   while (ids.accounts.length < 5) {
-    const answer = await create.send(targets, ids, random, agent);
+    const answer = await create.send(targets, ids, random, agents.users);
     if (answer.status !== 201) throw warmUpError('POST /accounts', answer);
   }
   const invoice = OPERATIONS.find((o) => o.name === 'create-invoice')!;
   for (let i = 0; i < 5; i++) {
-    const answer = await invoice.send(targets, ids, random, agent);
+    const answer = await invoice.send(targets, ids, random, agents.invoicing);
     if (answer.status !== 201) throw warmUpError('POST /invoices', answer);
   }
 }

@@ -197,5 +197,15 @@ describeEachServer('pgpact top', (server) => {
     ).toBe(2);
     expect(err.join('')).toContain('--cpus "two" is not a number of CPUs');
     expect(err.join('')).toContain('e.g. --cpus 8');
+    for (const command of ['metrics', 'dashboard']) {
+      const other = capture();
+      expect(
+        await runCommand(
+          [command, '--cpus', '0', '--database-url', 'postgresql://x@127.0.0.1:1/x'],
+          other.output,
+        ),
+      ).toBe(2);
+      expect(other.err.join('')).toContain('--cpus "0" is not a number of CPUs');
+    }
   });
 });

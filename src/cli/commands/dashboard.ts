@@ -83,8 +83,9 @@ export const dashboardCommand: Command = {
     const intervalMs = parseInterval(text(values.interval));
     const token = text(values.token) ?? process.env.PGPACT_DASHBOARD_TOKEN;
     const host = text(values.host) ?? '127.0.0.1';
-    // Refuse an unprotected public binding before starting or touching any database.
+    // Refuse an unprotected public binding, or a bad flag, before starting or touching any database.
     resolveToken(host, token);
+    const serverCpus = text(values.cpus) === undefined ? undefined : parseCpus(text(values.cpus)!);
     const checkReportFile = text(values['check-report']);
     const checkReport =
       checkReportFile === undefined ? undefined : readCheckReportFile(checkReportFile);
@@ -111,7 +112,7 @@ export const dashboardCommand: Command = {
       ),
       ...(checkReport ? { checkReport } : {}),
       ...(logFile === undefined ? {} : { logFile }),
-      ...(text(values.cpus) === undefined ? {} : { serverCpus: parseCpus(text(values.cpus)!) }),
+      ...(serverCpus === undefined ? {} : { serverCpus }),
     });
     output.out(
       `pgpact dashboard on ${dashboard.url}${token ? ' (token required)' : ''}\n` +

@@ -257,6 +257,8 @@ export interface ServiceSample {
   dbTimeShare: number;
   /** Milliseconds of database time since the previous sample. */
   dbTimeMs: number;
+  /** Sessions and parallel workers of the service on a CPU or waiting for one, at the sample. */
+  busy: number;
 }
 
 export interface RuntimeSample {

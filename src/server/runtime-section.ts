@@ -38,6 +38,7 @@ function toSample(sample: SamplerSample, hidden: Set<string>): RuntimeSample {
         idleInTransaction: s.connections.idleInTransaction,
         dbTimeShare: s.dbTimeShare,
         dbTimeMs: s.dbTimeMs,
+        busy: s.busyProcesses,
       })),
   };
 }

@@ -174,6 +174,14 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium, on the dem
   it('shows an induced lock wait in the runtime view within two sampling intervals', async () => {
     await page.click('#tab-runtime');
     await page.waitForSelector('.chart-svg');
+    // Three charts per service over time: DB time share, connections, busy processes.
+    expect(await page.locator('figcaption').allTextContents()).toEqual(
+      expect.arrayContaining([
+        'Share of database time',
+        'Connections',
+        'Busy processes (on a CPU or waiting for one)',
+      ]),
+    );
     const holder = await connect(serviceUrl(demo.adminUrl, 'users', demo.stateDir), {
       applicationName: 'users',
     });

@@ -195,6 +195,9 @@ describeEachServer('the dashboard API', (server) => {
         .services.map((s) => s.service)
         .sort(),
     ).toEqual(['invoicing', 'reporting', 'users']);
+    for (const s of runtime.data.samples.at(-1)!.services) {
+      expect(Number.isInteger(s.busy) && s.busy >= 0).toBe(true);
+    }
     expect(Array.isArray(runtime.data.lockWaits) && Array.isArray(runtime.data.deadlocks)).toBe(
       true,
     );

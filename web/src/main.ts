@@ -42,7 +42,7 @@ const tabs = new Tabs([
     label: 'Runtime',
     panel: panel(
       'Runtime',
-      'Database time, connections and lock waits per service, sampled live.',
+      'Database time, connections, busy processes and lock waits per service, sampled live.',
       runtimeView.root,
     ),
   },

@@ -183,7 +183,7 @@ export class RuntimeView {
     for (const sample of data.samples) for (const svc of sample.services) names.add(svc.service);
     const colors = serviceColors([...names]);
     const pick =
-      (key: 'dbTimeShare' | 'connections') =>
+      (key: 'dbTimeShare' | 'connections' | 'busy') =>
       (sample: RuntimeState['samples'][number], svc: string) =>
         sample.services.find((x) => x.service === svc)?.[key];
     replaceChildren(
@@ -197,6 +197,16 @@ export class RuntimeView {
         {
           title: 'Connections',
           value: pick('connections'),
+          format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)),
+          minMax: 2,
+        },
+        data.samples,
+        colors,
+      ),
+      lineChart(
+        {
+          title: 'Busy processes (on a CPU or waiting for one)',
+          value: pick('busy'),
           format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)),
           minMax: 2,
         },

@@ -3,7 +3,7 @@ import type { Queryable } from '../postgres/client.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { saveObservations } from './bookkeeping.js';
-import { declaredUses, dependentViews, type OldShapeUse, observedUses } from './consumers.js';
+import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 
@@ -29,7 +29,7 @@ export async function assessConsumers(
   const plan = active.plan;
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, plan, catalog) : []),
-    ...dependentViews(catalog, plan, manifest),
+    ...dependentObjects(catalog, plan, manifest),
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),

@@ -118,9 +118,10 @@ export async function completeMigration(
             options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
           );
           const blocking = assessment.uses.filter((u) => u.blocking);
-          // A view on an old column makes the DROP fail: --force cannot get past it.
-          const views = blocking.filter((u) => u.source === 'dependency');
-          if (views.length > 0) throw new MigrationBlockedError(active.name, views, assessment);
+          // A view on an old column, or a foreign key to it, makes the DROP fail: --force cannot get past it.
+          const dependencies = blocking.filter((u) => u.source === 'dependency');
+          if (dependencies.length > 0)
+            throw new MigrationBlockedError(active.name, dependencies, assessment);
           if (blocking.length > 0 && !options.force)
             throw new MigrationBlockedError(active.name, blocking, assessment);
           forcedPast = blocking;

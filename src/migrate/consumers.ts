@@ -13,7 +13,7 @@ export interface OldShapeUse {
   service?: string;
   /** The database role (observed uses). */
   role?: string;
-  /** declared: a manifest contract; observed: pg_stat_statements; dependency: a view in the catalog. */
+  /** declared: a manifest contract; observed: pg_stat_statements; dependency: a view or foreign key in the catalog. */
   source: 'declared' | 'observed' | 'dependency';
   access: 'read' | 'write';
   /** `schema.table.column` of the old shape it uses. */
@@ -26,6 +26,8 @@ export interface OldShapeUse {
   location?: string;
   /** Dependency: the view that reads the old column (`schema.view`). */
   view?: string;
+  /** Dependency: the foreign key that references the old column (`schema.table.constraint`). */
+  foreignKey?: string;
   /** Observed: the statement and how recently its count changed. */
   statement?: {
     queryId: string;
@@ -182,10 +184,66 @@ export function observedUses(
 }
 
 /**
- * Views and materialized views that read an old column (or a dropped table): complete's DROP
- * would fail on them (pgpact never cascades), so they block even with --force.
+ * What complete's DROP would fail on (pgpact never cascades), so it blocks even with
+ * --force: views and materialized views that read an old column (or a dropped table),
+ * and foreign keys that reference one.
  */
-export function dependentViews(
+export function dependentObjects(
+  catalog: CatalogSnapshot,
+  plan: MigrationPlan,
+  manifest: Manifest | undefined,
+): OldShapeUse[] {
+  return [
+    ...dependentViews(catalog, plan, manifest),
+    ...referencingForeignKeys(catalog, plan, manifest),
+  ];
+}
+
+/** Foreign keys of any table that reference an old column, or a table the migration drops. */
+function referencingForeignKeys(
+  catalog: CatalogSnapshot,
+  plan: MigrationPlan,
+  manifest: Manifest | undefined,
+): OldShapeUse[] {
+  const uses: OldShapeUse[] = [];
+  for (const relation of catalog.relations) {
+    const from = { schema: relation.schema, name: relation.name };
+    for (const fk of relation.constraints) {
+      if (fk.type !== 'f' || !fk.references) continue;
+      const target = { schema: fk.references.schema, name: fk.references.name };
+      // A key of a dropped table onto itself goes with it.
+      const dropped = plan.droppedTables.some((t) => tableKey(t) === tableKey(target));
+      if (dropped && tableKey(from) === tableKey(target)) continue;
+      const columns = dropped
+        ? [`${tableKey(target)}.*`]
+        : plan.oldShape
+            .filter(
+              (o) =>
+                o.blocking &&
+                tableKey(o.table) === tableKey(target) &&
+                fk.references!.columns.includes(o.column),
+            )
+            .map((o) => columnKey(target, o.column));
+      if (columns.length === 0) continue;
+      const owner = manifest?.services.find((s) => s.owns.includes(relation.schema));
+      const name = `${tableKey(from)}.${fk.name}`;
+      uses.push({
+        ...(owner ? { service: owner.name } : {}),
+        role: relation.owner,
+        source: 'dependency',
+        access: 'read',
+        columns,
+        blocking: true,
+        foreignKey: name,
+        change: `${owner?.name ?? `role ${relation.owner}`}: drop or change foreign key ${fk.name} of ${tableKey(from)}, which references ${columns.join(', ')} (complete would fail on it)`,
+      });
+    }
+  }
+  return uses;
+}
+
+/** Views and materialized views that read an old column (or a dropped table). */
+function dependentViews(
   catalog: CatalogSnapshot,
   plan: MigrationPlan,
   manifest: Manifest | undefined,

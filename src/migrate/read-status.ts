@@ -6,7 +6,7 @@ import type { Queryable } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
-import { declaredUses, dependentViews, type OldShapeUse, observedUses } from './consumers.js';
+import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
 import {
   type OldShapeStatement,
@@ -268,7 +268,7 @@ export async function readMigrationStatus(
   const catalog = await readCatalog(client);
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, active.plan, catalog) : []),
-    ...dependentViews(catalog, active.plan, manifest),
+    ...dependentObjects(catalog, active.plan, manifest),
   ];
   let observation: MigrationReading['observation'] = { available: true };
   if (active.baseline === undefined) {

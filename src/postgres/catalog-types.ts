@@ -36,6 +36,8 @@ export interface ConstraintInfo {
   definition: string;
   validated: boolean;
   columns: string[];
+  /** Foreign keys: the table and columns they reference. */
+  references?: { schema: string; name: string; columns: string[] };
 }
 
 export interface IndexInfo {

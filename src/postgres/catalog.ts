@@ -113,12 +113,21 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     definition: string;
     validated: boolean;
     columns: string[] | null;
+    ref_schema: string | null;
+    ref_name: string | null;
+    ref_columns: string[] | null;
   }>(`
     SELECT c.conrelid::int AS relid, c.conname AS name, c.contype::text AS type,
            pg_get_constraintdef(c.oid) AS definition, c.convalidated AS validated,
            (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
-              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns
-    FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS columns,
+           fn.nspname::text AS ref_schema, fc.relname::text AS ref_name,
+           (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+              JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum) AS ref_columns
+    FROM pg_constraint c
+    LEFT JOIN pg_class fc ON c.contype = 'f' AND fc.oid = c.confrelid
+    LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+    JOIN pg_namespace n ON n.oid = c.connamespace
     WHERE c.conrelid <> 0 AND c.contype <> 'n' AND ${USER_SCHEMA_FILTER}
     ORDER BY c.conrelid, c.conname`);
 
@@ -256,6 +265,9 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
         definition: c.definition,
         validated: c.validated,
         columns: c.columns ?? [],
+        ...(c.ref_schema !== null && c.ref_name !== null
+          ? { references: { schema: c.ref_schema, name: c.ref_name, columns: c.ref_columns ?? [] } }
+          : {}),
       })),
       indexes: (indexesByRel.get(r.oid) ?? []).map((i) => ({
         name: i.name,

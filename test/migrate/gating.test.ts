@@ -236,6 +236,43 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     });
   });
 
+  it('a foreign key onto the old column blocks complete even with --force, until it is dropped', async () => {
+    const url = await server().createDatabase();
+    await setUp(url, []);
+    await withClient(url, (c) =>
+      c.query(`ALTER TABLE users.account ADD CONSTRAINT account_address_key UNIQUE (id, street_and_number);
+               CREATE TABLE users."Mahnung" (id int PRIMARY KEY, account_id int, "Adresse" text,
+                 CONSTRAINT "Mahnung an Adresse" FOREIGN KEY (account_id, "Adresse")
+                   REFERENCES users.account (id, street_and_number))`),
+    );
+    await startMigration(url, await loadMigration(fixture('split-street.yaml')));
+    const v2 = parseManifest(MANIFEST_V2, manifestFile(MANIFEST_V2));
+    const status = await migrationStatus(url, { manifest: v2, quietForMs: 0 });
+    expect(status?.consumers.uses).toEqual([
+      expect.objectContaining({
+        service: 'users',
+        source: 'dependency',
+        foreignKey: 'users.Mahnung.Mahnung an Adresse',
+        columns: ['users.account.street_and_number'],
+        change:
+          'users: drop or change foreign key Mahnung an Adresse of users.Mahnung, which references users.account.street_and_number (complete would fail on it)',
+      }),
+    ]);
+    const refused = await blockedBy(
+      completeMigration(url, { manifest: v2, force: true, quietForMs: 0 }),
+    );
+    expect(refused.uses.map((u) => u.foreignKey)).toEqual(['users.Mahnung.Mahnung an Adresse']);
+    await withClient(url, async (c) => {
+      expect((await c.query('SELECT phase FROM pgpact.migrations')).rows).toEqual([
+        { phase: 'active' },
+      ]);
+      await c.query('ALTER TABLE users."Mahnung" DROP CONSTRAINT "Mahnung an Adresse"');
+    });
+    expect(await completeMigration(url, { manifest: v2, quietForMs: 0 })).toMatchObject({
+      outcome: 'completed',
+    });
+  });
+
   it('without pg_stat_statements: declared consumers only, and status says observation is off', async () => {
     const url = await server().createDatabase();
     await setUp(url, []);

@@ -273,6 +273,32 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     });
   });
 
+  it('a foreign key onto a table the migration drops blocks complete too', async () => {
+    const url = await server().createDatabase();
+    await setUp(url, []);
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE users."Tarif" (id int PRIMARY KEY);
+               CREATE TABLE users.vertrag (id int PRIMARY KEY, tarif int REFERENCES users."Tarif")`),
+    );
+    const file = path.join(tempDir('pgpact-migrate-drop-'), 'drop-tarif.yaml');
+    fs.writeFileSync(
+      file,
+      'name: drop-tarif\noperations:\n  - drop_table:\n      table: users."Tarif"\n',
+    );
+    await startMigration(url, await loadMigration(file));
+    const v1 = parseManifest(MANIFEST_V1, manifestFile(MANIFEST_V1));
+    const refused = await blockedBy(
+      completeMigration(url, { manifest: v1, force: true, quietForMs: 0 }),
+    );
+    expect(refused.uses.map((u) => [u.foreignKey, u.columns])).toEqual([
+      ['users.vertrag.vertrag_tarif_fkey', ['users.Tarif.*']],
+    ]);
+    await withClient(url, (c) => c.query('ALTER TABLE users.vertrag DROP COLUMN tarif'));
+    expect(await completeMigration(url, { manifest: v1, force: true, quietForMs: 0 })).toMatchObject({
+      outcome: 'completed',
+    });
+  });
+
   it('without pg_stat_statements: declared consumers only, and status says observation is off', async () => {
     const url = await server().createDatabase();
     await setUp(url, []);

@@ -199,6 +199,35 @@ export function dependentObjects(
   ];
 }
 
+/** The old shape a dependent object uses on one table: the whole table when dropped, else the old columns it names. */
+function oldShapeUsed(plan: MigrationPlan, table: TableName, columns: string[]): string[] {
+  if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table))) return [`${tableKey(table)}.*`];
+  return plan.oldShape
+    .filter((o) => o.blocking && tableKey(o.table) === tableKey(table) && columns.includes(o.column))
+    .map((o) => columnKey(table, o.column));
+}
+
+/** A use by a catalog object of the relation `holder` (a view, or a table's foreign key): blocking, even with --force. */
+function dependencyUse(
+  holder: { schema: string; owner: string },
+  manifest: Manifest | undefined,
+  columns: string[],
+  object: Pick<OldShapeUse, 'view' | 'foreignKey'>,
+  todo: string,
+): OldShapeUse {
+  const owner = manifest?.services.find((s) => s.owns.includes(holder.schema));
+  return {
+    ...(owner ? { service: owner.name } : {}),
+    role: holder.owner,
+    source: 'dependency',
+    access: 'read',
+    columns,
+    blocking: true,
+    ...object,
+    change: `${owner?.name ?? `role ${holder.owner}`}: ${todo}, which ${object.view ? 'reads' : 'references'} ${columns.join(', ')} (complete would fail on it)`,
+  };
+}
+
 /** Foreign keys of any table that reference an old column, or a table the migration drops. */
 function referencingForeignKeys(
   catalog: CatalogSnapshot,
@@ -212,31 +241,19 @@ function referencingForeignKeys(
       if (fk.type !== 'f' || !fk.references) continue;
       const target = { schema: fk.references.schema, name: fk.references.name };
       // A key of a dropped table onto itself goes with it.
-      const dropped = plan.droppedTables.some((t) => tableKey(t) === tableKey(target));
-      if (dropped && tableKey(from) === tableKey(target)) continue;
-      const columns = dropped
-        ? [`${tableKey(target)}.*`]
-        : plan.oldShape
-            .filter(
-              (o) =>
-                o.blocking &&
-                tableKey(o.table) === tableKey(target) &&
-                fk.references!.columns.includes(o.column),
-            )
-            .map((o) => columnKey(target, o.column));
+      if (tableKey(from) === tableKey(target) && plan.droppedTables.some((t) => tableKey(t) === tableKey(target)))
+        continue;
+      const columns = oldShapeUsed(plan, target, fk.references.columns);
       if (columns.length === 0) continue;
-      const owner = manifest?.services.find((s) => s.owns.includes(relation.schema));
-      const name = `${tableKey(from)}.${fk.name}`;
-      uses.push({
-        ...(owner ? { service: owner.name } : {}),
-        role: relation.owner,
-        source: 'dependency',
-        access: 'read',
-        columns,
-        blocking: true,
-        foreignKey: name,
-        change: `${owner?.name ?? `role ${relation.owner}`}: drop or change foreign key ${fk.name} of ${tableKey(from)}, which references ${columns.join(', ')} (complete would fail on it)`,
-      });
+      uses.push(
+        dependencyUse(
+          relation,
+          manifest,
+          columns,
+          { foreignKey: `${tableKey(from)}.${fk.name}` },
+          `drop or change foreign key ${fk.name} of ${tableKey(from)}`,
+        ),
+      );
     }
   }
   return uses;
@@ -251,29 +268,20 @@ function dependentViews(
   const uses: OldShapeUse[] = [];
   for (const view of catalog.relations) {
     if (view.kind !== 'view' && view.kind !== 'materialized_view') continue;
-    const columns: string[] = [];
-    for (const dep of view.dependsOn ?? []) {
-      const table = { schema: dep.schema, name: dep.name };
-      if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table)))
-        columns.push(`${tableKey(table)}.*`);
-      for (const o of plan.oldShape) {
-        if (o.blocking && tableKey(o.table) === tableKey(table) && dep.columns.includes(o.column))
-          columns.push(columnKey(table, o.column));
-      }
-    }
+    const columns = (view.dependsOn ?? []).flatMap((dep) =>
+      oldShapeUsed(plan, { schema: dep.schema, name: dep.name }, dep.columns),
+    );
     if (columns.length === 0) continue;
-    const owner = manifest?.services.find((s) => s.owns.includes(view.schema));
     const name = `${view.schema}.${view.name}`;
-    uses.push({
-      ...(owner ? { service: owner.name } : {}),
-      role: view.owner,
-      source: 'dependency',
-      access: 'read',
-      columns,
-      blocking: true,
-      view: name,
-      change: `${owner?.name ?? `role ${view.owner}`}: redefine or drop ${view.kind === 'view' ? 'view' : 'materialized view'} ${name}, which reads ${columns.join(', ')} (complete would fail on it)`,
-    });
+    uses.push(
+      dependencyUse(
+        view,
+        manifest,
+        columns,
+        { view: name },
+        `redefine or drop ${view.kind === 'view' ? 'view' : 'materialized view'} ${name}`,
+      ),
+    );
   }
   return uses;
 }

@@ -18,6 +18,13 @@ const MAX_CONNECTIONS = 2147483647;
 /** The most max_parallel_workers_per_gather accepts. */
 const MAX_PARALLEL_WORKERS = 1024;
 
+/** Digits only (surrounding blanks allowed), within min..max; else undefined. */
+function wholeNumber(text: string, min: number, max: number): number | undefined {
+  const trimmed = text.trim();
+  const n = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  return n >= min && n <= max ? n : undefined;
+}
+
 /** Reads one service's limits, reporting every problem. */
 export function readLimits(
   source: ManifestSource,
@@ -52,9 +59,8 @@ export function readLimits(
       continue;
     }
     if (entry.key === 'connections') {
-      const trimmed = text.trim();
-      const n = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-      if (!(n >= 1 && n <= MAX_CONNECTIONS)) {
+      const n = wholeNumber(text, 1, MAX_CONNECTIONS);
+      if (n === undefined) {
         source.report(
           'MANIFEST_BAD_VALUE',
           `\`connections\` in ${context} is \`${printable(text)}\`, not a positive whole number`,
@@ -65,9 +71,8 @@ export function readLimits(
       }
       limits.connections = n;
     } else if (entry.key === 'parallel_workers') {
-      const trimmed = text.trim();
-      const n = /^[0-9]+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
-      if (!(n >= 0 && n <= MAX_PARALLEL_WORKERS)) {
+      const n = wholeNumber(text, 0, MAX_PARALLEL_WORKERS);
+      if (n === undefined) {
         source.report(
           'MANIFEST_BAD_VALUE',
           `\`parallel_workers\` in ${context} is \`${printable(text)}\`, not a whole number from 0 to ${MAX_PARALLEL_WORKERS}`,

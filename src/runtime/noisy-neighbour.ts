@@ -113,7 +113,7 @@ export function recentLoad(
 ): { share: number; busy: number } {
   const last = history.at(-1);
   if (!last) return { share: 0, busy: 0 };
-  const end = Date.parse(last.takenAt);
+  const end = timeOf(last);
   return loadIn(windowOf(history, end - windowMs, end), service);
 }
 
@@ -147,7 +147,7 @@ export class NoisyNeighbourLatch {
       const noisy = finding.parties.find((p) => p.as === 'noisy')!.service;
       const kept = this.latched.get(noisy);
       const last = history.at(-1);
-      const end = last ? Date.parse(last.takenAt) : 0;
+      const end = last ? timeOf(last) : 0;
       const before =
         kept?.before ??
         loadIn(windowOf(history, end - 2 * o.windowMs, end - o.windowMs), noisy);
@@ -177,7 +177,7 @@ export function findNoisyNeighbours(
   const o = { ...DEFAULT_NOISY_NEIGHBOUR, ...options };
   const last = history.at(-1);
   if (!last) return [];
-  const end = Date.parse(last.takenAt);
+  const end = timeOf(last);
   const recent = windowOf(history, end - o.windowMs, end);
   const baseline = windowOf(history, end - 2 * o.windowMs, end - o.windowMs);
   // Both windows must be mostly covered by samples, or the comparison means nothing.

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { RuntimeReport } from '../runtime/monitor.js';
+import { hostHeaderIsLocal, isLoopbackHost } from './auth.js';
 
 /**
  * The Prometheus text exposition (format 0.0.4) of the runtime monitor: per-service
@@ -243,14 +244,26 @@ export function metricsHandler(
   };
 }
 
-/** Starts an HTTP server answering /metrics (404 elsewhere); resolves once it listens. */
+/**
+ * Starts an HTTP server answering /metrics (404 elsewhere); resolves once it listens.
+ * Bound to a loopback address, it answers only requests whose Host header names this
+ * machine (as the tokenless dashboard does), so a web page cannot read it through DNS rebinding.
+ */
 export async function serveMetrics(options: {
   host: string;
   port: number;
   latest: Parameters<typeof metricsHandler>[0];
 }): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const handle = metricsHandler(options.latest);
+  const loopback = isLoopbackHost(options.host);
   const server = http.createServer((req, res) => {
+    if (loopback && !hostHeaderIsLocal(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(
+        'forbidden: these metrics only answer to localhost names (bind --host to serve others)\n',
+      );
+      return;
+    }
     if (handle(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('not found: metrics are at /metrics\n');

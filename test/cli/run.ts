@@ -3,6 +3,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const ENTRY = path.join(ROOT, 'test/cli/fixtures/pgpact.ts');
+/** tsx by absolute URL: the CLI may run from any working directory. */
+const TSX = import.meta.resolve('tsx');
 
 /** What a finished pgpact process left: exit code (or signal), stdout and stderr. */
 export interface CliResult {
@@ -36,7 +38,7 @@ export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS
 
 /** Starts the real CLI as a child process (node + tsx on the sources). */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  return spawn(process.execPath, ['--import', TSX, ENTRY, ...args], {
     cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'ENVIRONMENT'
   | 'INTERRUPTED'
   | 'INPUT_TOO_LARGE'
+  | 'INPUT_NOT_TEXT'
+  | 'SQL_EMPTY'
   | 'POSTGRES_ERROR'
   | 'EMBEDDED_SERVER_FAILED'
   | 'PG_STAT_STATEMENTS_MISSING'
@@ -108,7 +110,35 @@ export function toPostgresError(error: unknown, sql?: string): unknown {
   );
 }
 
-/** Renders a caret under the offending column of one line of text. */
+/** Whether a character would act on a terminal (C0/C1 controls, DEL, bidi overrides) rather than print. */
+function isControl(code: number): boolean {
+  return (
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/** One character as it is shown: controls escaped (\x1b, \u202e), a tab as one space. */
+function shownChar(ch: string): string {
+  const code = ch.charCodeAt(0);
+  if (ch === '\t') return ' ';
+  if (!isControl(code)) return ch;
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+}
+
+/** Text safe to print on a terminal: every control character (newline included) escaped. */
+export function printable(text: string): string {
+  let out = '';
+  for (const ch of text) out += shownChar(ch);
+  return out;
+}
+
+/** Longest source line shown whole under an error; longer ones are cut around the column. */
+const EXCERPT_WIDTH = 160;
+
+/** Renders a caret under the offending column of one line of text (controls escaped, long lines cut). */
 export function caretAt(
   text: string,
   position: number,
@@ -118,8 +148,23 @@ export function caretAt(
   const lineStart = before.lastIndexOf('\n') + 1;
   const column = position - lineStart;
   const lineEnd = text.indexOf('\n', lineStart);
-  const lineText = text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd);
-  const excerpt = `${lineText}\n${' '.repeat(Math.max(0, column - 1))}^`;
+  const lineText = text.slice(lineStart, lineEnd === -1 ? undefined : lineEnd).replace(/\r$/, '');
+  // The visible window: the whole line, or EXCERPT_WIDTH characters around the column.
+  let from = 0;
+  let to = lineText.length;
+  if (lineText.length > EXCERPT_WIDTH) {
+    from = Math.max(0, Math.min(column - 1 - EXCERPT_WIDTH / 2, lineText.length - EXCERPT_WIDTH));
+    to = Math.min(lineText.length, from + EXCERPT_WIDTH);
+  }
+  let shown = from > 0 ? '…' : '';
+  let caret = shown.length;
+  for (let i = from; i < to; i++) {
+    const piece = shownChar(lineText[i]!);
+    if (i < column - 1) caret += piece.length;
+    shown += piece;
+  }
+  if (to < lineText.length) shown += '…';
+  const excerpt = `${shown}\n${' '.repeat(Math.max(0, caret))}^`;
   return { line, column, excerpt };
 }
 

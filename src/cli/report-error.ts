@@ -1,4 +1,4 @@
-import { caretAt, PgpactError, PostgresError } from '../errors.js';
+import { caretAt, PgpactError, PostgresError, printable } from '../errors.js';
 
 /** How to pick up after a command stopped half-way, per command. */
 function resumeHint(command: string | undefined, args: readonly string[]): string {
@@ -39,7 +39,8 @@ export function formatError(
   command?: string,
   args: readonly string[] = [],
 ): string {
-  const text = formatErrorOnly(error);
+  // Messages quote input (parser messages, file names): nothing in them may drive the terminal.
+  const text = formatErrorOnly(error).split('\n').map(printable).join('\n');
   if (
     error instanceof PgpactError &&
     (error.code === 'CONNECTION_LOST' || error.code === 'ENVIRONMENT') &&

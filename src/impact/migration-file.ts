@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { decodeSql, noStatementsError } from '../sql/read-sql.js';
 
 /** One statement of a migration file, located in the file. */
 export interface MigrationStatement {
@@ -34,6 +35,29 @@ export interface MigrationFile {
 }
 
 let loaded: Promise<void> | undefined;
+
+/**
+ * The largest migration file pgpact check reads: its statements' parse trees are all kept
+ * (about 100 bytes of memory per byte of SQL), so bulk data belongs in other files.
+ */
+export const MAX_MIGRATION_BYTES = 4_000_000;
+
+function migrationTooLarge(display: string, size: number): PgpactError {
+  return new PgpactError(
+    'INPUT_TOO_LARGE',
+    `migration file ${display} is ${(size / 1e6).toFixed(1)} MB: pgpact check reads migration files of at most ${MAX_MIGRATION_BYTES / 1e6} MB`,
+    {
+      problems: [
+        {
+          code: 'INPUT_TOO_LARGE',
+          message: `larger than ${MAX_MIGRATION_BYTES / 1e6} MB`,
+          file: display,
+        },
+      ],
+      hint: 'keep schema changes in the migration and load bulk data separately (COPY, or a data file the migration does not hold)',
+    },
+  );
+}
 
 /** Loads the Postgres parser (WASM) once per process. */
 export function loadParser(): Promise<void> {
@@ -113,6 +137,8 @@ export function parseMigrationText(
   display: string,
   firstIndex = 0,
 ): MigrationStatement[] | SyntaxProblem {
+  // Only whitespace and comments: no statement (the parser would call it an empty query).
+  if (skipTrivia(text, 0) === text.length) return [];
   const bytes = Buffer.from(text, 'utf8');
   let tree: {
     stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[];
@@ -168,13 +194,18 @@ export async function readMigrationFiles(
   await loadParser();
   const result: MigrationFile[] = [];
   const problems: SyntaxProblem[] = [];
+  const empty: string[] = [];
   let index = 0;
   for (const file of files) {
     const abs = path.resolve(root, file);
-    let text: string;
+    const display = displayPath(abs, root);
+    let bytes: Buffer;
     try {
-      text = fs.readFileSync(abs, 'utf8');
+      const size = fs.statSync(abs).size;
+      if (size > MAX_MIGRATION_BYTES) throw migrationTooLarge(display, size);
+      bytes = fs.readFileSync(abs);
     } catch (error) {
+      if (error instanceof PgpactError) throw error;
       throw new PgpactError(
         'MIGRATION_INVALID',
         `cannot read migration file ${file}: ${(error as Error).message}`,
@@ -184,16 +215,32 @@ export async function readMigrationFiles(
         },
       );
     }
-    const display = displayPath(abs, root);
+    if (bytes.length > MAX_MIGRATION_BYTES) throw migrationTooLarge(display, bytes.length);
+    const text = decodeSql(bytes, display);
     const parsed = parseMigrationText(text, display, index);
     if (!Array.isArray(parsed)) {
       problems.push(parsed);
       continue;
     }
+    if (parsed.length === 0) {
+      empty.push(display);
+      continue;
+    }
     index += parsed.length;
     result.push({ path: abs, display, text, statements: parsed });
   }
+  if (empty.length > 0 && problems.length === 0) throw noStatementsError(empty);
   if (problems.length > 0) {
+    for (const file of empty) {
+      problems.push({
+        code: 'SQL_EMPTY',
+        message: 'no SQL statement (empty, or only whitespace and comments)',
+        file,
+        line: 1,
+        column: 1,
+        excerpt: '',
+      });
+    }
     throw new PgpactError(
       'SQL_SYNTAX',
       problems.length === 1

@@ -50,7 +50,7 @@ operations:
       down: "street || ' ' || number"
 `;
 
-const manifest = (yaml: string) => ({ 'pgpact.yaml': yaml });
+const manifest = (yaml: string | Buffer) => ({ 'pgpact.yaml': yaml });
 const HINT = /hint: /;
 const USAGE = /usage: pgpact /;
 
@@ -211,7 +211,7 @@ function cases(): Case[] {
       group: 'manifest',
       name: 'manifest is binary',
       args: ['plan'],
-      files: manifest(Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x1b, 0x5b])) as Record<string, Buffer>,
+      files: manifest(Buffer.from([0xff, 0xfe, 0x00, 0x01, 0x1b, 0x5b])),
       says: ['pgpact.yaml'],
       fix: HINT,
     },

@@ -44,6 +44,8 @@ async function holdTable(
   url: string,
 ): Promise<{ release(): Promise<void>; waiter(): Promise<number> }> {
   const holder = new pg.Client({ connectionString: url });
+  // The server may be shut down under it (a test does): that is not this test's error.
+  holder.on('error', () => undefined);
   await holder.connect();
   await holder.query('BEGIN');
   await holder.query('LOCK TABLE users.account IN ACCESS SHARE MODE');
@@ -161,7 +163,61 @@ describe('a closed stdout', () => {
   });
 });
 
+describe('the server going away', () => {
+  it('a server shut down mid-command (immediate shutdown) exits 2: the lost connection and how to resume', async () => {
+    const doomed = await startTestServer();
+    try {
+      const url = await doomed.createDatabase('doomed');
+      await accounts(url);
+      const dir = tempDir('pgpact-doomed-');
+      const file = path.join(dir, 'split.yaml');
+      fs.writeFileSync(file, SPLIT);
+      const lock = await holdTable(url);
+      const child = spawnCli(['migrate', 'start', file, '--lock-timeout', '1s'], {
+        cwd: dir,
+        env: { DATABASE_URL: url },
+      });
+      const done = finished(child);
+      await lock.waiter();
+      // SIGQUIT to the postmaster: Postgres's immediate shutdown, as when the server dies.
+      const pid = Number(
+        fs.readFileSync(path.join(doomed.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],
+      );
+      process.kill(pid, 'SIGQUIT');
+      const r = await done;
+      await lock.release().catch(() => undefined);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain('[CONNECTION_LOST]');
+      expect(r.err).toContain('to resume: `pgpact migrate status`');
+      expect(r.err).not.toContain('INTERNAL');
+      expect(r.err).not.toMatch(STACK);
+    } finally {
+      await doomed.destroy().catch(() => undefined);
+    }
+  });
+});
+
 describe('the environment', () => {
+  it('an unwritable PGPACT_HOME (EACCES): exit 2 naming the path and the fix, not a bug', async () => {
+    const dir = tempDir('pgpact-eacces-');
+    const asRoot = process.getuid?.() === 0;
+    // Root may write anywhere: run as nobody, for whom a root-owned 0755 folder is read-only.
+    fs.chmodSync(dir, asRoot ? 0o755 : 0o555);
+    const r = await runCli(['db', 'start'], {
+      cwd: dir,
+      env: { PGPACT_HOME: path.join(dir, 'home'), HOME: dir },
+      ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
+    });
+    fs.chmodSync(dir, 0o700);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain('[ENVIRONMENT]');
+    expect(r.err).toContain('permission denied');
+    expect(r.err).toContain(path.join(dir, 'home'));
+    expect(r.err).toContain('PGPACT_HOME');
+    expect(r.err).not.toContain('INTERNAL');
+    expect(r.err).not.toMatch(STACK);
+  });
+
   it('PGPACT_HOME under a file: exit 2 naming the path and PGPACT_HOME, not a bug', async () => {
     const dir = tempDir('pgpact-home-');
     const file = path.join(dir, 'not-a-directory');

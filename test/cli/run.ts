@@ -20,6 +20,9 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   input?: string | Buffer;
   timeoutMs?: number;
+  /** Run as another OS user (root only): permissions then apply as they would to a user. */
+  uid?: number;
+  gid?: number;
 }
 
 /** The environment a test process gets: no DATABASE_URL or PG* variables leaking in from the caller. */
@@ -42,6 +45,8 @@ export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess
     cwd: options.cwd ?? ROOT,
     env: cleanEnv(options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
 }
 

@@ -1,3 +1,6 @@
+import { samplePool } from '../pool/admin-console.js';
+import { poolFindings } from '../pool/pool-findings.js';
+import type { PoolSample } from '../pool/types.js';
 import type { Queryable } from '../postgres/client.js';
 import { runtimeFindings, type RuntimeFindingOptions } from './findings.js';
 import { displayRelation } from './lock-object.js';
@@ -23,6 +26,8 @@ export interface RuntimeReport {
   loggedLockWaits: LoggedLockWait[];
   loggedLimits: LoggedLimit[];
   log: { source: string | null; error: string | null; entriesRead: number };
+  /** PgBouncer's pools per service, when the monitor reads its admin console. */
+  pool?: PoolSample;
 }
 
 /** Options of a monitor: the sampler's, plus the log and the findings' thresholds. */
@@ -37,6 +42,8 @@ export interface MonitorOptions extends SamplerOptions {
    * (findings.noisyNeighbour.serverCpus wins when both are given). Unknown by default.
    */
   serverCpus?: number | null;
+  /** PgBouncer's admin console (a connection to its `pgbouncer` database), read every tick. */
+  pool?: { client: Queryable; target: string };
 }
 
 /**
@@ -106,6 +113,12 @@ export class RuntimeMonitor {
       }
     }
     for (const row of sample.services) row.totals = { ...this.sampler.totalsOf(row.service) };
+    const pool = this.options.pool
+      ? await samplePool(this.options.pool.client, {
+          target: this.options.pool.target,
+          ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
+        })
+      : undefined;
     const findings = runtimeFindings(
       {
         history: this.sampler.history,
@@ -116,6 +129,7 @@ export class RuntimeMonitor {
       },
       this.options.findings,
     );
+    if (pool) findings.push(...poolFindings(pool));
     this.latestReport = {
       sample,
       findings,
@@ -127,6 +141,7 @@ export class RuntimeMonitor {
         error,
         entriesRead: this.entriesRead,
       },
+      ...(pool ? { pool } : {}),
     };
     return this.latestReport;
   }

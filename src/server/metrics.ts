@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { PoolSample } from '../pool/types.js';
 import type { RuntimeReport } from '../runtime/monitor.js';
 
 /**
@@ -196,6 +197,7 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     'Runtime findings now, by kind and severity.',
     [...findings.values()].map((f) => [f.labels, f.count]),
   );
+  if (report.pool) renderPoolMetrics(e, report.pool);
   e.family('pgpact_sampler_duration_seconds', 'gauge', 'What the last sample took to collect.', [
     [{}, sample.sampleDurationMs / 1000],
   ]);
@@ -205,6 +207,57 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     ]);
   }
   return e.toString();
+}
+
+/** PgBouncer's pools per service (from its admin console). */
+function renderPoolMetrics(e: Exposition, pool: PoolSample): void {
+  const per = (value: (s: PoolSample['services'][number]) => number | null) =>
+    pool.services.flatMap((s): [Labels, number][] => {
+      const v = value(s);
+      return v === null ? [] : [[{ service: s.service }, v]];
+    });
+  e.family('pgpact_pool_up', 'gauge', "Whether PgBouncer's admin console could be read.", [
+    [{}, pool.error === null ? 1 : 0],
+  ]);
+  e.family(
+    'pgpact_pool_clients_waiting',
+    'gauge',
+    'Clients of the service waiting in PgBouncer for a server connection.',
+    per((s) => s.clientsWaiting),
+  );
+  e.family(
+    'pgpact_pool_clients_active',
+    'gauge',
+    'Clients of the service linked to a server connection or idle in PgBouncer.',
+    per((s) => s.clientsActive),
+  );
+  e.family(
+    'pgpact_pool_longest_wait_seconds',
+    'gauge',
+    'How long the oldest waiting client of the service has waited (0 when none).',
+    per((s) => s.longestWaitMs / 1000),
+  );
+  e.family(
+    'pgpact_pool_server_connections',
+    'gauge',
+    'Server connections the service pool holds.',
+    per((s) => s.serversHeld),
+  );
+  e.family(
+    'pgpact_pool_saturation',
+    'gauge',
+    'Server connections held over the service pool size (0..1; absent when the size is unknown).',
+    per((s) => s.saturation),
+  );
+  e.family(
+    'pgpact_pool_database_server_connections',
+    'gauge',
+    'Server connections of a database and the maximum its pools share (0: unlimited).',
+    pool.databases.flatMap((d): [Labels, number][] => [
+      [{ database: d.database, kind: 'current' }, d.currentConnections],
+      [{ database: d.database, kind: 'max' }, d.maxConnections],
+    ]),
+  );
 }
 
 /** The content type of the text exposition format. */

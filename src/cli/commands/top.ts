@@ -12,6 +12,7 @@ import {
   RuntimeMonitor,
   sleep,
 } from '../../runtime/monitor.js';
+import { openPoolConsole } from '../../pool/pool-console.js';
 import { localServerCpus, parseCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
@@ -77,18 +78,35 @@ export async function openMonitor(
     databaseUrl: typeof values['database-url'] === 'string' ? values['database-url'] : undefined,
   });
   const client = await connect(url, { applicationName });
+  const pgbouncer = typeof values.pgbouncer === 'string' ? values.pgbouncer : undefined;
+  const pool = await openPoolConsole(defaultStateDir(), pgbouncer, applicationName).catch(
+    async (error) => {
+      await client.end().catch(() => undefined);
+      throw error;
+    },
+  );
+  const closeAll = async () => {
+    await client.end().catch(() => undefined);
+    await pool?.client.end().catch(() => undefined);
+  };
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
     const serverCpus = cpus ?? localServerCpus(url);
-    const monitor = await RuntimeMonitor.create(client, { manifest, log, serverCpus, ...options });
+    const monitor = await RuntimeMonitor.create(client, {
+      manifest,
+      log,
+      serverCpus,
+      ...(pool ? { pool } : {}),
+      ...options,
+    });
     const parsed = new URL(url);
     return {
       monitor,
       target: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
-      close: () => client.end().catch(() => undefined),
+      close: closeAll,
     };
   } catch (error) {
-    await client.end().catch(() => undefined);
+    await closeAll();
     throw error;
   }
 }
@@ -122,6 +140,7 @@ export const topCommand: Command = {
   name: 'top',
   summary: 'live per-service view: connections, DB time, lock waits, deadlocks, findings',
   usage: `pgpact top [--interval 1s] [--service NAME] [--once] [--json] [--log-file FILE] [--cpus N]
+                  [--pgbouncer URL]
 
   One row per service (connections/limit, active, idle in transaction, waiting, oldest
   transaction, share of database time, mean statement time, top statement), the current
@@ -139,6 +158,9 @@ export const topCommand: Command = {
                    server's log, or the server's current log file via SQL when permitted
   --cpus N         CPUs of the database server (default: this machine's when the server is
                    local, else unknown): a service keeping them all busy starves the others
+  --pgbouncer URL  PgBouncer's admin console (database pgbouncer, a stats user): clients
+                   waiting per service, longest wait, pool saturation, pool findings;
+                   default: the PgBouncer pgpact pool start runs, if any
 
   The monitoring role needs superuser or pg_monitor. Ctrl-C exits.`,
   options: {
@@ -148,6 +170,7 @@ export const topCommand: Command = {
     json: { type: 'boolean' },
     'log-file': { type: 'string' },
     cpus: { type: 'string' },
+    pgbouncer: { type: 'string' },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { connect } from '../postgres/client.js';
+import { readPoolState } from './pool-files.js';
 import { poolConsoleUrl, poolStatus } from './pool-process.js';
 
 /** An open connection to PgBouncer's admin console and what to call it. */
@@ -10,16 +11,23 @@ export interface PoolConsole {
 
 /**
  * Connects to PgBouncer's admin console: the URL given (its `pgbouncer` database, a stats
- * or admin user), else the PgBouncer `pgpact pool start` runs; undefined when there is none.
+ * or admin user), else the PgBouncer `pgpact pool start` runs in front of the database
+ * monitored; undefined when there is none.
  */
 export async function openPoolConsole(
   stateDir: string,
   url: string | undefined,
   applicationName: string,
+  databaseUrl?: string,
 ): Promise<PoolConsole | undefined> {
   let consoleUrl = url;
   if (consoleUrl === undefined) {
     if (!poolStatus(stateDir).running) return undefined;
+    const fronted = readPoolState(stateDir)?.server;
+    if (databaseUrl !== undefined && fronted !== undefined) {
+      const monitored = new URL(databaseUrl);
+      if (Number(monitored.port || '5432') !== fronted.port) return undefined;
+    }
     consoleUrl = poolConsoleUrl(stateDir);
     if (consoleUrl === undefined) return undefined;
   }

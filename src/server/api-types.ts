@@ -296,6 +296,20 @@ export interface RuntimeState {
   lockWaits: LockWaitView[];
   deadlocks: DeadlockView[];
   findings: RuntimeFinding[];
+  /** PgBouncer's pools per service, when its admin console is read. */
+  pool?: PoolServiceView[];
+}
+
+/** One service's PgBouncer pools: clients waiting for a server connection and how full the pool is. */
+export interface PoolServiceView {
+  service: string;
+  clientsActive: number;
+  clientsWaiting: number;
+  longestWaitMs: number;
+  serversHeld: number;
+  poolSize: number | null;
+  /** serversHeld / poolSize (0..1), null when the size is unknown. */
+  saturation: number | null;
 }
 
 /** GET /api/state: every section at once. */

@@ -19,6 +19,8 @@ export interface RuntimeSectionOptions {
   hiddenRoles: string[];
   /** CPUs of the database server, when known (the noisy-neighbour rule on CPU saturation). */
   serverCpus?: number | null;
+  /** PgBouncer's admin console, read every tick. */
+  pool?: { client: Queryable; target: string };
 }
 
 function toSample(sample: SamplerSample, hidden: Set<string>): RuntimeSample {
@@ -96,6 +98,11 @@ export function runtimeState(
       ...(f.parties[0] ? { service: f.parties[0].service } : {}),
       message: f.message,
     })),
+    ...(report.pool
+      ? {
+          pool: report.pool.services.map(({ attribution: _a, ...s }) => s),
+        }
+      : {}),
   };
 }
 
@@ -114,6 +121,7 @@ export class RuntimeSection {
         ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
         ...(this.options.log ? { log: this.options.log } : {}),
         serverCpus: this.options.serverCpus ?? null,
+        ...(this.options.pool ? { pool: this.options.pool } : {}),
       });
       const report = await this.monitor.tick();
       this.samplesTaken += 1;

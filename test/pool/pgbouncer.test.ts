@@ -15,6 +15,7 @@ import { applyProvisioning } from '../../src/provision/apply.js';
 import { rolePassword, serviceUrl } from '../../src/provision/credentials.js';
 import { RuntimeMonitor } from '../../src/runtime/monitor.js';
 import { serveMetrics } from '../../src/server/metrics.js';
+import { runtimeState } from '../../src/server/runtime-section.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { waitFor } from '../runtime/helpers.js';
@@ -198,6 +199,14 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     expect(poolFindings(report.pool!)).toEqual(
       report.findings.filter((f) => f.kind.startsWith('pool-')),
     );
+
+    const dashboardState = runtimeState(report, monitor.sampler.history, {
+      intervalMs: 1000,
+      hiddenRoles: [],
+    });
+    expect(dashboardState.pool?.find((s) => s.service === 'users')).toMatchObject({
+      clientsWaiting: 1,
+    });
 
     const served = await serveMetrics({ host: '127.0.0.1', port: 0, latest: () => ({ report }) });
     try {

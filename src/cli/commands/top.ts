@@ -79,7 +79,7 @@ export async function openMonitor(
   });
   const client = await connect(url, { applicationName });
   const pgbouncer = typeof values.pgbouncer === 'string' ? values.pgbouncer : undefined;
-  const pool = await openPoolConsole(defaultStateDir(), pgbouncer, applicationName).catch(
+  const pool = await openPoolConsole(defaultStateDir(), pgbouncer, applicationName, url).catch(
     async (error) => {
       await client.end().catch(() => undefined);
       throw error;

@@ -13,6 +13,7 @@ import {
   sleep,
 } from '../../runtime/monitor.js';
 import { openPoolConsole } from '../../pool/pool-console.js';
+import { openReplicas } from '../../replica/open-replicas.js';
 import { localServerCpus, parseCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
@@ -85,9 +86,16 @@ export async function openMonitor(
       throw error;
     },
   );
+  const replicaUrls = Array.isArray(values.replica) ? values.replica : [];
+  const replicas = await openReplicas(replicaUrls, applicationName).catch(async (error) => {
+    await client.end().catch(() => undefined);
+    await pool?.client.end().catch(() => undefined);
+    throw error;
+  });
   const closeAll = async () => {
     await client.end().catch(() => undefined);
     await pool?.client.end().catch(() => undefined);
+    await replicas.close();
   };
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
@@ -97,6 +105,7 @@ export async function openMonitor(
       log,
       serverCpus,
       ...(pool ? { pool } : {}),
+      ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
       ...options,
     });
     const parsed = new URL(url);
@@ -140,7 +149,7 @@ export const topCommand: Command = {
   name: 'top',
   summary: 'live per-service view: connections, DB time, lock waits, deadlocks, findings',
   usage: `pgpact top [--interval 1s] [--service NAME] [--once] [--json] [--log-file FILE] [--cpus N]
-                  [--pgbouncer URL]
+                  [--pgbouncer URL] [--replica URL]...
 
   One row per service (connections/limit, active, idle in transaction, waiting, oldest
   transaction, share of database time, mean statement time, top statement), the current
@@ -161,6 +170,10 @@ export const topCommand: Command = {
   --pgbouncer URL  PgBouncer's admin console (database pgbouncer, a stats user): clients
                    waiting per service, longest wait, pool saturation, pool findings;
                    default: the PgBouncer pgpact pool start runs, if any
+  --replica URL    a streaming replica to watch too (repeatable; superuser or pg_monitor):
+                   lag, sessions and DB time per service there (server=host:port), the
+                   transaction holding back the primary's xmin through hot_standby_feedback,
+                   recovery-conflict cancellations per service (its log, read via SQL)
 
   The monitoring role needs superuser or pg_monitor. Ctrl-C exits.`,
   options: {
@@ -171,6 +184,7 @@ export const topCommand: Command = {
     'log-file': { type: 'string' },
     cpus: { type: 'string' },
     pgbouncer: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

@@ -1,0 +1,77 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  freePort,
+  runAsIdentity,
+  serverUrl,
+  startCluster,
+  stopCluster,
+} from '../../src/postgres/local-server.js';
+import type { TestServer } from '../helpers/postgres.js';
+
+const execFileAsync = promisify(execFile);
+
+/** A streaming standby of a test server, made by pg_basebackup -R; destroy() stops and removes it. */
+export interface Standby {
+  rootDir: string;
+  logFile: string;
+  port: number;
+  /** Superuser URL to the standby's `postgres` database (the primary's password). */
+  url: string;
+  destroy(): Promise<void>;
+}
+
+/**
+ * Clones the primary with `pg_basebackup -R -X stream -c fast` (run as the `postgres` OS
+ * user when root, like the servers themselves) and starts it as a hot standby.
+ */
+export async function startStandby(
+  primary: TestServer,
+  settings: Record<string, string> = {},
+): Promise<Standby> {
+  const binDir = path.dirname(primary.binaries.postgres);
+  const who = runAsIdentity();
+  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), `pgpact-test-${process.pid}-`));
+  fs.chmodSync(rootDir, 0o700);
+  if (who.uid !== undefined) fs.chownSync(rootDir, who.uid, who.gid ?? who.uid);
+  const destroy = async () => {
+    await stopCluster(primary.binaries, rootDir, 'immediate');
+    fs.rmSync(rootDir, { recursive: true, force: true });
+  };
+  try {
+    await execFileAsync(
+      path.join(binDir, 'pg_basebackup'),
+      [
+        '-D',
+        path.join(rootDir, 'data'),
+        '-R',
+        '-X',
+        'stream',
+        '-c',
+        'fast',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(primary.port),
+        '-U',
+        primary.superuser,
+      ],
+      { ...who, env: { ...process.env, PGPASSWORD: primary.password, LC_ALL: 'C' } },
+    );
+    const port = await freePort();
+    await startCluster(primary.binaries, rootDir, port, { hot_standby: 'on', ...settings });
+    return {
+      rootDir,
+      logFile: path.join(rootDir, 'postgres.log'),
+      port,
+      url: serverUrl(port, primary.password),
+      destroy,
+    };
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+}

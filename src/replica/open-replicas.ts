@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { PgpactError } from '../errors.js';
+import type { Manifest } from '../manifest/types.js';
 import { connect } from '../postgres/client.js';
 import { ServerLogSource } from '../runtime/log-source.js';
 import type { ReplicaTarget } from './replica-watch.js';
@@ -10,12 +11,33 @@ export function replicaLabel(url: string): string {
   return `${parsed.hostname}:${parsed.port || '5432'}`;
 }
 
+/** A replica to open: its URL and, for replicas named in the manifest, its name as the label. */
+export interface ReplicaAddress {
+  url: string;
+  label?: string;
+}
+
+/** The replicas the manifest names, their URLs read from the environment variables it names. */
+export function manifestReplicas(manifest: Manifest | undefined): ReplicaAddress[] {
+  return (manifest?.replicas ?? []).map((r) => {
+    const url = process.env[r.urlEnv];
+    if (url === undefined || url === '') {
+      throw new PgpactError(
+        'USAGE',
+        `the environment variable ${r.urlEnv} (replica ${r.name} in ${manifest!.file}) is not set`,
+        { hint: `export ${r.urlEnv}=postgresql://user:password@host:5432/dbname` },
+      );
+    }
+    return { url, label: r.name };
+  });
+}
+
 /**
- * Connects to each replica URL (a monitoring role: superuser or pg_monitor) and, where the
+ * Connects to each replica (a monitoring role: superuser or pg_monitor) and, where the
  * role may read it over SQL, follows its log for recovery conflicts.
  */
 export async function openReplicas(
-  urls: string[],
+  addresses: ReplicaAddress[],
   applicationName: string,
 ): Promise<{ targets: ReplicaTarget[]; close(): Promise<void> }> {
   const clients: pg.Client[] = [];
@@ -24,7 +46,7 @@ export async function openReplicas(
   };
   try {
     const targets: ReplicaTarget[] = [];
-    for (const url of urls) {
+    for (const { url, label } of addresses) {
       try {
         new URL(url);
       } catch {
@@ -46,7 +68,7 @@ export async function openReplicas(
       const log = (await ServerLogSource.readable(client))
         ? new ServerLogSource(client)
         : undefined;
-      targets.push({ server: replicaLabel(url), client, ...(log ? { log } : {}) });
+      targets.push({ server: label ?? replicaLabel(url), client, ...(log ? { log } : {}) });
     }
     return { targets, close };
   } catch (error) {

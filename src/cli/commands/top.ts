@@ -13,7 +13,7 @@ import {
   sleep,
 } from '../../runtime/monitor.js';
 import { openPoolConsole } from '../../pool/pool-console.js';
-import { openReplicas } from '../../replica/open-replicas.js';
+import { manifestReplicas, openReplicas } from '../../replica/open-replicas.js';
 import { localServerCpus, parseCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
@@ -72,6 +72,8 @@ export async function openMonitor(
   options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs'>> = {},
 ): Promise<OpenedMonitor> {
   const manifest = optionalManifest(values);
+  const replicaUrls = Array.isArray(values.replica) ? values.replica : [];
+  const addresses = [...replicaUrls.map((url) => ({ url })), ...manifestReplicas(manifest)];
   const cpus = typeof values.cpus === 'string' ? parseCpus(values.cpus) : undefined;
   const explicit =
     typeof values['database-url'] === 'string' ? values['database-url'] : process.env.DATABASE_URL;
@@ -86,8 +88,7 @@ export async function openMonitor(
       throw error;
     },
   );
-  const replicaUrls = Array.isArray(values.replica) ? values.replica : [];
-  const replicas = await openReplicas(replicaUrls, applicationName).catch(async (error) => {
+  const replicas = await openReplicas(addresses, applicationName).catch(async (error) => {
     await client.end().catch(() => undefined);
     await pool?.client.end().catch(() => undefined);
     throw error;

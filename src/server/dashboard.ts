@@ -21,6 +21,7 @@ import { FileLogSource } from '../runtime/log-source.js';
 import { metricsHandler } from './metrics.js';
 import { localServerCpus } from '../runtime/server-cpus.js';
 import { openPoolConsole } from '../pool/pool-console.js';
+import { manifestReplicas, openReplicas, type ReplicaAddress } from '../replica/open-replicas.js';
 import { RuntimeSection } from './runtime-section.js';
 import { loadWebAssets } from './static-assets.js';
 
@@ -50,6 +51,8 @@ export interface DashboardOptions {
   pgbouncerUrl?: string;
   /** Where `pgpact pool` keeps its state; without it and pgbouncerUrl, no pools are read. */
   poolStateDir?: string;
+  /** Streaming replicas to watch with the primary (besides the manifest's `replicas:`). */
+  replicas?: ReplicaAddress[];
 }
 
 /** A dashboard serving on a port. */
@@ -137,13 +140,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
             options.databaseUrl,
           )
         : undefined;
+    const loaded = optionalManifest(options.manifestFile);
+    const replicas = await openReplicas(
+      [...(options.replicas ?? []), ...manifestReplicas(loaded.manifest)],
+      'pgpact dashboard sampler',
+    ).catch(async (error) => {
+      await pool?.client.end().catch(() => undefined);
+      throw error;
+    });
     closePool = async () => {
       await pool?.client.end().catch(() => undefined);
+      await replicas.close();
     };
     const runtime = new RuntimeSection({
       connection: samplerConnection,
       ...(pool ? { pool } : {}),
-      ...optionalManifest(options.manifestFile),
+      ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
+      ...loaded,
       ...(options.logFile === undefined ? {} : { log: new FileLogSource(options.logFile) }),
       intervalMs,
       hiddenRoles: [role.role],

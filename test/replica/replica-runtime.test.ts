@@ -1,13 +1,19 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/main.js';
+import { completeMigration, MigrationBlockedError } from '../../src/migrate/complete.js';
+import { loadMigration } from '../../src/migrate/parse.js';
+import { startMigration } from '../../src/migrate/start.js';
+import { migrationStatus } from '../../src/migrate/status.js';
 import type { Manifest } from '../../src/manifest/types.js';
 import { connect, urlWith, withClient } from '../../src/postgres/client.js';
 import { systemBinaries } from '../../src/postgres/local-server.js';
 import { RuntimeMonitor } from '../../src/runtime/monitor.js';
 import { FileLogSource } from '../../src/runtime/log-source.js';
 import { renderMetrics } from '../../src/server/metrics.js';
+import { runtimeState } from '../../src/server/runtime-section.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
+import { createAccounts, fixture } from '../migrate/helpers.js';
 import { createLoginRole, manifestOf, waitFor } from '../runtime/helpers.js';
 import { type Standby, startStandby } from './standby.js';
 
@@ -102,6 +108,15 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
     const next = await opened.monitor!.tick();
     const services = next.replicas?.[0]?.sample?.services ?? [];
     expect(services.find((s) => s.service === 'reporting')?.connections.total).toBe(1);
+    const dashboard = runtimeState(next, opened.monitor!.sampler.history, {
+      intervalMs: 1000,
+      hiddenRoles: [],
+    });
+    expect(dashboard.replicas?.[0]).toMatchObject({
+      server: `127.0.0.1:${standby.port}`,
+      standby: true,
+      services: [{ service: 'reporting', sessions: 1 }],
+    });
     const metrics = renderMetrics(next);
     expect(metrics).toMatch(
       new RegExp(
@@ -224,5 +239,53 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
         'm',
       ),
     );
+  });
+
+  it('a reader of the old shape on the replica blocks migrate complete, named with its service and "replica"', async () => {
+    const primaryUrl = urlWith(primary.url, { database });
+    const replicaUrl = urlWith(standby.url, { database });
+    await withClient(primaryUrl, async (c) => {
+      await createAccounts(c, 50);
+      await c.query('GRANT USAGE ON SCHEMA users TO rep_reporting');
+      await c.query('GRANT SELECT ON users.account TO rep_reporting');
+    });
+    await startMigration(primaryUrl, await loadMigration(fixture('split-street.yaml')));
+    const reader = await open(reportingOnReplica, 'nightly-report');
+    await waitFor(
+      () =>
+        reader.query('SELECT street_and_number FROM users.account WHERE id = $1', [1]).then(
+          () => true,
+          () => undefined,
+        ),
+      30_000,
+      'the replica to replay the migration start',
+    );
+    // The primary alone sees nobody on the old shape.
+    const primaryOnly = await migrationStatus(primaryUrl, { manifest, quietForMs: 60_000 });
+    expect(primaryOnly?.canComplete).toBe(true);
+    const replicas = [{ url: replicaUrl }];
+    const status = await migrationStatus(primaryUrl, { manifest, quietForMs: 60_000, replicas });
+    expect(status?.canComplete).toBe(false);
+    expect(status?.consumers.uses.map((u) => [u.service, u.source, u.server, u.blocking])).toEqual([
+      ['reporting', 'observed', `127.0.0.1:${standby.port}`, true],
+    ]);
+    const refused = await completeMigration(primaryUrl, {
+      manifest,
+      quietForMs: 60_000,
+      replicas,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(MigrationBlockedError);
+    const blocked = refused as MigrationBlockedError;
+    expect(blocked.message).toBe(
+      `cannot complete split-street-and-number: reporting (on replica 127.0.0.1:${standby.port}) still uses the old shape`,
+    );
+    expect(blocked.detail).toContain(`(it reads on replica 127.0.0.1:${standby.port})`);
+    // The column is still there on both servers.
+    expect(
+      (await reader.query('SELECT street_and_number FROM users.account WHERE id = 1')).rows,
+    ).toHaveLength(1);
   });
 });

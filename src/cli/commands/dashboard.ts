@@ -45,7 +45,7 @@ export const dashboardCommand: Command = {
   summary: 'serve the web dashboard: coupling map, migrations, runtime, check reports; /metrics',
   usage: `pgpact dashboard [--port N] [--host H] [--token T] [--interval 1s] [--check-report FILE]
                         [--config F] [--database-url U] [--monitor-url U] [--log-file F] [--usage-file F]
-                        [--cpus N] [--pgbouncer URL]
+                        [--cpus N] [--pgbouncer URL] [--replica URL]...
 
   Serves the page and its JSON API (/api/state, /api/map, /api/migrations, /api/runtime,
   /api/check-report, live updates on /api/events) and Prometheus metrics on /metrics.
@@ -68,7 +68,8 @@ export const dashboardCommand: Command = {
   --cpus N             CPUs of the database server, for the noisy-neighbour finding (default:
                        this machine's when the server is local, else unknown)
   --pgbouncer URL      PgBouncer's admin console, for clients waiting per service and pool
-                       findings (default: the PgBouncer pgpact pool start runs, if any)`,
+                       findings (default: the PgBouncer pgpact pool start runs, if any)
+  --replica URL        a streaming replica to watch too (repeatable; see pgpact top)`,
   options: {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
@@ -80,6 +81,7 @@ export const dashboardCommand: Command = {
     'usage-file': { type: 'string' },
     cpus: { type: 'string' },
     pgbouncer: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output, signal) {
     const port = parsePort(text(values.port));
@@ -118,6 +120,9 @@ export const dashboardCommand: Command = {
       ...(serverCpus === undefined ? {} : { serverCpus }),
       ...(text(values.pgbouncer) === undefined ? {} : { pgbouncerUrl: text(values.pgbouncer)! }),
       poolStateDir: defaultStateDir(),
+      ...(Array.isArray(values.replica)
+        ? { replicas: values.replica.map((url) => ({ url })) }
+        : {}),
     });
     output.out(
       `pgpact dashboard on ${dashboard.url}${token ? ' (token required)' : ''}\n` +

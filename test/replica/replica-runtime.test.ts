@@ -5,6 +5,7 @@ import { completeMigration, MigrationBlockedError } from '../../src/migrate/comp
 import { loadMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
+import { observeUsage } from '../../src/usage/observe.js';
 import type { Manifest } from '../../src/manifest/types.js';
 import { connect, urlWith, withClient } from '../../src/postgres/client.js';
 import { systemBinaries } from '../../src/postgres/local-server.js';
@@ -260,6 +261,24 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
       30_000,
       'the replica to replay the migration start',
     );
+    // observe merges what ran on the replica, marked with the server it ran on.
+    const replicaAdmin = await open(replicaUrl, 'pgpact observe');
+    const observed = await withClient(primaryUrl, (client) =>
+      observeUsage({
+        client,
+        manifest,
+        sinceReset: true,
+        replicas: [{ server: `127.0.0.1:${standby.port}`, client: replicaAdmin }],
+      }),
+    );
+    const reportingUsage = observed.usage.roles.find((r) => r.role === 'rep_reporting');
+    expect(reportingUsage?.service).toBe('reporting');
+    expect(Object.keys(reportingUsage?.reads ?? {})).toContain('users.account.street_and_number');
+    expect(
+      reportingUsage?.statements.find((s) => s.reads.includes('users.account.street_and_number'))
+        ?.server,
+    ).toBe(`127.0.0.1:${standby.port}`);
+    expect(observed.usage.replicas?.map((r) => r.server)).toEqual([`127.0.0.1:${standby.port}`]);
     // The primary alone sees nobody on the old shape.
     const primaryOnly = await migrationStatus(primaryUrl, { manifest, quietForMs: 60_000 });
     expect(primaryOnly?.canComplete).toBe(true);

@@ -16,7 +16,7 @@ import { runtimeState } from '../../src/server/runtime-section.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
 import { createAccounts, fixture } from '../migrate/helpers.js';
 import { createLoginRole, manifestOf, waitFor } from '../runtime/helpers.js';
-import { type Standby, startStandby } from './standby.js';
+import { type Standby, startThrowawayStandby } from '../../src/replica/throwaway-standby.js';
 
 // The issue asks for Debian's PostgreSQL 15 for the streaming replica: under CI it must be there.
 const pg15 = systemBinaries('/usr/lib/postgresql/15/bin') !== undefined;
@@ -55,7 +55,7 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
         GRANT SELECT, UPDATE ON account TO rep_users;`),
     );
     manifest = manifestOf({ users: 'rep_users', reporting: 'rep_reporting' });
-    standby = await startStandby(primary, {
+    standby = await startThrowawayStandby(primary, {
       hot_standby_feedback: 'on',
       wal_receiver_status_interval: '1s',
       max_standby_streaming_delay: '1s',

@@ -3,18 +3,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { PgpactError } from '../errors.js';
 import {
   freePort,
+  type LocalServer,
   runAsIdentity,
   serverUrl,
   startCluster,
   stopCluster,
-} from '../../src/postgres/local-server.js';
-import type { TestServer } from '../helpers/postgres.js';
+} from '../postgres/local-server.js';
 
 const execFileAsync = promisify(execFile);
 
-/** A streaming standby of a test server, made by pg_basebackup -R; destroy() stops and removes it. */
+/** A throwaway streaming standby of a local server (tests, benches); destroy() stops and removes it. */
 export interface Standby {
   rootDir: string;
   logFile: string;
@@ -28,13 +29,23 @@ export interface Standby {
  * Clones the primary with `pg_basebackup -R -X stream -c fast` (run as the `postgres` OS
  * user when root, like the servers themselves) and starts it as a hot standby.
  */
-export async function startStandby(
-  primary: TestServer,
+export async function startThrowawayStandby(
+  primary: LocalServer,
   settings: Record<string, string> = {},
 ): Promise<Standby> {
   const binDir = path.dirname(primary.binaries.postgres);
+  const basebackup = path.join(binDir, 'pg_basebackup');
+  if (!fs.existsSync(basebackup)) {
+    throw new PgpactError(
+      'EMBEDDED_SERVER_FAILED',
+      `no pg_basebackup next to ${primary.binaries.postgres}`,
+      {
+        hint: 'use a full installation such as /usr/lib/postgresql/15/bin (Debian: postgresql-15)',
+      },
+    );
+  }
   const who = runAsIdentity();
-  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), `pgpact-test-${process.pid}-`));
+  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), `pgpact-${process.pid}-`));
   fs.chmodSync(rootDir, 0o700);
   if (who.uid !== undefined) fs.chownSync(rootDir, who.uid, who.gid ?? who.uid);
   const destroy = async () => {
@@ -43,7 +54,7 @@ export async function startStandby(
   };
   try {
     await execFileAsync(
-      path.join(binDir, 'pg_basebackup'),
+      basebackup,
       [
         '-D',
         path.join(rootDir, 'data'),

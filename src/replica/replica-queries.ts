@@ -54,7 +54,7 @@ SELECT pg_current_wal_lsn()::text AS current_lsn,
         FROM pg_replication_slots WHERE xmin IS NOT NULL), '[]'::json) AS slots`;
 
 export interface PrimaryRow {
-  current_lsn: string;
+  current_lsn: string | null;
   standbys: {
     application_name: string;
     client_addr: string | null;

@@ -85,8 +85,13 @@ export class ReplicaWatch {
 
   /** Samples every replica once (a replica that fails is reported, not thrown). */
   async sample(): Promise<ReplicaSample[]> {
-    const { rows } = await this.primary.query<PrimaryRow & Record<string, unknown>>(PRIMARY_SQL);
-    const primary = rows[0]!;
+    // A primary that is itself a standby (cascading) has no current WAL position: lag unknown.
+    const primary: PrimaryRow = await this.primary
+      .query<PrimaryRow & Record<string, unknown>>(PRIMARY_SQL)
+      .then(
+        ({ rows }) => rows[0]!,
+        () => ({ current_lsn: null, standbys: [], slots: [] }),
+      );
     const out: ReplicaSample[] = [];
     for (const [i, replica] of this.replicas.entries()) {
       try {
@@ -131,7 +136,7 @@ export class ReplicaWatch {
       if (this.conflictLog.length > 200) this.conflictLog.splice(0, this.conflictLog.length - 200);
     }
     const lagBytes =
-      state.replay_lsn === null
+      state.replay_lsn === null || primary.current_lsn === null
         ? null
         : Number(lsnBytes(primary.current_lsn) - lsnBytes(state.replay_lsn));
     const manifest = sampler.manifest;
@@ -179,7 +184,7 @@ function standbyHolding(primary: PrimaryRow, xmin: string): StandbyOnPrimary | n
       xmin: standby.xmin,
       xminAge: standby.xmin_age,
       lagBytes:
-        standby.replay_lsn === null
+        standby.replay_lsn === null || primary.current_lsn === null
           ? null
           : Number(lsnBytes(primary.current_lsn) - lsnBytes(standby.replay_lsn)),
       replayLagMs: standby.replay_lag_ms,

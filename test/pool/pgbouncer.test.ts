@@ -225,6 +225,37 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     for (const r of reporting.slice(1)) await r.query('COMMIT');
   });
 
+  it('users exhausting its own pool is its own finding, naming nobody else', async () => {
+    const { port } = poolStatus(stateDir);
+    const users = await Promise.all([1, 2, 3].map((i) => open('pool_users', port!, `users-${i}`)));
+    for (const u of users.slice(0, 2)) {
+      await u.query('BEGIN');
+      await u.query('SELECT 1');
+    }
+    const third = users[2]!.query('SELECT 2 AS n');
+    const consoleClient = await connect(poolConsoleUrl(stateDir)!);
+    clients.push(consoleClient);
+    const finding = await waitFor(
+      async () => {
+        const sample = await readPoolConsole(consoleClient, {
+          manifest,
+          target: `127.0.0.1:${port}`,
+        });
+        return poolFindings(sample).find((f) => f.kind === 'pool-exhausted');
+      },
+      15_000,
+      'a pool-exhausted finding',
+    );
+    expect(finding.parties).toEqual([
+      { service: 'users', attribution: 'manifest-role', as: 'at-limit' },
+    ]);
+    expect(finding.message).toMatch(
+      /^1 client of users waits \(longest \d+\.\ds\) for a server connection to \S+: its pool is exhausted \(2\/2 server connections\)$/,
+    );
+    for (const u of users.slice(0, 2)) await u.query('COMMIT');
+    expect((await third).rows[0]?.n).toBe(2);
+  });
+
   it('pgpact top --once shows the pools of the running PgBouncer; stop ends it', async () => {
     const io = outputOf();
     const code = await runCommand(

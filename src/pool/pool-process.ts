@@ -132,6 +132,17 @@ export async function stopPool(stateDir: string, remove = false): Promise<boolea
   return true;
 }
 
+/**
+ * Makes a running PgBouncer reread its configuration and auth file (SIGHUP): pool sizes and
+ * verifiers change at once; a new listen port needs a restart. False when it does not run.
+ */
+export function reloadPool(stateDir: string): boolean {
+  const pid = runningPid(poolPaths(stateDir).pidFile);
+  if (pid === undefined) return false;
+  process.kill(pid, 'SIGHUP');
+  return true;
+}
+
 /** The admin-console URL of the PgBouncer `pgpact pool` configured (monitor user, database pgbouncer). */
 export function poolConsoleUrl(stateDir: string): string | undefined {
   const state = readPoolState(stateDir);

@@ -64,6 +64,29 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     return client;
   };
 
+  /** PgBouncer keeps idle server connections: close them from Postgres until none is left. */
+  const closeServerConnections = async () => {
+    const admin = await connect(url);
+    try {
+      await waitFor(
+        async () => {
+          const { rows } = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename LIKE 'pool\\_%'`,
+          );
+          if (rows[0]?.n === 0) return true;
+          await admin.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename LIKE 'pool\\_%'`,
+          );
+          return undefined;
+        },
+        15_000,
+        'idle server connections closed',
+      );
+    } finally {
+      await admin.end();
+    }
+  };
+
   beforeAll(async () => {
     if (findPgbouncer() === undefined) throw new Error('pgbouncer is not installed (CI=true)');
     server = await startTestServer();
@@ -147,23 +170,9 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     // users' and invoicing's server connections from the previous test go back to the pool:
     // reporting's burst takes every shared server connection once those are closed.
     for (const c of clients.splice(0)) await c.end().catch(() => undefined);
+    await closeServerConnections();
     const admin = await connect(url);
     clients.push(admin);
-    await waitFor(
-      async () => {
-        const { rows } = await admin.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE usename LIKE 'pool\\_%'`,
-        );
-        if (rows[0]?.n === 0) return true;
-        // PgBouncer keeps idle server connections: ask it to drop them by closing them from Postgres.
-        await admin.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename LIKE 'pool\\_%'`,
-        );
-        return undefined;
-      },
-      15_000,
-      'idle server connections closed',
-    );
     const reporting = await Promise.all(
       [1, 2, 3].map((i) => open('pool_reporting', port!, `report-${i}`)),
     );
@@ -266,6 +275,28 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     expect([0, 1]).toContain(code);
     expect(io.out()).toMatch(/POOLS \(PgBouncer 127\.0\.0\.1:\d+\)/);
     expect(io.out()).toMatch(/^reporting\s+\d+\s+0\s+-\s+\d+\/3/m);
+    // Rewriting the configuration reloads the running PgBouncer: 4 shared server connections now.
+    const rewrite = outputOf();
+    expect(
+      await runCommand(
+        ['pool', '--config', configFile, '--database-url', url, '--server-connections', '4'],
+        rewrite.output,
+        new AbortController().signal,
+      ),
+    ).toBe(0);
+    expect(rewrite.out()).toContain('the running PgBouncer reloaded it');
+    const consoleClient = await connect(poolConsoleUrl(stateDir)!);
+    clients.push(consoleClient);
+    const database = new URL(url).pathname.slice(1);
+    await waitFor(
+      async () => {
+        const sample = await readPoolConsole(consoleClient, { manifest, target: 'pgbouncer' });
+        const shared = sample.databases.find((d) => d.database === database)?.maxConnections;
+        return shared === 4 ? true : undefined;
+      },
+      10_000,
+      'PgBouncer to reload its configuration',
+    );
     const stop = outputOf();
     expect(await runCommand(['pool', 'stop'], stop.output, new AbortController().signal)).toBe(0);
     expect(stop.out()).toBe('PgBouncer stopped\n');

@@ -1,7 +1,7 @@
 import { PgpactError } from '../../errors.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import type { PoolMode } from '../../pool/pool-config.js';
-import { poolStatus, startPool, stopPool } from '../../pool/pool-process.js';
+import { poolStatus, reloadPool, startPool, stopPool } from '../../pool/pool-process.js';
 import { writePoolConfig } from '../../pool/write-pool.js';
 import { type Command, EXIT } from '../command.js';
 import { loadManifestOption } from '../manifest-option.js';
@@ -84,13 +84,14 @@ export const poolCommand: Command = {
           serverConnections: positiveInteger(values, 'server-connections'),
         });
         const { state } = written;
+        const reloaded = reloadPool(stateDir);
         const lines = [
           `wrote ${written.iniFile} and ${written.authFile} (SCRAM verifiers, no passwords)`,
           `PgBouncer on 127.0.0.1:${state.port} → ${state.server.host}:${state.server.port}/${state.server.database}, ${state.poolMode} pooling, ${state.serverConnections} shared server connections`,
           ...written.pools.map(
             (p) => `  pool ${p.role} (service ${p.service}): ${p.poolSize} server connections`,
           ),
-          `services connect to postgresql://<role>:<password>@127.0.0.1:${state.port}/${state.server.database}; pgpact pool start runs it`,
+          `services connect to postgresql://<role>:<password>@127.0.0.1:${state.port}/${state.server.database}; ${reloaded ? 'the running PgBouncer reloaded it (a new --port needs pgpact pool stop and start)' : 'pgpact pool start runs it'}`,
         ];
         output.out(`${lines.join('\n')}\n`);
         return EXIT.ok;

@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/main.js';
@@ -6,6 +8,8 @@ import { loadMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
 import { observeUsage } from '../../src/usage/observe.js';
+import { runCheck } from '../../src/impact/run-check.js';
+import { parseManifest } from '../../src/manifest/load.js';
 import type { Manifest } from '../../src/manifest/types.js';
 import { connect, urlWith, withClient } from '../../src/postgres/client.js';
 import { systemBinaries } from '../../src/postgres/local-server.js';
@@ -14,6 +18,7 @@ import { FileLogSource } from '../../src/runtime/log-source.js';
 import { renderMetrics } from '../../src/server/metrics.js';
 import { runtimeState } from '../../src/server/runtime-section.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { createAccounts, fixture } from '../migrate/helpers.js';
 import { createLoginRole, manifestOf, waitFor } from '../runtime/helpers.js';
 import { type Standby, startThrowawayStandby } from '../../src/replica/throwaway-standby.js';
@@ -249,8 +254,9 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
       await createAccounts(c, 50);
       await c.query('GRANT USAGE ON SCHEMA users TO rep_reporting');
       await c.query('GRANT SELECT ON users.account TO rep_reporting');
+      await c.query('ALTER SCHEMA users OWNER TO rep_users');
+      await c.query('ALTER TABLE users.account OWNER TO rep_users');
     });
-    await startMigration(primaryUrl, await loadMigration(fixture('split-street.yaml')));
     const reader = await open(reportingOnReplica, 'nightly-report');
     await waitFor(
       () =>
@@ -279,6 +285,28 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
         ?.server,
     ).toBe(`127.0.0.1:${standby.port}`);
     expect(observed.usage.replicas?.map((r) => r.server)).toEqual([`127.0.0.1:${standby.port}`]);
+    // check names the replica reader as an observed consumer of the column it would drop.
+    const dir = tempDir('pgpact-replica-check-');
+    const file = path.join(dir, '002_drop_street.sql');
+    fs.writeFileSync(file, 'ALTER TABLE users.account DROP COLUMN street_and_number;\n');
+    const checkManifest = parseManifest(
+      'version: 1\nservices:\n  users:\n    role: rep_users\n    owns: [users]\n  reporting:\n    role: rep_reporting\n',
+      path.join(dir, 'pgpact.yaml'),
+    );
+    const report = await runCheck({
+      manifest: checkManifest,
+      files: [file],
+      root: dir,
+      databaseUrl: primaryUrl,
+      usage: observed.usage,
+    });
+    expect(report.findings.find((f) => f.kind === 'column-dropped')).toMatchObject({
+      severity: 'breaking',
+      object: 'users.account.street_and_number',
+      consumers: expect.arrayContaining([{ service: 'reporting', source: 'observed' }]),
+    });
+
+    await startMigration(primaryUrl, await loadMigration(fixture('split-street.yaml')));
     // The primary alone sees nobody on the old shape.
     const primaryOnly = await migrationStatus(primaryUrl, { manifest, quietForMs: 60_000 });
     expect(primaryOnly?.canComplete).toBe(true);

@@ -52,7 +52,7 @@ function resolveSecretOptions(values: Values, output: Output, name: string): voi
     const url = values[option];
     if (typeof url !== 'string') continue;
     const parsed = checkDatabaseUrl(url, `--${option}`);
-    if (parsed.password !== '') {
+    if (parsed.password !== '' || parsed.searchParams.has('password')) {
       output.err(
         `pgpact ${name}: warning: --${option} holds a password, visible to other users of this machine (ps); use PGPASSWORD, ~/.pgpass, DATABASE_URL or --database-url-env NAME instead\n`,
       );

@@ -97,6 +97,7 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
         passwordGiven:
           options.password !== undefined ||
           new URL(url).password !== '' ||
+          new URL(url).searchParams.has('password') ||
           Boolean(process.env.PGPASSWORD),
         probe,
         listDatabases: () => listDatabases(url, target, options),

@@ -17,11 +17,19 @@ const SCHEMES = new Set(['postgres:', 'postgresql:']);
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    if (parsed.password || parsed.searchParams.has('password')) {
+      if (parsed.password) parsed.password = '***';
+      // libpq also takes ?password=...
+      if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+      return parsed.toString();
+    }
+    // `user:secret@host` without a scheme parses as scheme `user:`: mask it all the same.
+    return url.replace(/:[^:@/]*@/, ':***@');
   } catch {
-    // user:password@ anywhere after the scheme: keep the user, hide everything up to the last @.
-    return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):[^@]*@/i, '$1:***@');
+    // user:password@ after the scheme: keep the user, hide everything up to the last @;
+    // without a scheme, any `:secret@`.
+    const masked = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):.*@/i, '$1:***@');
+    return masked !== url ? masked : url.replace(/:[^:@/]*@/, ':***@');
   }
 }
 

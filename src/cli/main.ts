@@ -28,7 +28,7 @@ const URL_OPTIONS = ['database-url', 'monitor-url'];
  * Resolves --database-url-env NAME into --database-url, checks every URL given on the
  * command line, and warns (stderr) about secrets there: other users see them in `ps`.
  */
-function resolveSecretOptions(values: Values, output: Output, name: string): void {
+function resolveSecretOptions(values: Values, output: Output, name: string, warn: boolean): void {
   const fromEnv = values['database-url-env'];
   if (typeof fromEnv === 'string') {
     if (values['database-url'] !== undefined) {
@@ -52,13 +52,13 @@ function resolveSecretOptions(values: Values, output: Output, name: string): voi
     const url = values[option];
     if (typeof url !== 'string') continue;
     const parsed = checkDatabaseUrl(url, `--${option}`);
-    if (parsed.password !== '' || parsed.searchParams.has('password')) {
+    if (warn && (parsed.password !== '' || parsed.searchParams.has('password'))) {
       output.err(
         `pgpact ${name}: warning: --${option} holds a password, visible to other users of this machine (ps); use PGPASSWORD, ~/.pgpass, DATABASE_URL or --database-url-env NAME instead\n`,
       );
     }
   }
-  if (typeof values.token === 'string') {
+  if (warn && typeof values.token === 'string') {
     output.err(
       `pgpact ${name}: warning: --token is visible to other users of this machine (ps); set PGPACT_DASHBOARD_TOKEN instead\n`,
     );
@@ -93,6 +93,8 @@ export async function runCommand(
   argv: string[],
   output: Output = stdOutput,
   signal = new AbortController().signal,
+  /** Whether argv is a process's command line, which `ps` shows: then secrets in it are warned about. */
+  options: { argvVisible?: boolean } = {},
 ): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -126,7 +128,7 @@ export async function runCommand(
   }
   try {
     const values = parsed.values as Values;
-    resolveSecretOptions(values, output, name);
+    resolveSecretOptions(values, output, name, options.argvVisible === true);
     return await command.run({ values, positionals: parsed.positionals }, output, signal);
   } catch (error) {
     if (process.env.PGPACT_DEBUG && error instanceof Error) output.err(`${error.stack}\n`);
@@ -172,7 +174,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   process.on('uncaughtException', onEscaped);
   process.on('unhandledRejection', onEscaped);
-  const code = await runCommand(argv, stdOutput, controller.signal);
+  const code = await runCommand(argv, stdOutput, controller.signal, { argvVisible: true });
   process.exitCode =
     controller.signal.aborted && code === EXIT.ok && !stdoutClosed ? EXIT.interrupted : code;
 }

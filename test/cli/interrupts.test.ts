@@ -197,7 +197,43 @@ describe('the server going away', () => {
   });
 });
 
+/** Mounts a tiny tmpfs (root only) and fills it: every write on it then fails with ENOSPC. */
+function fullDisk(): { dir: string; release(): void } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const dir = tempDir('pgpact-full-');
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+  if (mounted.status !== 0) return undefined;
+  try {
+    fs.writeFileSync(path.join(dir, 'filler'), Buffer.alloc(1024 * 1024));
+  } catch {
+    // ENOSPC: full, as wanted.
+  }
+  return { dir, release: () => spawnSync('umount', [dir]) };
+}
+
 describe('the environment', () => {
+  it('a full disk (ENOSPC) while observe saves its snapshot: exit 2, what happened and the fix', async (ctx) => {
+    const full = fullDisk();
+    // Mounting a tmpfs needs root and a system that allows it.
+    if (full === undefined) return ctx.skip();
+    try {
+      const url = await server.createDatabase('enospc');
+      const out = path.join(full.dir, 'usage.json');
+      const r = await runCli(['observe', '--out', out, '--since-reset'], {
+        cwd: full.dir,
+        env: { DATABASE_URL: url },
+      });
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain('[ENVIRONMENT]');
+      expect(r.err).toContain('no space left on the device');
+      expect(r.err).toContain('free disk space');
+      expect(r.err).not.toContain('INTERNAL');
+      expect(r.err).not.toMatch(STACK);
+    } finally {
+      full.release();
+    }
+  });
+
   it('an unwritable PGPACT_HOME (EACCES): exit 2 naming the path and the fix, not a bug', async () => {
     const dir = tempDir('pgpact-eacces-');
     const asRoot = process.getuid?.() === 0;

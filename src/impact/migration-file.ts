@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { isParserOutOfMemory, SINGLE_PARSE_CHARS } from '../sql/parse.js';
+import { statementRanges } from '../sql/statement-ranges.js';
 import { decodeSql, noStatementsError } from '../sql/read-sql.js';
 
 /** One statement of a migration file, located in the file. */
@@ -139,6 +141,7 @@ export function parseMigrationText(
 ): MigrationStatement[] | SyntaxProblem {
   // Only whitespace and comments: no statement (the parser would call it an empty query).
   if (skipTrivia(text, 0) === text.length) return [];
+  if (text.length > SINGLE_PARSE_CHARS) return parseInPieces(text, display, firstIndex);
   const bytes = Buffer.from(text, 'utf8');
   let tree: {
     stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[];
@@ -146,6 +149,13 @@ export function parseMigrationText(
   try {
     tree = parseSync(text) as typeof tree;
   } catch (error) {
+    if (isParserOutOfMemory(error)) {
+      throw new PgpactError(
+        'INPUT_TOO_LARGE',
+        `${display} is too large for the SQL parser in one piece (${(bytes.length / 1e6).toFixed(1)} MB)`,
+        { hint: 'split it into several files', cause: error },
+      );
+    }
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
     const message = details?.message ?? (error as Error).message;
@@ -182,6 +192,63 @@ export function parseMigrationText(
       node: raw.stmt,
       type,
     });
+  }
+  return statements;
+}
+
+/** Characters of SQL parsed in one parser call when a text is cut into pieces. */
+const PIECE_CHARS = 500_000;
+
+/**
+ * parseMigrationText for a long text (a schema dump as --base): cut between statements
+ * and parsed piece by piece, so the parser's memory limit never turns into a false syntax
+ * error. A piece that fails grows by the next statements first, in case the cut was wrong.
+ */
+function parseInPieces(
+  text: string,
+  display: string,
+  firstIndex: number,
+): MigrationStatement[] | SyntaxProblem {
+  const ranges = statementRanges(text);
+  const lineOf = lineIndex(text);
+  const statements: MigrationStatement[] = [];
+  let r = 0;
+  while (r < ranges.length) {
+    const from = ranges[r]!;
+    let next = r + 2;
+    while (next < ranges.length && ranges[next + 1]! - from <= PIECE_CHARS) next += 2;
+    let parsed = parseMigrationText(text.slice(from, ranges[next - 1]!), display, 0);
+    for (
+      let tries = 0, grown = next;
+      !Array.isArray(parsed) && tries < 3 && grown < ranges.length;
+      tries++
+    ) {
+      grown = Math.min(ranges.length, grown + (next - r));
+      const retry = parseMigrationText(text.slice(from, ranges[grown - 1]!), display, 0);
+      if (Array.isArray(retry)) {
+        parsed = retry;
+        next = grown;
+      }
+    }
+    if (!Array.isArray(parsed)) {
+      // Locate the piece's error in the whole text.
+      const piece = text.slice(from, ranges[next - 1]!);
+      let lineStart = 0;
+      for (let line = 1; line < parsed.line; line++) lineStart = piece.indexOf('\n', lineStart) + 1;
+      const at = caretAt(text, from + lineStart + parsed.column);
+      return { ...parsed, line: at.line, column: at.column, excerpt: at.excerpt };
+    }
+    for (const s of parsed) {
+      const offset = s.offset + from;
+      statements.push({
+        ...s,
+        index: firstIndex + statements.length,
+        start: s.start + from,
+        offset,
+        line: lineOf(offset),
+      });
+    }
+    r = next;
   }
   return statements;
 }

@@ -77,6 +77,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - lineStart + 1 };
 }
 
+/** Whether a parser error is the WASM parser running out of memory (never a syntax error). */
+export function isParserOutOfMemory(error: unknown): boolean {
+  return /Program terminated|out of memory|memory access out of bounds|Aborted\(/i.test(
+    (error as Error)?.message ?? '',
+  );
+}
+
 /** Parses text with the Postgres parser; returns the raw statements or the located syntax error. */
 export function parseText(
   text: string,
@@ -100,11 +107,7 @@ export function parseText(
     if (/not initiali[sz]ed/i.test((error as Error).message)) {
       throw new Error('the SQL parser is not loaded: await loadParser() first');
     }
-    if (
-      /Program terminated|out of memory|memory access out of bounds|Aborted\(/i.test(
-        (error as Error).message,
-      )
-    ) {
+    if (isParserOutOfMemory(error)) {
       throw new PgpactError(
         'INPUT_TOO_LARGE',
         `the SQL parser ran out of memory on ${Math.ceil(Buffer.byteLength(text) / 1e6)} MB of SQL in one piece`,

@@ -1,6 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  loadParser as loadMigrationParser,
+  parseMigrationText,
+} from '../../src/impact/migration-file.js';
 import { loadParser, splitStatements } from '../../src/sql/parse.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -101,6 +105,21 @@ describe('pgpact analyze on large inputs', () => {
     expect(r.err).toContain('[INPUT_TOO_LARGE]');
     expect(r.err).toContain('the statement at line 2');
     expect(r.err).toMatch(/at most 8 MB/);
+  }, 600_000);
+});
+
+describe('migration and base files for check', () => {
+  it('a 24 MB schema text (a --base dump) parses piece by piece: every statement, located, no false syntax error', async () => {
+    await loadMigrationParser();
+    const stmt = `SELECT ${Array.from({ length: 1000 }, (_, i) => i).join(', ')};\n`;
+    const count = Math.ceil(24e6 / stmt.length);
+    const text = `CREATE SCHEMA users;\n${stmt.repeat(count)}`;
+    const parsed = parseMigrationText(text, 'base.sql');
+    if (!Array.isArray(parsed)) throw new Error(`a false syntax error: ${parsed.message}`);
+    expect(parsed).toHaveLength(count + 1);
+    expect(parsed[count]!.line).toBe(count + 1);
+    expect(parsed[count]!.index).toBe(count);
+    expect(text.slice(parsed[count]!.offset, parsed[count]!.offset + 9)).toBe('SELECT 0,');
   }, 600_000);
 });
 

@@ -4,6 +4,7 @@ import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
+import { readOwnRoles } from '../postgres/own-roles.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { computeUsage } from './compute.js';
@@ -71,6 +72,11 @@ export async function observeUsage(options: ObserveOptions): Promise<ObserveResu
     ...(window.start === undefined ? {} : { start: window.start }),
     mode: window.mode,
   });
+  const own = await readOwnRoles(options.client);
+  for (const role of usage.roles) {
+    const kind = own.get(role.role);
+    if (kind !== undefined && role.service === undefined) role.pgpactRole = kind;
+  }
   if (current.source === 'live') {
     usage.counters = {
       ...(current.statsReset ? { statsReset: current.statsReset } : {}),

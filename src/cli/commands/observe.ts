@@ -32,7 +32,10 @@ export const observeCommand: Command = {
     unobserved-service      a service with contracts ran nothing in the window (info)
     unanalyzed-statement    statement text that does not parse: cut (track_activity_query_size),
                             lost, or not SQL (info)
-  Writes in a service's own schemas are not findings. Without a manifest (no ./pgpact.yaml and
+  Writes in a service's own schemas are not findings, nor is anything pgpact's own roles did:
+  the role pgpact connects as (it runs migrations), the bootstrap superuser, pgpact_monitor.
+  Statement texts that carry a password (CREATE/ALTER ROLE ... PASSWORD, user mappings,
+  connection strings) are withheld: never saved or printed. Without a manifest (no ./pgpact.yaml and
   no --config) every role is reported as unknown: start there with --suggest.
 
   The window. pg_stat_statements counters only grow, so each snapshot also stores the raw
@@ -49,7 +52,8 @@ export const observeCommand: Command = {
                        migrate; PGPACT_HOME moves .pgpact)
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
-                       everything since the last reset (or the --from file)
+                       everything since the last reset (or the --from file). Nothing is saved:
+                       the next observe's window still starts at the previous snapshot
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],
@@ -57,7 +61,8 @@ export const observeCommand: Command = {
                         "message", "suggestion"}]}
 
   Needs pg_stat_statements (shared_preload_libraries + CREATE EXTENSION) and a role that may
-  see every role's statements (superuser or pg_read_all_stats).
+  see every role's statements (superuser or pg_read_all_stats). Without --database-url (or
+  DATABASE_URL) it reads the embedded Postgres, which must exist and run (pgpact db start).
 
   exit codes: 0 no warning, 1 a finding of severity warning, 2 invalid input or environment
   (--suggest exits 0)`,
@@ -100,6 +105,7 @@ export const observeCommand: Command = {
     }
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      embedded: 'running',
     });
     const result = await withClient(url, (client) =>
       observeUsage({
@@ -111,11 +117,12 @@ export const observeCommand: Command = {
         reset: values.reset === true,
       }),
     );
-    saveUsage(out, result.usage);
     if (values.suggest) {
+      // Only printed: the snapshot (and so the next observe's window) stays where it was.
       output.out(suggestContracts(result.usage, manifest, result.catalog));
       return EXIT.ok;
     }
+    saveUsage(out, result.usage);
     if (values.json) output.out(`${JSON.stringify(observationJson(result, out), null, 2)}\n`);
     else output.out(formatObservationText(result, out));
     return result.findings.some((f) => reaches(f.severity, 'warning')) ? EXIT.problem : EXIT.ok;

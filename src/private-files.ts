@@ -6,10 +6,21 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PgpactError } from './errors.js';
 
+const REASONS: Record<string, string> = {
+  ENOENT: 'its parent does not exist or takes no new folders',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+};
+
 function unwritable(dir: string, error: NodeJS.ErrnoException): PgpactError {
+  const why = REASONS[error.code ?? ''] ?? error.message;
   return new PgpactError(
     'STATE_DIR_UNWRITABLE',
-    `cannot create or write the folder ${dir}: ${error.code ?? error.message}`,
+    `cannot create or write the folder ${dir}: ${why}${error.code ? ` (${error.code})` : ''}`,
     {
       hint: process.env.PGPACT_HOME
         ? `PGPACT_HOME=${process.env.PGPACT_HOME}: point it at a folder you may write (e.g. PGPACT_HOME=$PWD/.pgpact) or unset it`

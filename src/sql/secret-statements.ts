@@ -16,6 +16,13 @@ const SUSPECT =
 const SECRET_VALUE =
   /pass(?:word|file)?\s*=|scram-sha-256\$|^md5[0-9a-f]{32}$|:\/\/[^\s/@'"]*:[^\s@'"]*@/i;
 
+/**
+ * For text the parser rejects (cut by track_activity_query_size, a line of a broken file):
+ * a password keyword followed by a value, a key=value password, a verifier, a URL password.
+ */
+const SECRET_IN_TEXT =
+  /pass(?:word)?\s*(?:=|'|"|\$|E')|passwd|pwd\s*=|scram-sha-256\$|md5[0-9a-f]{32}|:\/\/[^\s/@'"]*:[^\s@'"]*@/i;
+
 /** Option (DefElem) and setting names that name a secret: PASSWORD, OPTIONS (password ...), passfile. */
 const SECRET_NAME = /pass|pwd|secret/i;
 
@@ -51,7 +58,7 @@ function withheld(kind: string | undefined): string {
 /**
  * Whether a statement text sets or carries a secret. Decided on the Postgres parse tree;
  * text the parser rejects (cut by track_activity_query_size, not SQL) counts as secret when
- * it merely looks like it could hold one.
+ * it looks like a password with its value, a verifier or a URL with a password.
  */
 export function carriesSecret(text: string): boolean {
   return withholdSecretStatement(text) !== text;
@@ -75,6 +82,7 @@ export function withholdSecretStatement(text: string): string {
   if (text.startsWith(WITHHELD_PREFIX) || !SUSPECT.test(text)) return text;
   const stmts = tryParse(text);
   if (stmts === undefined) {
+    if (!SECRET_IN_TEXT.test(text)) return text;
     const word = /^\s*([A-Za-z]{1,12})\b/.exec(text)?.[1];
     return withheld(word?.toUpperCase());
   }
@@ -86,4 +94,19 @@ export function withholdSecretStatement(text: string): string {
 /** Whether a text is the placeholder of a withheld statement. */
 export function isWithheldStatement(text: string | undefined): boolean {
   return text?.startsWith(WITHHELD_PREFIX) === true;
+}
+
+/**
+ * An excerpt of a file (a line and a caret under it, as caretAt makes) with every line that
+ * carries a password replaced, for error reports and check findings.
+ */
+export function withholdSecretLines(excerpt: string): string {
+  return excerpt
+    .split('\n')
+    .map((line) =>
+      withholdSecretStatement(line) === line
+        ? line
+        : '(this line is withheld: it carries a password)',
+    )
+    .join('\n');
 }

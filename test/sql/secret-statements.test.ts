@@ -56,7 +56,17 @@ describe('statement texts carrying a password are withheld', () => {
     const cut = "CREATE ROLE billing LOGIN PASSWORD 'SCRAM-SHA-256$4096:c2Fsd";
     expect(withholdSecretStatement(cut)).not.toContain('SCRAM');
     expect(withholdSecretStatement(cut)).toContain('(CREATE)');
-    expect(withholdSecretStatement('ALTER ROLE x PASSW')).not.toContain('ALTER ROLE x');
+    expect(
+      withholdSecretStatement("CREATE USER MAPPING FOR b SERVER s OPTIONS (password 'hun"),
+    ).not.toContain('hun');
+    expect(
+      withholdSecretStatement("SELECT dblink_connect('postgresql://r:hunter2@db/a"),
+    ).not.toContain('hunter2');
+    // Cut before any value: nothing secret left to withhold; a column name is no secret.
+    expect(withholdSecretStatement('ALTER ROLE x PASSW')).toBe('ALTER ROLE x PASSW');
+    expect(withholdSecretStatement('SELECT password_hash FROM users.login WHERE')).toBe(
+      'SELECT password_hash FROM users.login WHERE',
+    );
   });
 
   it('keeps ordinary statements, even about password columns', () => {

@@ -11,6 +11,7 @@ import {
   embeddedBinaries,
   freePort,
   initCluster,
+  processAlive,
   serverUrl,
   startCluster,
   stopCluster,
@@ -101,6 +102,39 @@ function writeState(stateDir: string, state: EmbeddedState): void {
   writePrivateFile(statePaths(stateDir).stateFile, JSON.stringify(state, null, 2));
 }
 
+/** In a server folder under the temp directory: the state directory it belongs to. */
+const OWNER_FILE = 'state-dir';
+
+/**
+ * Removes server folders under the temp directory whose state directory is gone (deleted
+ * with its project, e.g. by a test) and whose server does not run: nobody can reach them.
+ */
+function removeOrphanedServerDirs(): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(os.tmpdir()).filter((e) => /^pgpact-home-[0-9a-f]{12}$/.test(e));
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const dir = path.join(os.tmpdir(), entry);
+    try {
+      // A folder another pgpact process is setting up right now has no server.json yet.
+      if (Date.now() - fs.statSync(dir).mtimeMs < 10 * 60_000) continue;
+      const owner = fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8');
+      if (fs.existsSync(path.join(owner, 'server.json'))) continue;
+      const pidFile = path.join(dir, 'server', 'data', 'postmaster.pid');
+      const pid = fs.existsSync(pidFile)
+        ? Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0])
+        : 0;
+      if (pid > 0 && processAlive(pid)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // No owner file (an older version's) or unreadable: leave it.
+    }
+  }
+}
+
 /** Status of the persistent embedded server. */
 export interface EmbeddedStatus {
   initialised: boolean;
@@ -142,6 +176,10 @@ export async function ensureEmbeddedServer(stateDir = defaultStateDir()): Promis
     fs.rmSync(rootDir, { recursive: true, force: true });
     ensurePrivateDir(path.dirname(rootDir));
     makeTraversable(path.dirname(rootDir));
+    if (!legacy && rootDir !== path.join(stateDir, 'server')) {
+      removeOrphanedServerDirs();
+      fs.writeFileSync(path.join(path.dirname(rootDir), OWNER_FILE), path.resolve(stateDir));
+    }
     const { password } = await initCluster(binaries, rootDir);
     state = {
       port: await freePort(),

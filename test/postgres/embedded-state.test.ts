@@ -140,8 +140,23 @@ describe('the embedded Postgres under PGPACT_HOME', () => {
     process.env.PGPACT_HOME = home;
     delete process.env.DATABASE_URL;
     try {
+      // As root the server's files live under the temp folder: ones whose project is gone go.
+      const orphan = path.join(os.tmpdir(), 'pgpact-home-0123456789ab');
+      const recent = path.join(os.tmpdir(), 'pgpact-home-ba9876543210');
+      for (const d of [orphan, recent]) {
+        fs.mkdirSync(path.join(d, 'server', 'data'), { recursive: true });
+        fs.writeFileSync(path.join(d, 'state-dir'), path.join(dir, 'gone', '.pgpact'));
+      }
+      const old = new Date(Date.now() - 3600_000);
+      fs.utimesSync(orphan, old, old);
       const start = capture();
       expect(await runCommand(['db', 'start'], start)).toBe(0);
+      if (process.getuid?.() === 0) {
+        expect(fs.existsSync(orphan)).toBe(false);
+        expect(fs.existsSync(recent)).toBe(true);
+      }
+      fs.rmSync(orphan, { recursive: true, force: true });
+      fs.rmSync(recent, { recursive: true, force: true });
       expect(start.stdout).toContain('embedded Postgres running');
       expect(start.stdout).not.toMatch(/postgres:[^*@]+@/);
       expect(fs.statSync(home).mode & 0o777).toBe(0o700);

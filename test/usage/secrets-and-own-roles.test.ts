@@ -124,6 +124,20 @@ describeEachServer(
       expect(runs[0]!.stdout).not.toContain('unanalyzed-statement');
     });
 
+    it('observe --from an export: a row setting a password is withheld too', async () => {
+      const file = path.join(dir, 'stats.csv');
+      fs.writeFileSync(
+        file,
+        `rolname,query,calls\npostgres,"CREATE ROLE x PASSWORD '${PLAIN}'",1\nreporting,SELECT id FROM users.account,3\n`,
+      );
+      const fromOut = path.join(dir, 'from', 'usage.json');
+      const r = await observe('--from', file, '--out', fromOut, '--json');
+      expect(r.code).toBeLessThanOrEqual(1);
+      const saved = fs.readFileSync(fromOut, 'utf8');
+      expect(saved).toContain('pgpact withheld this statement');
+      for (const text of [saved, r.stdout, r.stderr]) expect(text).not.toContain(PLAIN);
+    });
+
     it('an older usage.json holding a password is cleaned when read, and its folder narrowed to 0700', async () => {
       const older = path.join(dir, 'older', '.pgpact');
       fs.mkdirSync(older, { recursive: true, mode: 0o755 });

@@ -193,6 +193,14 @@ describeEachServer(
       expect(consumers).not.toContain('pgpact_monitor');
     });
 
+    it('--suggest refuses --reset (it only prints); observe --reset says that it moved the window', async () => {
+      const refused = await observe('--suggest', '--reset');
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--suggest only prints');
+      const reset = await observe('--reset', '--out', path.join(dir, 'reset', 'usage.json'));
+      expect(reset.stderr).toContain('pg_stat_statements was reset');
+    });
+
     it('--suggest does not move the window: the next observe still finds an undeclared read', async () => {
       expect((await observe()).code).toBeLessThanOrEqual(1);
       await asRole('reporting', 'SELECT name FROM users.account');

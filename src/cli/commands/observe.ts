@@ -53,7 +53,7 @@ export const observeCommand: Command = {
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
                        everything since the last reset (or the --from file). Nothing is saved:
-                       the next observe's window still starts at the previous snapshot
+                       the next observe's window still starts at the previous snapshot (so no --reset)
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],
@@ -77,6 +77,12 @@ export const observeCommand: Command = {
   async run({ values }, output) {
     if (values['since-reset'] && values.reset) {
       output.err('pgpact observe: give --since-reset or --reset, not both\n');
+      return EXIT.invalid;
+    }
+    if (values.suggest && values.reset) {
+      output.err(
+        'pgpact observe: --suggest only prints and --reset would move every later window: run observe --reset on its own\n',
+      );
       return EXIT.invalid;
     }
     const from = values.from as string | undefined;
@@ -123,6 +129,10 @@ export const observeCommand: Command = {
       return EXIT.ok;
     }
     saveUsage(out, result.usage);
+    if (values.reset)
+      output.err(
+        'pgpact observe: pg_stat_statements was reset (--reset): windows of later observations, and of migrations started before, begin now\n',
+      );
     if (values.json) output.out(`${JSON.stringify(observationJson(result, out), null, 2)}\n`);
     else output.out(formatObservationText(result, out));
     return result.findings.some((f) => reaches(f.severity, 'warning')) ? EXIT.problem : EXIT.ok;

@@ -52,8 +52,8 @@ export const observeCommand: Command = {
                        migrate; PGPACT_HOME moves .pgpact)
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
-                       everything since the last reset (or the --from file). Nothing is saved:
-                       the next observe's window still starts at the previous snapshot (so no --reset)
+                       everything since the last reset (or the --from file). Nothing is saved
+                       and --reset is refused: the next observe's window is unchanged
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],

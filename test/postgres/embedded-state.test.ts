@@ -67,6 +67,9 @@ describe('commands that only read never create or start an embedded Postgres', (
     ['plan', '--config', 'DIR/pgpact.yaml'],
     ['analyze', 'DIR/q.sql'],
     ['dashboard', '--port', '0'],
+    ['migrate', 'status'],
+    ['migrate', 'complete'],
+    ['migrate', 'rollback'],
   ];
 
   it.each(CASES.map((args) => [args.join(' ').replace(/DIR\/\S+/, 'FILE'), args]))(

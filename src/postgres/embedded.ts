@@ -178,7 +178,9 @@ export async function ensureEmbeddedServer(stateDir = defaultStateDir()): Promis
     makeTraversable(path.dirname(rootDir));
     if (!legacy && rootDir !== path.join(stateDir, 'server')) {
       removeOrphanedServerDirs();
-      fs.writeFileSync(path.join(path.dirname(rootDir), OWNER_FILE), path.resolve(stateDir));
+      fs.writeFileSync(path.join(path.dirname(rootDir), OWNER_FILE), path.resolve(stateDir), {
+        mode: 0o600,
+      });
     }
     const { password } = await initCluster(binaries, rootDir);
     state = {

@@ -162,10 +162,17 @@ describe('the embedded Postgres under PGPACT_HOME', () => {
       fs.rmSync(recent, { recursive: true, force: true });
       expect(start.stdout).toContain('embedded Postgres running');
       expect(start.stdout).not.toMatch(/postgres:[^*@]+@/);
-      expect(fs.statSync(home).mode & 0o777).toBe(0o700);
-      for (const entry of fs.readdirSync(home, { withFileTypes: true }))
-        if (entry.isFile())
-          expect(fs.statSync(path.join(home, entry.name)).mode & 0o777).toBe(0o600);
+      // Everything pgpact keeps: the state folder, and the server's folder (inside it, or as root
+      // under the temp folder, whose top folder lets the `postgres` OS user through).
+      const serverRoot = path.dirname(embeddedServerFiles(home).dataDir);
+      for (const top of [home, serverRoot]) {
+        for (const entry of fs.readdirSync(top, { recursive: true, withFileTypes: true })) {
+          const p = path.join(entry.parentPath, entry.name);
+          if (entry.isFile()) expect([p, fs.statSync(p).mode & 0o777]).toEqual([p, 0o600]);
+          if (entry.isDirectory()) expect([p, fs.statSync(p).mode & 0o777]).toEqual([p, 0o700]);
+        }
+        expect(fs.statSync(top).mode & 0o777).toBe(0o700);
+      }
       const url = capture();
       expect(await runCommand(['db', 'url'], url)).toBe(0);
       expect(url.stdout).toMatch(/^postgresql:\/\/postgres:/);

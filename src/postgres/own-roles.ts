@@ -14,19 +14,27 @@ export type OwnRoleKind = 'admin' | 'bootstrap-superuser' | 'monitor';
 /** pgpact's own roles in one database, by name. */
 export type OwnRoles = ReadonlyMap<string, OwnRoleKind>;
 
-/** Reads the connected (admin) role, the bootstrap superuser and the monitoring role's name. */
+/**
+ * Reads the connected (admin) role, the role that owns pgpact's bookkeeping schema (the one
+ * apply and migrate ran as, when observe connects as another), the bootstrap superuser and
+ * the monitoring role's name.
+ */
 export async function readOwnRoles(client: Queryable): Promise<OwnRoles> {
   const { rows } = await client.query<{
     current: string;
     session: string;
     bootstrap: string | null;
+    bookkeeper: string | null;
   }>(
     `SELECT current_user AS current, session_user AS session,
-            (SELECT rolname FROM pg_roles WHERE oid = 10) AS bootstrap`,
+            (SELECT rolname FROM pg_roles WHERE oid = 10) AS bootstrap,
+            (SELECT r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner
+              WHERE n.nspname = 'pgpact') AS bookkeeper`,
   );
   const row = rows[0]!;
   const own = new Map<string, OwnRoleKind>([[PGPACT_MONITOR_ROLE, 'monitor']]);
   if (row.bootstrap !== null) own.set(row.bootstrap, 'bootstrap-superuser');
+  if (row.bookkeeper !== null) own.set(row.bookkeeper, 'admin');
   own.set(row.session, 'admin');
   own.set(row.current, 'admin');
   return own;

@@ -79,6 +79,10 @@ describeEachServer(
         await c.query(
           'ALTER SCHEMA users OWNER TO users; ALTER TABLE users.account OWNER TO users',
         );
+        // The role apply and migrate ran as owns pgpact's bookkeeping schema.
+        await c.query(`DO $$ BEGIN CREATE ROLE migrator LOGIN PASSWORD 'pw'; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+          GRANT USAGE ON SCHEMA users TO migrator; GRANT SELECT ON users.account TO migrator;
+          DROP SCHEMA IF EXISTS pgpact; CREATE SCHEMA pgpact AUTHORIZATION migrator`);
         await c.query('SELECT pg_stat_statements_reset()');
         // Roles given passwords while pg_stat_statements runs: plain, ENCRYPTED, a verifier (\password).
         await c.query(`CREATE ROLE svc_a LOGIN PASSWORD '${PLAIN}'`);
@@ -89,6 +93,7 @@ describeEachServer(
       });
       await asRole('reporting', 'SELECT id FROM users.account');
       await asRole('pgpact_monitor', 'SELECT name FROM users.account');
+      await asRole('migrator', 'SELECT city FROM users.account');
     });
 
     afterAll(() => {
@@ -173,6 +178,7 @@ describeEachServer(
       expect(suggest.code).toBe(0);
       expect(suggest.stdout).not.toMatch(new RegExp(`^  ${admin}:`, 'm'));
       expect(suggest.stdout).not.toMatch(/^ {2}pgpact_monitor:/m);
+      expect(suggest.stdout).not.toMatch(/^ {2}migrator:/m);
       expect(suggest.stdout).toContain("pgpact's own roles");
       const report = await observe('--since-reset', '--json');
       const json = JSON.parse(report.stdout) as {
@@ -184,6 +190,8 @@ describeEachServer(
       expect(unknown).not.toContain('pgpact_monitor');
       expect(json.roles.find((r) => r.role === admin)?.pgpactRole).toBe('admin');
       expect(json.roles.find((r) => r.role === 'pgpact_monitor')?.pgpactRole).toBe('monitor');
+      expect(json.roles.find((r) => r.role === 'migrator')?.pgpactRole).toBe('admin');
+      expect(unknown).not.toContain('migrator');
       // check's consumers: the admin's reads of users.account are nobody's use of it.
       const manifest = loadManifest(path.join(dir, 'pgpact.yaml'));
       const consumers = new ConsumerIndex(manifest, loadUsage(out))

@@ -147,7 +147,8 @@ export interface EmbeddedStatus {
 
 /** Reports whether the embedded server exists and runs. */
 export async function embeddedStatus(stateDir = defaultStateDir()): Promise<EmbeddedStatus> {
-  const { rootDir } = statePaths(stateDir);
+  const { rootDir, legacy } = statePaths(stateDir);
+  if (legacy) makeTraversable(stateDir);
   const state = readState(stateDir);
   const binaries = await embeddedBinaries();
   const running = state !== undefined && (await clusterRunning(binaries, rootDir));
@@ -220,7 +221,9 @@ export async function stopEmbeddedServer(
   remove = false,
 ): Promise<boolean> {
   const binaries = await embeddedBinaries();
-  const { rootDir, stateFile } = statePaths(stateDir);
+  const { rootDir, stateFile, legacy } = statePaths(stateDir);
+  // pg_ctl runs as the `postgres` OS user: a server kept inside the state folder needs a way in.
+  if (legacy) makeTraversable(stateDir);
   const wasRunning = await clusterRunning(binaries, rootDir);
   await stopCluster(binaries, rootDir, 'fast');
   if (remove) {

@@ -7,6 +7,7 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/command.js';
 import { runCommand } from '../../src/cli/main.js';
 import { embeddedServerFiles } from '../../src/postgres/embedded.js';
+import { embeddedBinaries, freePort, initCluster } from '../../src/postgres/local-server.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
@@ -192,4 +193,42 @@ describe('the embedded Postgres under PGPACT_HOME', () => {
     }
     expect(fs.existsSync(tempServerDir(home))).toBe(false);
   }, 180_000);
+
+  it.runIf(process.getuid?.() === 0)(
+    'as root, a server an earlier version made inside the state folder is still used (narrowed to 0700 or not)',
+    async () => {
+      const dir = tempDir('pgpact-legacy-');
+      fs.chmodSync(dir, 0o755);
+      const home = path.join(dir, '.pgpact');
+      fs.mkdirSync(home, { mode: 0o711 });
+      fs.chmodSync(home, 0o711);
+      const rootDir = path.join(home, 'server');
+      const binaries = await embeddedBinaries();
+      const { password } = await initCluster(binaries, rootDir);
+      fs.writeFileSync(
+        path.join(home, 'server.json'),
+        JSON.stringify({ port: await freePort(), password, majorVersion: 18 }),
+        { mode: 0o600 },
+      );
+      // Any later write into the state folder narrows it to 0700.
+      fs.chmodSync(home, 0o700);
+      process.env.PGPACT_HOME = home;
+      delete process.env.DATABASE_URL;
+      try {
+        expect(embeddedServerFiles(home).dataDir).toBe(path.join(rootDir, 'data'));
+        expect(await runCommand(['db', 'start'], capture())).toBe(0);
+        fs.chmodSync(home, 0o700);
+        const status = capture();
+        expect(await runCommand(['db', 'status'], status)).toBe(0);
+        expect(status.stdout).toContain('running');
+        fs.chmodSync(home, 0o700);
+        const stop = capture();
+        expect(await runCommand(['db', 'stop'], stop)).toBe(0);
+        expect(stop.stdout).toContain('embedded Postgres stopped');
+      } finally {
+        await runCommand(['db', 'stop', '--remove'], capture());
+      }
+    },
+    180_000,
+  );
 });

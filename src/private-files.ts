@@ -68,8 +68,12 @@ export function ensurePrivateDir(dir: string): void {
   if (!stat.isDirectory())
     throw unwritable(target, Object.assign(new Error('not a folder'), { code: 'ENOTDIR' }));
   const ownedByUs = typeof process.getuid !== 'function' || stat.uid === process.getuid();
-  if (ownedByUs && isStateFolder(target) && (stat.mode & 0o777) !== 0o700)
-    fs.chmodSync(target, 0o700);
+  // As root, search permission (x, never r or w) stays: the `postgres` OS user that runs
+  // PgBouncer or an older server kept inside the state folder passes through it.
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const wanted = asRoot ? 0o700 | (stat.mode & 0o011) : 0o700;
+  if (ownedByUs && isStateFolder(target) && (stat.mode & 0o777) !== wanted)
+    fs.chmodSync(target, wanted);
 }
 
 /** Writes a file readable by its owner only (0600), atomically: a reader never sees half of it. */

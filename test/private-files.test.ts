@@ -6,8 +6,10 @@ import { ensurePrivateDir, openPrivateFile, writePrivateFile } from '../src/priv
 import { tempDir } from './helpers/temp-dir.js';
 
 const mode = (p: string) => fs.statSync(p).mode & 0o777;
+/** A state folder others could read, once narrowed: as root, search permission (x) stays for the `postgres` OS user. */
+const NARROWED = process.getuid?.() === 0 ? 0o711 : 0o700;
 
-it('a log under .pgpact/ that existed world-readable is 0600 once pgpact opens it, its folder 0700', () => {
+it('a log under .pgpact/ that existed world-readable is 0600 once pgpact opens it, its folder no longer readable by others', () => {
   const home = path.join(tempDir('pgpact-private-'), '.pgpact');
   fs.mkdirSync(path.join(home, 'logs'), { recursive: true, mode: 0o755 });
   fs.chmodSync(home, 0o755);
@@ -16,10 +18,10 @@ it('a log under .pgpact/ that existed world-readable is 0600 once pgpact opens i
   fs.writeFileSync(log, 'old\n', { mode: 0o644 });
   fs.closeSync(openPrivateFile(log, 'a'));
   expect(mode(log)).toBe(0o600);
-  expect(mode(path.join(home, 'logs'))).toBe(0o700);
+  expect(mode(path.join(home, 'logs'))).toBe(NARROWED);
   writePrivateFile(path.join(home, 'demo.json'), '{}\n');
   expect(mode(path.join(home, 'demo.json'))).toBe(0o600);
-  expect(mode(home)).toBe(0o700);
+  expect(mode(home)).toBe(NARROWED);
 });
 
 it('new folders are 0700; a folder outside the state directory (where --out points) keeps its mode', () => {
@@ -30,6 +32,9 @@ it('new folders are 0700; a folder outside the state directory (where --out poin
   expect(mode(path.join(dir, 'usage.json'))).toBe(0o600);
   ensurePrivateDir(path.join(dir, 'a', 'b'));
   expect(mode(path.join(dir, 'a', 'b'))).toBe(0o700);
+  const fresh = path.join(dir, 'fresh', '.pgpact');
+  writePrivateFile(path.join(fresh, 'usage.json'), '{}\n');
+  expect(mode(fresh)).toBe(0o700);
 });
 
 it('a folder that cannot be made fails at once with STATE_DIR_UNWRITABLE, naming it', () => {

@@ -77,6 +77,7 @@ export {
   type CheckTimings,
   runCheck,
 } from './impact/run-check.js';
+export type { ShadowBaseReuse } from './impact/shadow-cache.js';
 export type { Change, ChangeKind } from './impact/change.js';
 export {
   blocks,

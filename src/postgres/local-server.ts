@@ -159,6 +159,25 @@ export async function initCluster(
   return { dataDir, password, superuser: 'postgres' };
 }
 
+/** Copies a cleanly stopped data directory into rootDir/data, keeping modes and (as root) the `postgres` owner. */
+export async function copyCluster(
+  fromDataDir: string,
+  rootDir: string,
+  password: string,
+): Promise<{ dataDir: string; password: string; superuser: string }> {
+  const dataDir = path.join(rootDir, 'data');
+  chownTree(rootDir, runAsIdentity());
+  if (fs.existsSync(path.join(fromDataDir, 'postmaster.pid'))) {
+    throw new PgpactError('EMBEDDED_SERVER_FAILED', `${fromDataDir} belongs to a running server`);
+  }
+  try {
+    await execFileAsync('cp', ['-a', fromDataDir, dataDir]);
+  } catch (error) {
+    throw new PgpactError('EMBEDDED_SERVER_FAILED', `could not copy ${fromDataDir}`, { cause: error });
+  }
+  return { dataDir, password, superuser: 'postgres' };
+}
+
 /** Starts the cluster in rootDir with pg_ctl (detached: it outlives this process until stopped). */
 export async function startCluster(
   binaries: ServerBinaries,
@@ -225,7 +244,13 @@ export function serverUrl(port: number, password: string, database = 'postgres',
 
 /** Starts a brand-new throwaway server in a temporary directory; destroy() stops it and deletes everything. */
 export async function startThrowawayServer(
-  options: { binaries?: ServerBinaries; settings?: Record<string, string>; prefix?: string } = {},
+  options: {
+    binaries?: ServerBinaries;
+    settings?: Record<string, string>;
+    prefix?: string;
+    /** Start from a copy of this cleanly stopped data directory (and its superuser password) instead of initdb. */
+    copyOf?: { dataDir: string; password: string };
+  } = {},
 ): Promise<LocalServer & { destroy(): Promise<void> }> {
   const binaries = options.binaries ?? (await embeddedBinaries());
   cleanStaleThrowaways();
@@ -238,7 +263,9 @@ export async function startThrowawayServer(
   };
   throwaways.set(rootDir, binaries);
   try {
-    const { password, superuser, dataDir } = await initCluster(binaries, rootDir);
+    const { password, superuser, dataDir } = options.copyOf
+      ? await copyCluster(options.copyOf.dataDir, rootDir, options.copyOf.password)
+      : await initCluster(binaries, rootDir);
     let port = await freePort();
     try {
       await startCluster(binaries, rootDir, port, options.settings);

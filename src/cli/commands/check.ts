@@ -4,6 +4,7 @@ import { PgpactError } from '../../errors.js';
 import type { Severity } from '../../findings.js';
 import { blocks, formatMarkdown, formatText, toCheckJson } from '../../impact/format-report.js';
 import { toSarif } from '../../impact/format-sarif.js';
+import { describeShadowBase } from '../../impact/shadow-cache.js';
 import { loadUsage } from '../../usage/store.js';
 import { LIVE_LOCK_TIMEOUT, LIVE_STATEMENT_TIMEOUT, runCheck } from '../../impact/run-check.js';
 import { loadManifest } from '../../manifest/load.js';
@@ -24,7 +25,10 @@ export const checkCommand: Command = {
   Builds the current schema in a throwaway shadow Postgres (the services' migrations folders
   in manifest order, or --base), applies the new files as their service's role, diffs the
   catalogs and reports every declared or observed consumer each change breaks, DDL on schemas
-  the service does not own, and lock risks. The shadow server is always removed.
+  the service does not own, and lock risks. The shadow server is always removed. The built
+  base is kept in .pgpact/shadow-base/ and reused while the base files, the manifest's
+  services, the server and pgpact are unchanged; stderr says whether it was reused or why
+  it was rebuilt (delete that folder to force a rebuild).
 
   --service NAME       the service the files belong to (default: the service whose migrations
                        folder holds the file, else the owner of the schemas it names)
@@ -86,6 +90,10 @@ export const checkCommand: Command = {
         ? { databaseUrl: values['database-url'] as string }
         : {}),
     });
+    if (report.shadowBase) {
+      const cacheDir = path.relative(process.cwd(), path.join(defaultStateDir(), 'shadow-base'));
+      output.err(`pgpact check: ${describeShadowBase(report.shadowBase, cacheDir)}\n`);
+    }
     const input = { findings: report.findings, failOn, timings: report.timings };
     if (format === 'json') output.out(`${JSON.stringify(toCheckJson(report.findings), null, 2)}\n`);
     else if (format === 'markdown') output.out(formatMarkdown(input));

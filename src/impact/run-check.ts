@@ -91,9 +91,10 @@ async function snapshotAround(
   client: Queryable,
   apply: () => Promise<AppliedStatement[]>,
   t: CheckTimings,
+  known?: CatalogSnapshot,
 ): Promise<Snapshots> {
   let mark = performance.now();
-  const before = await readCatalog(client);
+  const before = known ?? (await readCatalog(client));
   t.snapshotMs += performance.now() - mark;
   mark = performance.now();
   const applied = await apply();
@@ -189,6 +190,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     t.shadowStartMs = shadow.startMs;
     t.baseApplyMs = shadow.buildMs;
     t.baseSaveMs = shadow.saveMs;
+    t.snapshotMs = shadow.beforeMs;
     shadowBase = shadow.reuse;
     try {
       snaps = await withClient(
@@ -198,6 +200,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
             client,
             () => applyMigration(client, files, { serviceOfFile: owners, mode: 'shadow' }),
             t,
+            shadow.before,
           ),
         { applicationName: 'pgpact check' },
       );

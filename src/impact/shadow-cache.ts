@@ -5,6 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Manifest } from '../manifest/types.js';
+import { readCatalog } from '../postgres/catalog.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { withClient } from '../postgres/client.js';
 import {
   embeddedBinaries,
@@ -36,6 +38,13 @@ const execFileAsync = promisify(execFile);
 
 /** Bump when what the shadow base holds, or how it is built, changes. */
 const FORMAT = 1;
+/** Small WAL segments, few of them kept: the snapshot copied on every warm check stays small. */
+const INITDB_ARGS = ['--wal-segsize=1'];
+const SETTINGS: Record<string, string> = {
+  ...SHADOW_SERVER_SETTINGS,
+  min_wal_size: '2MB',
+  max_wal_size: '64MB',
+};
 /** Snapshots kept; the least recently used go first. */
 const KEEP = 3;
 
@@ -55,6 +64,7 @@ interface BaseInputs {
   pgpact: string;
   server: string;
   settings: Record<string, string>;
+  initdb: string[];
   services: { name: string; role: string; owns: string[] }[];
   files: { path: string; role: string | null; sha256: string }[];
 }
@@ -107,7 +117,8 @@ async function baseInputs(
     format: FORMAT,
     pgpact: ownVersion(),
     server: await serverVersion(binaries),
-    settings: SHADOW_SERVER_SETTINGS,
+    settings: SETTINGS,
+    initdb: INITDB_ARGS,
     services: manifest.services.map((s) => ({ name: s.name, role: s.role, owns: [...s.owns] })),
     files: files.map((f) => ({
       path: displayPath(f.path, root),
@@ -144,6 +155,15 @@ interface Snapshot {
   dir: string;
   inputs: BaseInputs;
   password: string;
+}
+
+/** The base's catalog, read once when the snapshot was made: the copy holds the very same objects. */
+function readKeptCatalog(dir: string): CatalogSnapshot | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'catalog.json'), 'utf8')) as CatalogSnapshot;
+  } catch {
+    return undefined;
+  }
 }
 
 function readSnapshot(dir: string): Snapshot | undefined {
@@ -188,6 +208,7 @@ async function saveSnapshot(
   dataDir: string,
   password: string,
   inputs: BaseInputs,
+  catalog: CatalogSnapshot,
 ): Promise<void> {
   fs.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
   fs.chmodSync(cacheDir, 0o700);
@@ -202,6 +223,7 @@ async function saveSnapshot(
     fs.writeFileSync(path.join(temp, 'inputs.json'), JSON.stringify(inputs, null, 2), {
       mode: 0o600,
     });
+    fs.writeFileSync(path.join(temp, 'catalog.json'), JSON.stringify(catalog), { mode: 0o600 });
     if (fs.existsSync(target)) fs.rmSync(target, { recursive: true, force: true });
     fs.renameSync(temp, target);
   } finally {
@@ -215,6 +237,10 @@ async function saveSnapshot(
 /** A shadow database with the base schema built in it, and whether it came from a snapshot. */
 export interface ShadowWithBase extends ShadowDatabase {
   reuse: ShadowBaseReuse;
+  /** The base's catalog when it is already known (kept with the snapshot, or read before keeping it). */
+  before?: CatalogSnapshot;
+  /** Milliseconds spent reading `before` here. */
+  beforeMs: number;
   /** Milliseconds spent starting (or copying) the server, building the base, and keeping the snapshot. */
   startMs: number;
   buildMs: number;
@@ -248,13 +274,16 @@ export async function openShadowWithBase(options: {
         markUsed(found.dir);
         const server = await startThrowawayServer({
           binaries,
-          settings: SHADOW_SERVER_SETTINGS,
+          settings: SETTINGS,
           copyOf: { dataDir: path.join(found.dir, 'data'), password: found.password },
         });
+        const before = readKeptCatalog(found.dir);
         return {
           url: server.url,
           dispose: () => server.destroy(),
           reuse: { state: 'reused', key },
+          ...(before ? { before } : {}),
+          beforeMs: 0,
           startMs: performance.now() - mark,
           buildMs: 0,
           saveMs: 0,
@@ -270,7 +299,11 @@ export async function openShadowWithBase(options: {
     }
   }
 
-  const server = await startThrowawayServer({ binaries, settings: SHADOW_SERVER_SETTINGS });
+  const server = await startThrowawayServer({
+    binaries,
+    settings: SETTINGS,
+    initdbArgs: INITDB_ARGS,
+  });
   const startMs = performance.now() - mark;
   let url = server.url;
   try {
@@ -284,16 +317,22 @@ export async function openShadowWithBase(options: {
         url,
         dispose: () => server.destroy(),
         reuse: { state: 'uncached', reason },
+        beforeMs: 0,
         startMs,
         buildMs,
         saveMs: 0,
       };
     }
     mark = performance.now();
+    const before = await withClient(url, (client) => readCatalog(client), {
+      applicationName: 'pgpact check',
+    });
+    const beforeMs = performance.now() - mark;
+    mark = performance.now();
     let reuse: ShadowBaseReuse = { state: 'built', key, reason };
     await stopCluster(binaries, server.rootDir, 'fast');
     try {
-      await saveSnapshot(cacheDir, key, server.dataDir, server.password, inputs);
+      await saveSnapshot(cacheDir, key, server.dataDir, server.password, inputs, before);
     } catch (error) {
       reuse = {
         state: 'uncached',
@@ -302,16 +341,18 @@ export async function openShadowWithBase(options: {
     }
     let port = server.port;
     try {
-      await startCluster(binaries, server.rootDir, port, SHADOW_SERVER_SETTINGS);
+      await startCluster(binaries, server.rootDir, port, SETTINGS);
     } catch {
       port = await freePort();
-      await startCluster(binaries, server.rootDir, port, SHADOW_SERVER_SETTINGS);
+      await startCluster(binaries, server.rootDir, port, SETTINGS);
     }
     url = serverUrl(port, server.password);
     return {
       url,
       dispose: () => server.destroy(),
       reuse,
+      before,
+      beforeMs,
       startMs,
       buildMs,
       saveMs: performance.now() - mark,

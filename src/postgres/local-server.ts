@@ -139,6 +139,7 @@ export async function initCluster(
   binaries: ServerBinaries,
   rootDir: string,
   password: string = randomBytes(18).toString('base64url'),
+  extraArgs: string[] = [],
 ): Promise<{ dataDir: string; password: string; superuser: string }> {
   const who = runAsIdentity();
   fs.mkdirSync(rootDir, { recursive: true, mode: 0o700 });
@@ -150,7 +151,7 @@ export async function initCluster(
   try {
     await runBinary(
       binaries.initdb,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'],
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync', ...extraArgs],
       who,
     );
   } finally {
@@ -250,6 +251,8 @@ export async function startThrowawayServer(
     prefix?: string;
     /** Start from a copy of this cleanly stopped data directory (and its superuser password) instead of initdb. */
     copyOf?: { dataDir: string; password: string };
+    /** More initdb options (e.g. --wal-segsize). */
+    initdbArgs?: string[];
   } = {},
 ): Promise<LocalServer & { destroy(): Promise<void> }> {
   const binaries = options.binaries ?? (await embeddedBinaries());
@@ -265,7 +268,7 @@ export async function startThrowawayServer(
   try {
     const { password, superuser, dataDir } = options.copyOf
       ? await copyCluster(options.copyOf.dataDir, rootDir, options.copyOf.password)
-      : await initCluster(binaries, rootDir);
+      : await initCluster(binaries, rootDir, undefined, options.initdbArgs);
     let port = await freePort();
     try {
       await startCluster(binaries, rootDir, port, options.settings);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the dashboard page (web/) into dist/web with esbuild: one script, one stylesheet, no CDN.
+// Bundles the dashboard page (web/) into dist/web with esbuild: app.js, the chunks it loads on
+// demand (chunks/: the graph layout library, loaded when a graph is first drawn), one stylesheet, no CDN.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,11 +8,15 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'web');
+// Chunk names carry a content hash: drop the old ones so the server serves only this build's.
+fs.rmSync(path.join(outdir, 'chunks'), { recursive: true, force: true });
 fs.mkdirSync(outdir, { recursive: true });
 
 await build({
   entryPoints: { app: path.join(root, 'web', 'src', 'main.ts') },
   bundle: true,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   format: 'esm',
   platform: 'browser',
   target: ['chrome110', 'firefox110', 'safari16'],
@@ -30,6 +35,7 @@ await build({
 });
 fs.copyFileSync(path.join(root, 'web', 'index.html'), path.join(outdir, 'index.html'));
 const size = (f) => `${(fs.statSync(path.join(outdir, f)).size / 1024).toFixed(0)} KiB`;
+const chunks = fs.readdirSync(path.join(outdir, 'chunks')).filter((f) => f.endsWith('.js'));
 console.log(
-  `dashboard page bundled into ${path.relative(root, outdir)}: app.js ${size('app.js')}, app.css ${size('app.css')}`,
+  `dashboard page bundled into ${path.relative(root, outdir)}: app.js ${size('app.js')}, app.css ${size('app.css')}; on demand: ${chunks.map((c) => `${c} ${size(`chunks/${c}`)}`).join(', ')}`,
 );

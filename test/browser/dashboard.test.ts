@@ -292,4 +292,49 @@ describe.skipIf(!fs.existsSync(CHROMIUM))('the dashboard in Chromium, on the dem
     await page.waitForSelector('[data-history="split-street-and-number"]', { timeout: 10_000 });
     expect(errors).toEqual([]);
   });
+
+  it('loads at most 150 KB of JavaScript before the map’s data, and the layout library once, to draw', async () => {
+    // A fresh context: nothing cached from the tests above.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const fresh = await context.newPage();
+      fresh.on('pageerror', (e) => errors.push(e.message));
+      const loaded: { url: string; kind: 'script' | 'state'; bytes: Promise<number> }[] = [];
+      fresh.on('response', (r) => {
+        const url = new URL(r.url());
+        if (url.pathname === '/api/state') {
+          loaded.push({ url: url.pathname, kind: 'state', bytes: Promise.resolve(0) });
+        } else if (r.request().resourceType() === 'script') {
+          loaded.push({
+            url: url.pathname,
+            kind: 'script',
+            bytes: r.body().then((b) => b.length),
+          });
+        }
+      });
+      await fresh.goto(dashboard.url);
+      await fresh.waitForSelector('.map-svg .table-node[data-table="users.account"]');
+      // Draw graphs again: the runtime view, then the map once more.
+      await fresh.click('#tab-runtime');
+      await fresh.click('#tab-map');
+      await fresh.waitForSelector('.map-svg .table-node[data-table="users.account"]');
+
+      const state = loaded.findIndex((l) => l.kind === 'state');
+      expect(state).toBeGreaterThan(0);
+      const before = loaded.slice(0, state);
+      const bytesBefore = (await Promise.all(before.map((l) => l.bytes))).reduce(
+        (a, b) => a + b,
+        0,
+      );
+      expect(before.map((l) => l.url)).toContain('/app.js');
+      expect(bytesBefore).toBeLessThanOrEqual(150 * 1024);
+      const layout = loaded.filter((l) => /^\/chunks\/elk\./.test(l.url));
+      expect(layout).toHaveLength(1);
+      expect(loaded.indexOf(layout[0]!)).toBeGreaterThan(state);
+      expect(await layout[0]!.bytes).toBeGreaterThan(500 * 1024);
+    } finally {
+      await context.close();
+    }
+    expect(errors).toEqual([]);
+  });
 });

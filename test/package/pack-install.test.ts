@@ -118,6 +118,8 @@ it('the tarball ships what a user runs and nothing of the development tree', () 
   ]) {
     expect(files, f).toContain(f);
   }
+  // The graph layout library is a chunk the page loads on demand.
+  expect(files.some((f) => /^dist\/web\/chunks\/elk\.bundled-\w+\.js$/.test(f))).toBe(true);
   const unwanted = files.filter(
     (f) =>
       /^(test|bench|\.ci|web|node_modules)\//.test(f) ||

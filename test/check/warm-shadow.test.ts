@@ -107,7 +107,7 @@ it('a changed base file is picked up: the next check rebuilds, names the file an
   expect(back.shadowBase?.state).toBe('reused');
 });
 
-it('pgpact check says on stderr whether the base was reused or why it was rebuilt', async () => {
+it('pgpact check says on stderr whether the base was reused or why it was rebuilt; --format github annotates file:line', async () => {
   let out = '';
   let err = '';
   const output: Output = {
@@ -129,6 +129,15 @@ it('pgpact check says on stderr whether the base was reused or why it was rebuil
     err = '';
     await runCommand(['check', '--format', 'json', 'split.sql'], output);
     expect(err).toMatch(/^pgpact check: shadow base reused \(snapshot [0-9a-f]{24}/);
+    // GitHub Actions annotations at file:line.
+    out = '';
+    expect(await runCommand(['check', '--format', 'github', 'split.sql'], output)).toBe(1);
+    const dropped = out
+      .split('\n')
+      .find((l) => l.includes('column-dropped users.account.street_and_number'));
+    expect(dropped).toMatch(
+      /^::error file=split\.sql,line=2,title=pgpact breaking%3A column-dropped users\.account\.street_and_number::.+%0Aconsumers: invoicing \(declared\)/,
+    );
   } finally {
     process.chdir(cwd);
   }

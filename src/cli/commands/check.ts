@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PgpactError } from '../../errors.js';
 import type { Severity } from '../../findings.js';
 import { blocks, formatMarkdown, formatText, toCheckJson } from '../../impact/format-report.js';
+import { formatGithub } from '../../impact/format-github.js';
 import { toSarif } from '../../impact/format-sarif.js';
 import { describeShadowBase } from '../../impact/shadow-cache.js';
 import { loadUsage } from '../../usage/store.js';
@@ -11,7 +12,7 @@ import { loadManifest } from '../../manifest/load.js';
 import { defaultStateDir } from '../../postgres/embedded.js';
 import { type Command, EXIT } from '../command.js';
 
-const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
+const FORMATS = ['text', 'json', 'markdown', 'sarif', 'github'] as const;
 const THRESHOLDS: Severity[] = ['breaking', 'warning'];
 
 /** `pgpact check`: the consumer-aware migration gate for CI. */
@@ -19,7 +20,7 @@ export const checkCommand: Command = {
   name: 'check',
   summary: 'check new migrations against the services that depend on the schema (CI gate)',
   usage: `pgpact check [--config FILE] [--service NAME] [--base DIR|FILE]... [--usage FILE]
-                    [--database-url URL] [--format text|json|markdown|sarif] [--fail-on breaking|warning]
+                    [--database-url URL] [--format text|json|markdown|sarif|github] [--fail-on breaking|warning]
                     MIGRATION.sql...
 
   Builds the current schema in a throwaway shadow Postgres (the services' migrations folders
@@ -40,7 +41,8 @@ export const checkCommand: Command = {
                        CONCURRENTLY statements are not run. Nothing is committed, but the DDL's
                        locks are held until the rollback: prefer the shadow for busy databases.
                        Table sizes in lock warnings come from this database.
-  --format FORMAT      text (default), json, markdown (a pull-request comment), sarif (2.1.0)
+  --format FORMAT      text (default), json, markdown (a pull-request comment), sarif (2.1.0),
+                       github (GitHub Actions annotations at file:line)
   --fail-on LEVEL      exit 1 when a finding is at least this severe: breaking (default) or warning
 
   json: {"breaking": bool, "findings": [{"severity": "breaking"|"warning"|"info", "kind",
@@ -102,7 +104,8 @@ export const checkCommand: Command = {
       output.out(
         `${JSON.stringify(toSarif(report.findings, { version: '0.1.0', firstFile }), null, 2)}\n`,
       );
-    } else output.out(formatText(input));
+    } else if (format === 'github') output.out(formatGithub(report.findings, failOn));
+    else output.out(formatText(input));
     return blocks(input) ? EXIT.problem : EXIT.ok;
   },
 };

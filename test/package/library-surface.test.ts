@@ -70,3 +70,12 @@ it('no module the library loads prints or exits', () => {
   );
   expect(offenders).toEqual([]);
 });
+
+it('the README quotes the library example exactly as the package test compiles it', () => {
+  const readme = fs.readFileSync(path.join(src, '..', 'README.md'), 'utf8');
+  const example = fs.readFileSync(
+    path.join(src, '..', 'examples', 'library', 'deploy-gate.ts'),
+    'utf8',
+  );
+  expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
+});

@@ -48,6 +48,33 @@ const SETTINGS: Record<string, string> = {
 /** Snapshots kept; the least recently used go first. */
 const KEEP = 3;
 
+/**
+ * Where throwaway shadows go: shared memory (/dev/shm) when it has room, as the shadow is
+ * copied in and deleted on every check and never needs the disk; else the temp directory.
+ */
+export function shadowParentDir(bytesNeeded: number): string | undefined {
+  const shm = '/dev/shm';
+  try {
+    fs.accessSync(shm, fs.constants.W_OK | fs.constants.X_OK);
+    const stats = fs.statfsSync(shm);
+    const free = stats.bavail * stats.bsize;
+    return free >= Math.max(1024 ** 3, 4 * bytesNeeded) ? shm : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes of the files under dir. */
+function treeSize(dir: string): number {
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) total += treeSize(file);
+    else if (entry.isFile()) total += fs.statSync(file).size;
+  }
+  return total;
+}
+
 /** Whether the shadow base was reused, and if not, why it was built. */
 export interface ShadowBaseReuse {
   /** reused: started from a snapshot; built: built now and kept for later checks; uncached: built, not kept. */
@@ -272,9 +299,11 @@ export async function openShadowWithBase(options: {
     if (found) {
       try {
         markUsed(found.dir);
+        const parentDir = shadowParentDir(treeSize(path.join(found.dir, 'data')));
         const server = await startThrowawayServer({
           binaries,
           settings: SETTINGS,
+          ...(parentDir ? { parentDir } : {}),
           copyOf: { dataDir: path.join(found.dir, 'data'), password: found.password },
         });
         const before = readKeptCatalog(found.dir);
@@ -299,10 +328,12 @@ export async function openShadowWithBase(options: {
     }
   }
 
+  const parentDir = shadowParentDir(256 * 1024 ** 2);
   const server = await startThrowawayServer({
     binaries,
     settings: SETTINGS,
     initdbArgs: INITDB_ARGS,
+    ...(parentDir ? { parentDir } : {}),
   });
   const startMs = performance.now() - mark;
   let url = server.url;

@@ -253,11 +253,14 @@ export async function startThrowawayServer(
     copyOf?: { dataDir: string; password: string };
     /** More initdb options (e.g. --wal-segsize). */
     initdbArgs?: string[];
+    /** Where its directory is made (default: the system temp directory). */
+    parentDir?: string;
   } = {},
 ): Promise<LocalServer & { destroy(): Promise<void> }> {
   const binaries = options.binaries ?? (await embeddedBinaries());
-  cleanStaleThrowaways();
-  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), `${options.prefix ?? 'pgpact'}-${process.pid}-`));
+  const parentDir = options.parentDir ?? os.tmpdir();
+  cleanStaleThrowaways(undefined, parentDir);
+  const rootDir = fs.mkdtempSync(path.join(parentDir, `${options.prefix ?? 'pgpact'}-${process.pid}-`));
   fs.chmodSync(rootDir, 0o755);
   const destroy = async () => {
     await stopCluster(binaries, rootDir, 'immediate');
@@ -313,8 +316,7 @@ export function destroyThrowawaysSync(): void {
 process.once('exit', destroyThrowawaysSync);
 
 /** Removes throwaway servers left by pgpact processes that were killed (their pid is gone). */
-export function cleanStaleThrowaways(prefixes: string[] = ['pgpact', 'pgpact-test']): void {
-  const tmp = os.tmpdir();
+export function cleanStaleThrowaways(prefixes: string[] = ['pgpact', 'pgpact-test'], tmp = os.tmpdir()): void {
   let entries: string[] = [];
   try {
     entries = fs.readdirSync(tmp);

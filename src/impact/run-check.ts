@@ -19,7 +19,7 @@ import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
 import { assessOwnership } from './ownership.js';
 import { type BaseSource, baseFiles, buildShadowBase, openShadowDatabase } from './shadow.js';
-import { openShadowWithBase, type ShadowBaseReuse } from './shadow-cache.js';
+import { openShadowWithBase, type ShadowBaseReuse, type ShadowWithBase } from './shadow-cache.js';
 import { StatementIndex } from './statement-index.js';
 
 /** Lock and statement timeouts used when a migration is tried against a live database. */
@@ -161,32 +161,48 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     analysisMs: 0,
     totalMs: 0,
   };
-  const files = await readMigrationFiles(options.files, root);
-  const owners = migrationOwners(options.manifest, files, options.service);
   const source: BaseSource = options.base
     ? { kind: 'files', paths: options.base }
     : { kind: 'migrations' };
-
-  let snaps: Snapshots;
+  // A throwaway shadow starts (a copy of the kept base, or built now) while the new files are read.
+  let opening: Promise<ShadowWithBase> | undefined;
   let emptyBase = false;
-  let shadowBase: ShadowBaseReuse | undefined;
-  if (options.databaseUrl !== undefined) {
-    snaps = await liveSnapshots(options.databaseUrl, owners, files, t);
-  } else if (options.shadowServerUrl === undefined) {
-    const exclude = new Set(files.map((f) => f.path));
+  if (options.databaseUrl === undefined && options.shadowServerUrl === undefined) {
+    const exclude = new Set(options.files.map((f) => path.resolve(root, f)));
     const base = baseFiles(options.manifest, source, exclude, root);
     emptyBase = base.length === 0;
     const cacheDir =
       options.shadowCacheDir === false
         ? undefined
         : (options.shadowCacheDir ?? path.join(defaultStateDir(), 'shadow-base'));
-    const shadow = await openShadowWithBase({
+    opening = openShadowWithBase({
       manifest: options.manifest,
       files: base,
       root,
       ...(options.binaries ? { binaries: options.binaries } : {}),
       ...(cacheDir !== undefined ? { cacheDir } : {}),
     });
+    opening.catch(() => undefined); // awaited below; handled if the files fail first
+  }
+  let files: Awaited<ReturnType<typeof readMigrationFiles>>;
+  let owners: Map<string, FileOwner>;
+  try {
+    files = await readMigrationFiles(options.files, root);
+    owners = migrationOwners(options.manifest, files, options.service);
+  } catch (error) {
+    await opening?.then(
+      (shadow) => shadow.dispose(),
+      () => undefined,
+    );
+    throw error;
+  }
+
+  let snaps: Snapshots;
+  let shadowBase: ShadowBaseReuse | undefined;
+  if (options.databaseUrl !== undefined) {
+    snaps = await liveSnapshots(options.databaseUrl, owners, files, t);
+  } else if (opening !== undefined) {
+    const shadow = await opening;
     t.shadowStartMs = shadow.startMs;
     t.baseApplyMs = shadow.buildMs;
     t.baseSaveMs = shadow.saveMs;

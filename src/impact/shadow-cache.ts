@@ -182,6 +182,8 @@ interface Snapshot {
   dir: string;
   inputs: BaseInputs;
   password: string;
+  /** Bytes of its data directory. */
+  bytes: number;
 }
 
 /** The base's catalog, read once when the snapshot was made: the copy holds the very same objects. */
@@ -198,9 +200,10 @@ function readSnapshot(dir: string): Snapshot | undefined {
     if (!fs.existsSync(path.join(dir, 'data', 'PG_VERSION'))) return undefined;
     const secret = JSON.parse(fs.readFileSync(path.join(dir, 'secret.json'), 'utf8')) as {
       password: string;
+      bytes?: number;
     };
     const inputs = JSON.parse(fs.readFileSync(path.join(dir, 'inputs.json'), 'utf8')) as BaseInputs;
-    return { dir, inputs, password: secret.password };
+    return { dir, inputs, password: secret.password, bytes: secret.bytes ?? 1024 ** 3 };
   } catch {
     return undefined;
   }
@@ -244,7 +247,8 @@ async function saveSnapshot(
   fs.mkdirSync(temp, { mode: 0o700 });
   try {
     await execFileAsync('cp', ['-a', dataDir, path.join(temp, 'data')]);
-    fs.writeFileSync(path.join(temp, 'secret.json'), JSON.stringify({ password }), {
+    const bytes = treeSize(path.join(temp, 'data'));
+    fs.writeFileSync(path.join(temp, 'secret.json'), JSON.stringify({ password, bytes }), {
       mode: 0o600,
     });
     fs.writeFileSync(path.join(temp, 'inputs.json'), JSON.stringify(inputs, null, 2), {
@@ -299,7 +303,7 @@ export async function openShadowWithBase(options: {
     if (found) {
       try {
         markUsed(found.dir);
-        const parentDir = shadowParentDir(treeSize(path.join(found.dir, 'data')));
+        const parentDir = shadowParentDir(found.bytes);
         const server = await startThrowawayServer({
           binaries,
           settings: SETTINGS,

@@ -62,7 +62,11 @@ beforeAll(async () => {
   fs.mkdirSync(source);
   for (const entry of fs.readdirSync(repo)) {
     if (SKIP.has(entry) || entry.startsWith('.scratch-')) continue;
-    fs.cpSync(path.join(repo, entry), path.join(source, entry), { recursive: true });
+    fs.cpSync(path.join(repo, entry), path.join(source, entry), {
+      recursive: true,
+      // State of local runs (kept shadow bases, usage) is no part of the sources.
+      filter: (from) => !from.split(path.sep).includes('.pgpact'),
+    });
   }
   fs.symlinkSync(path.join(repo, 'node_modules'), path.join(source, 'node_modules'));
   const packed = await run('npm', ['pack', '--json', '--pack-destination', work], source, 300_000);

@@ -8,12 +8,12 @@ import { build } from 'esbuild';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outdir = path.join(root, 'dist', 'web');
-// Chunk names carry a content hash: drop the old ones so the server serves only this build's.
-fs.rmSync(path.join(outdir, 'chunks'), { recursive: true, force: true });
 fs.mkdirSync(outdir, { recursive: true });
 
-await build({
+const page = await build({
   entryPoints: { app: path.join(root, 'web', 'src', 'main.ts') },
+  absWorkingDir: root,
+  metafile: true,
   bundle: true,
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
@@ -26,6 +26,14 @@ await build({
   outdir,
   logLevel: 'warning',
 });
+// Chunk names carry a content hash: drop chunks of earlier builds (not this one's, which a
+// concurrent build of the same sources writes under the same names).
+const written = new Set(Object.keys(page.metafile.outputs).map((f) => path.resolve(root, f)));
+const chunkDir = path.join(outdir, 'chunks');
+for (const name of fs.existsSync(chunkDir) ? fs.readdirSync(chunkDir) : []) {
+  if (!written.has(path.join(chunkDir, name)))
+    fs.rmSync(path.join(chunkDir, name), { force: true });
+}
 await build({
   entryPoints: { app: path.join(root, 'web', 'styles.css') },
   bundle: true,

@@ -265,6 +265,30 @@ async function saveSnapshot(
   }
 }
 
+/**
+ * Removes a throwaway shadow: its contents are worthless, so the postmaster gets SIGQUIT
+ * (an immediate shutdown, as pg_ctl -m immediate sends) and is watched closely instead of
+ * through pg_ctl's 100 ms polling; destroy() then removes the folder (and stops the
+ * server the slow way if it is somehow still there).
+ */
+async function discard(server: { dataDir: string; destroy(): Promise<void> }): Promise<void> {
+  try {
+    const pidFile = path.join(server.dataDir, 'postmaster.pid');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (pid > 0) {
+      process.kill(pid, 'SIGQUIT');
+      // The postmaster removes its pid file as it exits (what pg_ctl waits for, too).
+      const deadline = Date.now() + 5000;
+      while (fs.existsSync(pidFile) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  } catch {
+    /* no pid file or already gone: destroy() copes */
+  }
+  await server.destroy();
+}
+
 /** A shadow database with the base schema built in it, and whether it came from a snapshot. */
 export interface ShadowWithBase extends ShadowDatabase {
   reuse: ShadowBaseReuse;
@@ -313,7 +337,7 @@ export async function openShadowWithBase(options: {
         const before = readKeptCatalog(found.dir);
         return {
           url: server.url,
-          dispose: () => server.destroy(),
+          dispose: () => discard(server),
           reuse: { state: 'reused', key },
           ...(before ? { before } : {}),
           beforeMs: 0,
@@ -350,7 +374,7 @@ export async function openShadowWithBase(options: {
     if (cacheDir === undefined || key === undefined || inputs === undefined) {
       return {
         url,
-        dispose: () => server.destroy(),
+        dispose: () => discard(server),
         reuse: { state: 'uncached', reason },
         beforeMs: 0,
         startMs,
@@ -384,7 +408,7 @@ export async function openShadowWithBase(options: {
     url = serverUrl(port, server.password);
     return {
       url,
-      dispose: () => server.destroy(),
+      dispose: () => discard(server),
       reuse,
       before,
       beforeMs,

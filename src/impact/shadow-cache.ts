@@ -255,8 +255,11 @@ async function saveSnapshot(
       mode: 0o600,
     });
     fs.writeFileSync(path.join(temp, 'catalog.json'), JSON.stringify(catalog), { mode: 0o600 });
-    if (fs.existsSync(target)) fs.rmSync(target, { recursive: true, force: true });
-    fs.renameSync(temp, target);
+    // A concurrent check may have kept the same base meanwhile: keep theirs (it may be in
+    // use); replace only a broken one.
+    if (fs.existsSync(target) && readSnapshot(target) === undefined)
+      fs.rmSync(target, { recursive: true, force: true });
+    if (!fs.existsSync(target)) fs.renameSync(temp, target);
   } finally {
     fs.rmSync(temp, { recursive: true, force: true });
   }

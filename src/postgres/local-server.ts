@@ -69,13 +69,13 @@ export function systemBinaries(binDir: string): ServerBinaries | undefined {
   return Object.values(b).every((p) => fs.existsSync(p)) ? b : undefined;
 }
 
-interface RunAs {
+export interface RunAs {
   uid?: number;
   gid?: number;
 }
 
 /** Postgres refuses to run as root: as root, run its binaries as the `postgres` OS user. */
-function runAsIdentity(): RunAs {
+export function runAsIdentity(): RunAs {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
   let found = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   if (found.status !== 0) {

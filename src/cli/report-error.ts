@@ -1,4 +1,5 @@
 import { caretAt, PgpactError, PostgresError, printable } from '../errors.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
 
 /** How to pick up after a command stopped half-way, per command. */
 function resumeHint(command: string | undefined, args: readonly string[]): string {
@@ -56,9 +57,11 @@ function formatErrorOnly(error: unknown): string {
     const lines = [`error: ${error.message}${error.pg.code ? ` (SQLSTATE ${error.pg.code})` : ''}`];
     if (error.sql && error.pg.position) {
       const { line, excerpt } = caretAt(error.sql, Number(error.pg.position));
+      // A statement setting a password shows where it failed, never the password.
+      const shown = withholdSecretLines(excerpt);
       lines.push(
         `  at line ${line} of the statement:`,
-        ...excerpt.split('\n').map((l) => `    ${l}`),
+        ...shown.split('\n').map((l) => `    ${l}`),
       );
     }
     if (error.pg.detail) lines.push(`  detail: ${error.pg.detail}`);

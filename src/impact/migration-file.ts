@@ -3,8 +3,9 @@ import path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
 import { isParserOutOfMemory, SINGLE_PARSE_CHARS } from '../sql/parse.js';
-import { statementRanges } from '../sql/statement-ranges.js';
 import { decodeSql, noStatementsError } from '../sql/read-sql.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
+import { statementRanges } from '../sql/statement-ranges.js';
 
 /** One statement of a migration file, located in the file. */
 export interface MigrationStatement {
@@ -167,7 +168,7 @@ export function parseMigrationText(
       file: display,
       line: at.line,
       column: at.column,
-      excerpt: at.excerpt,
+      excerpt: withholdSecretLines(at.excerpt),
     };
   }
   const statements: MigrationStatement[] = [];

@@ -13,23 +13,27 @@ export interface ConnectionTarget {
 
 const SCHEMES = new Set(['postgres:', 'postgresql:']);
 
-/** The password of a URL replaced by ***, also for text that does not parse as a URL. */
+/** The password of a URL (in its user part or a `?password=` / `?sslpassword=` parameter) replaced by ***, also for text that does not parse as a URL. */
 export function maskUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password || parsed.searchParams.has('password')) {
+    const keys = [...parsed.searchParams.keys()].filter((key) => /pass/i.test(key));
+    if (parsed.password || keys.length > 0) {
       if (parsed.password) parsed.password = '***';
-      // libpq also takes ?password=...
-      if (parsed.searchParams.has('password')) parsed.searchParams.set('password', '***');
+      // libpq also takes the password as a parameter: ?password=... (and sslpassword=...).
+      for (const key of keys) parsed.searchParams.set(key, '***');
       return parsed.toString();
     }
     // `user:secret@host` without a scheme parses as scheme `user:`: mask it all the same.
     return url.replace(/:[^:@/]*@/, ':***@');
   } catch {
     // user:password@ after the scheme: keep the user, hide everything up to the last @;
-    // without a scheme, any `:secret@`.
+    // without a scheme, any `:secret@`; and any pass...= parameter.
     const masked = url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*):.*@/i, '$1:***@');
-    return masked !== url ? masked : url.replace(/:[^:@/]*@/, ':***@');
+    return (masked !== url ? masked : url.replace(/:[^:@/]*@/, ':***@')).replace(
+      /(pass[a-z]*=)[^&\s]*/gi,
+      '$1***',
+    );
   }
 }
 

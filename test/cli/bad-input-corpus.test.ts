@@ -444,7 +444,7 @@ function cases(): Case[] {
     {
       group: 'sql',
       name: 'check: file over the size limit',
-      args: ['check', '--service', 'users', 'c.sql'],
+      args: ['check', '--service', 'users', '--database-url-env', 'DATABASE_URL', 'c.sql'],
       files: { 'c.sql': 'SELECT 1;\n'.repeat(500_000) },
       says: ['c.sql', '4 MB'],
       fix: HINT,
@@ -815,8 +815,10 @@ async function runCase(c: Case): Promise<string[]> {
   if (r.out !== '' && r.code !== 0) wrong.push(`writes to stdout: ${r.out.slice(0, 200)}`);
   const after = filesOf(dir);
   if (JSON.stringify(after) !== JSON.stringify(before)) {
+    const added = Object.keys(after).filter((f) => !(f in before));
+    const changed = Object.keys(before).filter((f) => after[f] !== before[f]);
     wrong.push(
-      `changes files: ${JSON.stringify({ before: Object.keys(before), after: Object.keys(after) })}`,
+      `changes files: added ${added.slice(0, 5).join(', ')}${added.length > 5 ? ` (+${added.length - 5})` : ''}; changed or removed ${changed.join(', ')}`,
     );
   }
   return wrong.length === 0

@@ -3,6 +3,7 @@
  * then a second plan for what they created, then proof that nothing is left.
  */
 import { isServerError, PgpactError, PostgresError } from '../errors.js';
+import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import {
@@ -68,7 +69,7 @@ export async function applySteps(
             ? ' (a running service holds a lock on it; try again when it is quieter)'
             : '';
         throw new PostgresError(
-          `step ${i + 1} of ${steps.length} (${step.kind}: ${step.reason}) failed: ${error.message}${waited}; everything was rolled back`,
+          `step ${i + 1} of ${steps.length} (${step.kind}: ${escapeUnsafe(step.reason)}) failed: ${error.message}${waited}; everything was rolled back`,
           { code, detail, hint, position, where, schema, table, column, constraint },
           step.sql,
           error,
@@ -148,7 +149,9 @@ async function applyLocked(
       'APPLY_INCOMPLETE',
       `after apply, ${final.steps.length} step(s) are still planned: the database did not reach the manifest`,
       {
-        detail: final.steps.map((s) => `${s.sql};  -- ${s.kind}: ${s.reason}`).join('\n'),
+        detail: final.steps
+          .map((s) => `${s.sql};  -- ${escapeUnsafe(`${s.kind}: ${s.reason}`)}`)
+          .join('\n'),
         hint: 'another session may have changed privileges meanwhile, or pgpact cannot express this change; run pgpact plan to see it',
       },
     );

@@ -3,7 +3,7 @@ import { redactUrl } from '../../postgres/client.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { applyProvisioning } from '../../provision/apply.js';
 import { credentialsPath } from '../../provision/credentials.js';
-import { formatApplyResult } from '../../provision/format-plan.js';
+import { formatApplyResult, oneLine } from '../../provision/format-plan.js';
 import { type Command, EXIT } from '../command.js';
 import { formatError } from '../report-error.js';
 import { loadManifestOption } from '../manifest-option.js';
@@ -41,7 +41,8 @@ export const applyCommand: Command = {
         stateDir: defaultStateDir(),
         onStep: (step) => {
           n += 1;
-          if (!values.quiet && !values.json) output.err(`  ${step.kind}: ${step.reason}\n`);
+          if (!values.quiet && !values.json)
+            output.err(`  ${oneLine(`${step.kind}: ${step.reason}`)}\n`);
         },
       });
       if (values.json) {

@@ -54,6 +54,13 @@ export function checkRoleName(name: string): NameIssue | undefined {
       hint: 'role names starting with `pg_`, and `public` and `none`, cannot be created; set `role:` to another name',
     };
   }
+  if (name === 'pgpact_monitor') {
+    return {
+      code: 'MANIFEST_RESERVED_NAME',
+      message: 'role name `pgpact_monitor` is the role of the pgpact dashboard',
+      hint: 'pgpact creates and manages `pgpact_monitor` for the dashboard; give the service another `role:`',
+    };
+  }
   return undefined;
 }
 

@@ -130,6 +130,8 @@ export interface CatalogSnapshot {
   /** server_version_num, e.g. 180004. */
   serverVersion: number;
   database: string;
+  /** The role owning the database (usually its administrator). */
+  databaseOwner?: string;
   /** User schemas (system schemas pg_catalog, information_schema, pg_toast... excluded). */
   schemas: SchemaInfo[];
   relations: RelationInfo[];

@@ -44,11 +44,13 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     version: string;
     database: string;
     current_user: string;
+    owner: string;
     grants: Grant[];
     extensions: string[];
   }>(`
     SELECT current_setting('server_version_num') AS version,
            current_database() AS database, current_user::text AS current_user,
+           pg_get_userbyid(d.datdba) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
            COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
     FROM pg_database d WHERE d.datname = current_database()`);
@@ -307,6 +309,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
   return {
     serverVersion: Number(m.version),
     database: m.database,
+    databaseOwner: m.owner,
     schemas: schemas.rows.map((s) => ({ name: s.name, owner: s.owner, grants: sortGrants(s.grants) })),
     relations: relationInfos,
     roles: roleInfos,

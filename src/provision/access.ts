@@ -68,16 +68,36 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
       ownerPrivileges('schema', ctx.serverVersion),
       `service ${owner.name} owns schema ${schema}`,
     );
+    const before = catalog.schemas.find((s) => s.name === schema)?.owner;
+    if (before !== undefined && keepsOldAccess(ctx, owner, before, owner.role)) {
+      acl.add(
+        before,
+        ownerPrivileges('schema', ctx.serverVersion),
+        `audit mode: ${before} owned schema ${schema} and keeps its access until enforce mode`,
+      );
+    }
     access.schemas.set(schema, acl);
   }
   for (const relation of catalog.relations) {
-    if (!managedSchemas.has(relation.schema)) continue;
+    const service = managedSchemas.get(relation.schema);
+    if (!service) continue;
     const owner = ctx.ownerAfter(relation);
+    const kind = relation.kind === 'sequence' ? 'sequence' : 'table';
+    const ref = formatTableRef(relation.schema, relation.name);
     relationAccess(access, relation).table.add(
       owner,
-      ownerPrivileges(relation.kind === 'sequence' ? 'sequence' : 'table', ctx.serverVersion),
-      `${owner} owns ${formatTableRef(relation.schema, relation.name)}`,
+      ownerPrivileges(kind, ctx.serverVersion),
+      `${owner} owns ${ref}`,
     );
+    // Ownership moves to the service; in audit mode the old owner, a role outside the
+    // manifest, keeps using the table as it did (enforce mode revokes it).
+    if (keepsOldAccess(ctx, service, relation.owner, owner)) {
+      relationAccess(access, relation).table.add(
+        relation.owner,
+        ownerPrivileges(kind, ctx.serverVersion),
+        `audit mode: ${relation.owner} owned ${ref} and keeps its access until enforce mode`,
+      );
+    }
   }
 
   for (const service of ctx.manifest.services) {
@@ -86,6 +106,22 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
     if (service.enforcement === 'audit') addAuditReads(ctx, access, service);
   }
   return access;
+}
+
+/** Whether an object's old owner, a role outside the manifest, keeps its access after the move (audit mode). */
+function keepsOldAccess(
+  ctx: PlanContext,
+  service: Service,
+  before: string,
+  after: string,
+): boolean {
+  return (
+    service.enforcement === 'audit' &&
+    before !== after &&
+    before !== 'PUBLIC' &&
+    !ctx.servicesByRole.has(before) &&
+    !ctx.ignored(before)
+  );
 }
 
 function addContract(

@@ -2,7 +2,9 @@
  * grant and revoke steps: the desired privileges of access.ts against the
  * catalog's, as they stand once the ownership steps ran.
  */
+import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
+import type { Enforcement } from '../manifest/types.js';
 import type { Grant, RelationInfo } from '../postgres/catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
@@ -17,6 +19,47 @@ import {
   sqlGrantee,
 } from './privileges.js';
 import type { PlanStep } from './types.js';
+
+/** Whether a grantee is a role the manifest does not name (PUBLIC and administrative roles are not). */
+export function isOutsider(ctx: PlanContext, grantee: string): boolean {
+  return grantee !== 'PUBLIC' && !ctx.servicesByRole.has(grantee) && !ctx.ignored(grantee);
+}
+
+/**
+ * In audit mode nothing that works today stops working: revokes from roles outside the
+ * manifest (a BI tool, a backup job) are not planned but reported with the statement
+ * enforce mode will run. Returns the diff without them; the deferred statements go to `findings`.
+ */
+export function deferOutsiderRevokes(
+  ctx: PlanContext,
+  mode: Enforcement,
+  diff: AclDiff,
+  findings: Finding[],
+  object: string,
+  statements: (deferred: AclDiff) => PlanStep[],
+): AclDiff {
+  if (mode !== 'audit') return diff;
+  const deferred: AclDiff = {
+    revoke: diff.revoke.filter((r) => isOutsider(ctx, r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => isOutsider(ctx, r.grantee)),
+    grant: [],
+  };
+  for (const step of statements(deferred)) {
+    findings.push({
+      severity: 'info',
+      kind: 'revoke-deferred',
+      object,
+      consumers: [],
+      message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
+      suggestion: `enforce mode runs: ${step.sql}`,
+    });
+  }
+  return {
+    revoke: diff.revoke.filter((r) => !isOutsider(ctx, r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => !isOutsider(ctx, r.grantee)),
+    grant: diff.grant,
+  };
+}
 
 function diffSteps(target: string, label: string, diff: AclDiff, columns?: string): PlanStep[] {
   const cols = columns === undefined ? '' : ` (${quoteIdent(columns)})`;
@@ -108,8 +151,16 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
           privilege,
           grantable: false,
         }));
-    const diff = diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role);
-    steps.push(...diffSteps(`SCHEMA ${quoteIdent(schema)}`, `schema ${schema}`, diff));
+    const schemaTarget = `SCHEMA ${quoteIdent(schema)}`;
+    const diff = deferOutsiderRevokes(
+      ctx,
+      service.enforcement,
+      diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role),
+      access.findings,
+      schema,
+      (d) => diffSteps(schemaTarget, `schema ${schema}`, d),
+    );
+    steps.push(...diffSteps(schemaTarget, `schema ${schema}`, diff));
     steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
   }
 
@@ -119,20 +170,35 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const owner = ctx.ownerAfter(relation);
     const target = relationTarget(relation);
     const label = formatTableRef(relation.schema, relation.name);
-    const diff = diffAcl(
-      afterOwnerChange(relation.grants, relation.owner, owner),
-      desired.table,
-      ctx.ignored,
-      owner,
+    const mode = ctx.managedSchemas.get(relation.schema)?.enforcement ?? 'enforce';
+    const diff = deferOutsiderRevokes(
+      ctx,
+      mode,
+      diffAcl(
+        afterOwnerChange(relation.grants, relation.owner, owner),
+        desired.table,
+        ctx.ignored,
+        owner,
+      ),
+      access.findings,
+      label,
+      (d) => diffSteps(target, label, d),
     );
     steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
     const columnGrants = columnGrantsAfter(relation, relation.owner, owner, diff.revoke);
     const columnDiffs = new Map<string, AclDiff>();
     for (const column of relation.columns) {
-      const d = diffAcl(
-        columnGrants.get(column.name) ?? [],
-        desired.columns.get(column.name) ?? new DesiredAcl(),
-        ctx.ignored,
+      const d = deferOutsiderRevokes(
+        ctx,
+        mode,
+        diffAcl(
+          columnGrants.get(column.name) ?? [],
+          desired.columns.get(column.name) ?? new DesiredAcl(),
+          ctx.ignored,
+        ),
+        access.findings,
+        `${label}.${column.name}`,
+        (deferred) => diffSteps(target, label, deferred, column.name),
       );
       if (d.revoke.length + d.revokeGrantOption.length + d.grant.length > 0)
         columnDiffs.set(column.name, d);
@@ -149,14 +215,16 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       { grantee: fn.owner, privilege: 'EXECUTE', grantable: false },
       { grantee: 'PUBLIC', privilege: 'EXECUTE', grantable: false },
     ];
-    const diff = diffAcl(
-      afterOwnerChange(actual, fn.owner, service.role),
-      desired,
-      ctx.ignored,
-      service.role,
-    );
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
+    const diff = deferOutsiderRevokes(
+      ctx,
+      service.enforcement,
+      diffAcl(afterOwnerChange(actual, fn.owner, service.role), desired, ctx.ignored, service.role),
+      access.findings,
+      `${fn.schema}.${fn.name}`,
+      (d) => diffSteps(target, label, d),
+    );
     steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
   }
 

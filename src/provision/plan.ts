@@ -16,6 +16,7 @@ import { desiredAccess } from './access.js';
 import { planContext } from './context.js';
 import { planDefaultPrivileges } from './defaults.js';
 import { planGrants } from './grants.js';
+import { planLimits } from './limits.js';
 import { ownershipFindings } from './ownership-findings.js';
 import { planOwnership } from './ownership.js';
 import { planRoles } from './roles.js';
@@ -25,8 +26,10 @@ import { type PlanStep, type ProvisionPlan, STEP_KINDS } from './types.js';
 export function planProvisioning(manifest: Manifest, catalog: CatalogSnapshot): ProvisionPlan {
   const ctx = planContext(manifest, catalog);
   const access = desiredAccess(ctx);
+  const limits = planLimits(ctx);
   const steps: PlanStep[] = [
     ...planRoles(ctx),
+    ...limits.steps,
     ...planOwnership(ctx),
     ...planGrants(ctx, access),
     ...planDefaultPrivileges(ctx, access),
@@ -34,7 +37,10 @@ export function planProvisioning(manifest: Manifest, catalog: CatalogSnapshot): 
   const rank = (step: PlanStep) => STEP_KINDS.indexOf(step.kind);
   // Array.prototype.sort is stable: within a kind, steps keep the order they were planned in.
   steps.sort((a, b) => rank(a) - rank(b));
-  return { steps, findings: sortFindings([...access.findings, ...ownershipFindings(ctx)]) };
+  return {
+    steps,
+    findings: sortFindings([...access.findings, ...limits.findings, ...ownershipFindings(ctx)]),
+  };
 }
 
 /** Counts steps per kind, in plan order (for summaries). */

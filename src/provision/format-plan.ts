@@ -102,7 +102,9 @@ export function formatPlan(plan: ProvisionPlan, pending: MigrationFile[], target
       '',
     );
     plan.steps.forEach((step, i) => {
-      out.push(comment(`${i + 1}. ${step.kind}: ${step.reason}`), `${printableSql(step.sql)};`, '');
+      out.push(comment(`${i + 1}. ${step.kind}: ${step.reason}`));
+      for (const use of step.inUse ?? []) out.push(comment(`!! takes away access in use: ${use}`));
+      out.push(`${printableSql(step.sql)};`, '');
     });
   }
   if (pending.length > 0) {

@@ -61,11 +61,35 @@ export function deferOutsiderRevokes(
   };
 }
 
-function diffSteps(target: string, label: string, diff: AclDiff, columns?: string): PlanStep[] {
+/** What an object's revokes take: the schema itself, or a relation (and one column of it). */
+interface Taken {
+  schema: string;
+  relation?: string;
+}
+
+function diffSteps(
+  target: string,
+  label: string,
+  diff: AclDiff,
+  columns?: string,
+  on?: Taken,
+): PlanStep[] {
   const cols = columns === undefined ? '' : ` (${quoteIdent(columns)})`;
   const steps: PlanStep[] = [];
+  const takes = (grantee: string): Pick<PlanStep, 'takes'> =>
+    on === undefined
+      ? {}
+      : {
+          takes: {
+            grantee,
+            schema: on.schema,
+            ...(on.relation === undefined ? {} : { relation: on.relation }),
+            ...(columns === undefined ? {} : { columns: [columns] }),
+          },
+        };
   for (const r of diff.revoke) {
     steps.push({
+      ...takes(r.grantee),
       kind: 'revoke',
       sql: `REVOKE ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)}${r.cascade ? ' CASCADE' : ''}`,
       reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare`,
@@ -110,11 +134,16 @@ function columnGrantsAfter(
 }
 
 /** Column-level grant steps, one statement per grantee and privilege set (columns grouped). */
-function columnSteps(target: string, label: string, diffs: Map<string, AclDiff>): PlanStep[] {
+function columnSteps(
+  target: string,
+  label: string,
+  diffs: Map<string, AclDiff>,
+  on: Taken,
+): PlanStep[] {
   const revokes: PlanStep[] = [];
   const grants = new Map<string, { columns: string[]; reasons: Set<string> }>();
   for (const [column, diff] of diffs) {
-    revokes.push(...diffSteps(target, label, diff, column));
+    revokes.push(...diffSteps(target, label, diff, column, on));
     for (const g of diff.grant) {
       const key = `${g.grantee}\u0000${g.privileges.join(',')}`;
       const entry = grants.get(key) ?? { columns: [], reasons: new Set<string>() };
@@ -160,7 +189,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       schema,
       (d) => diffSteps(schemaTarget, `schema ${schema}`, d),
     );
-    steps.push(...diffSteps(schemaTarget, `schema ${schema}`, diff));
+    steps.push(...diffSteps(schemaTarget, `schema ${schema}`, diff, undefined, { schema }));
     steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
   }
 
@@ -184,7 +213,8 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       label,
       (d) => diffSteps(target, label, d),
     );
-    steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
+    const on = { schema: relation.schema, relation: relation.name };
+    steps.push(...diffSteps(target, label, diff, undefined, on), ...grantSteps(target, diff));
     const columnGrants = columnGrantsAfter(relation, relation.owner, owner, diff.revoke);
     const columnDiffs = new Map<string, AclDiff>();
     for (const column of relation.columns) {
@@ -203,7 +233,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       if (d.revoke.length + d.revokeGrantOption.length + d.grant.length > 0)
         columnDiffs.set(column.name, d);
     }
-    steps.push(...columnSteps(target, label, columnDiffs));
+    steps.push(...columnSteps(target, label, columnDiffs, on));
   }
 
   for (const fn of catalog.functions) {

@@ -1,0 +1,177 @@
+/**
+ * Access in use that a plan takes away: a view whose owner reads a column (a view checks
+ * its owner's privileges, so every reader of the view loses it too), or a statement a role
+ * ran (observed in .pgpact/usage.json). Each is compared before and after the plan; what is
+ * lost marks the steps that take it and becomes a `revoke-in-use` finding naming the view
+ * or statement and the service.
+ */
+import type { Finding } from '../findings.js';
+import { escapeUnsafe } from '../manifest/names.js';
+import { formatTableRef } from '../manifest/table-ref.js';
+import type { RelationInfo } from '../postgres/catalog-types.js';
+import type { UsageSnapshot } from '../usage/types.js';
+import type { DesiredAccess } from './access.js';
+import type { PlanContext } from './context.js';
+import { isOutsider } from './grants.js';
+import type { PlanStep } from './types.js';
+
+/** One use of a relation by a role: the columns it reads ('any': the relation without a column). */
+interface Use {
+  role: string;
+  relation: RelationInfo;
+  columns: string[] | 'any';
+  /** The view or the statement, in words. */
+  by: string;
+  source: 'declared' | 'observed';
+}
+
+/** Who a role is, in words: its service, or the role alone. */
+function whose(ctx: PlanContext, role: string): string {
+  const service = ctx.servicesByRole.get(role)?.[0];
+  return service ? `service ${service.name}` : `role ${role} (no service)`;
+}
+
+function short(sql: string): string {
+  const flat = sql.replace(/\s+/g, ' ').trim();
+  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+}
+
+function viewUses(ctx: PlanContext): Use[] {
+  const uses: Use[] = [];
+  for (const view of ctx.catalog.relations) {
+    if (!view.dependsOn) continue;
+    const role = ctx.ownerAfter(view);
+    for (const dep of view.dependsOn) {
+      const relation = ctx.catalog.relations.find(
+        (r) => r.schema === dep.schema && r.name === dep.name,
+      );
+      if (!relation || relation.oid === view.oid || !ctx.managedSchemas.has(relation.schema))
+        continue;
+      uses.push({
+        role,
+        relation,
+        columns: dep.columns.length === 0 ? 'any' : dep.columns,
+        by: `view ${formatTableRef(view.schema, view.name)} (owner ${role}, ${whose(ctx, role)})`,
+        source: 'declared',
+      });
+    }
+  }
+  return uses;
+}
+
+function statementUses(ctx: PlanContext, usage: UsageSnapshot): Use[] {
+  const relations = new Map<string, RelationInfo>();
+  const columns = new Map<string, { relation: RelationInfo; column: string }>();
+  for (const r of ctx.catalog.relations) {
+    if (!ctx.managedSchemas.has(r.schema)) continue;
+    relations.set(`${r.schema}.${r.name}`, r);
+    for (const c of r.columns)
+      columns.set(`${r.schema}.${r.name}.${c.name}`, { relation: r, column: c.name });
+  }
+  const uses: Use[] = [];
+  for (const role of usage.roles) {
+    for (const statement of role.statements ?? []) {
+      const read = new Map<RelationInfo, Set<string>>();
+      for (const key of statement.reads ?? []) {
+        const hit = columns.get(key);
+        if (hit) read.set(hit.relation, (read.get(hit.relation) ?? new Set()).add(hit.column));
+      }
+      const by = `statement "${short(statement.query)}" (${whose(ctx, role.role)}, ${statement.calls} calls)`;
+      for (const [relation, cols] of read)
+        uses.push({ role: role.role, relation, columns: [...cols], by, source: 'observed' });
+      for (const key of statement.relationsRead ?? []) {
+        const relation = relations.get(key);
+        if (relation && !read.has(relation))
+          uses.push({ role: role.role, relation, columns: 'any', by, source: 'observed' });
+      }
+    }
+  }
+  return uses;
+}
+
+/** Whether the role may SELECT what the use reads, before the plan (from the catalog). */
+function readsBefore(ctx: PlanContext, use: Use): boolean {
+  const { role, relation } = use;
+  const info = ctx.catalog.roles.find((r) => r.name === role);
+  if (info?.superuser || relation.owner === role) return true;
+  const schema = ctx.catalog.schemas.find((s) => s.name === relation.schema);
+  const holds = (grants: { grantee: string; privilege: string }[], privilege: string) =>
+    grants.some((g) => (g.grantee === role || g.grantee === 'PUBLIC') && g.privilege === privilege);
+  if (schema && schema.owner !== role && !holds(schema.grants, 'USAGE')) return false;
+  if (holds(relation.grants, 'SELECT')) return true;
+  const columnHolds = (name: string) =>
+    holds(relation.columns.find((c) => c.name === name)?.grants ?? [], 'SELECT');
+  return use.columns === 'any'
+    ? relation.columns.some((c) => columnHolds(c.name))
+    : use.columns.every(columnHolds);
+}
+
+/** Whether the role may SELECT what the use reads once the plan ran (from the desired access). */
+function readsAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
+  const { role, relation } = use;
+  const service = ctx.managedSchemas.get(relation.schema);
+  // Roles the plan leaves alone, and outsiders in audit mode, keep what they hold.
+  if (ctx.ignored(role) || (service?.enforcement === 'audit' && isOutsider(ctx, role)))
+    return readsBefore(ctx, use);
+  const info = ctx.catalog.roles.find((r) => r.name === role);
+  if (info?.superuser && !ctx.servicesByRole.has(role)) return true;
+  if (ctx.ownerAfter(relation) === role) return true;
+  const has = (acl: { has(grantee: string, privilege: string): boolean } | undefined, p: string) =>
+    acl !== undefined && (acl.has(role, p) || acl.has('PUBLIC', p));
+  if (service?.role !== role && !has(access.schemas.get(relation.schema), 'USAGE')) return false;
+  const desired = access.relations.get(relation.oid);
+  if (!desired) return false;
+  if (has(desired.table, 'SELECT')) return true;
+  const columnHas = (name: string) => has(desired.columns.get(name), 'SELECT');
+  return use.columns === 'any'
+    ? relation.columns.some((c) => columnHas(c.name))
+    : use.columns.every(columnHas);
+}
+
+/** Whether a step takes something the use needs. */
+function takesFrom(step: PlanStep, use: Use): boolean {
+  const t = step.takes;
+  if (!t || (t.grantee !== use.role && t.grantee !== 'PUBLIC')) return false;
+  if (t.schema !== use.relation.schema) return false;
+  if (t.relation === undefined) return true;
+  if (t.relation !== use.relation.name) return false;
+  return (
+    t.columns === undefined ||
+    use.columns === 'any' ||
+    t.columns.some((c) => use.columns.includes(c))
+  );
+}
+
+/**
+ * Marks the steps that take access in use (step.inUse) and returns one finding per use
+ * lost. `usage` is the observed usage snapshot, when there is one.
+ */
+export function markAccessInUse(
+  ctx: PlanContext,
+  access: DesiredAccess,
+  steps: PlanStep[],
+  usage?: UsageSnapshot,
+): Finding[] {
+  const uses = [...viewUses(ctx), ...(usage ? statementUses(ctx, usage) : [])];
+  const findings: Finding[] = [];
+  for (const use of uses) {
+    if (!readsBefore(ctx, use) || readsAfter(ctx, access, use)) continue;
+    const ref = formatTableRef(use.relation.schema, use.relation.name);
+    const what = use.columns === 'any' ? ref : `${ref} (${use.columns.join(', ')})`;
+    const note = `${use.role} reads ${what}: ${use.by}`;
+    const taking = steps.filter((s) => takesFrom(s, use));
+    for (const step of taking) step.inUse = [...new Set([...(step.inUse ?? []), note])];
+    const service = ctx.servicesByRole.get(use.role)?.[0]?.name ?? use.role;
+    findings.push({
+      severity: 'warning',
+      kind: 'revoke-in-use',
+      object: use.columns === 'any' || use.columns.length !== 1 ? ref : `${ref}.${use.columns[0]}`,
+      consumers: [{ service, source: use.source }],
+      message: escapeUnsafe(
+        `the plan takes away access in use: ${note}${taking.length > 0 ? ` (step: ${taking.map((s) => s.sql).join('; ')})` : ''}`,
+      ),
+      suggestion: `declare what ${service} reads in its reads: (or fix a misspelt contract column), or apply with --allow-revoke if the access should go`,
+    });
+  }
+  return findings;
+}

@@ -144,7 +144,7 @@ function takesFrom(step: PlanStep, use: Use): boolean {
 
 /**
  * Marks the steps that take access in use (step.inUse) and returns one finding per use
- * lost. `usage` is the observed usage snapshot, when there is one.
+ * lost. `usage` is the observed usage snapshot, when there is one (of this database).
  */
 export function markAccessInUse(
   ctx: PlanContext,
@@ -152,7 +152,9 @@ export function markAccessInUse(
   steps: PlanStep[],
   usage?: UsageSnapshot,
 ): Finding[] {
-  const uses = [...viewUses(ctx), ...(usage ? statementUses(ctx, usage) : [])];
+  // A snapshot of another database says nothing about this one's statements.
+  const observed = usage !== undefined && usage.database === ctx.catalog.database;
+  const uses = [...viewUses(ctx), ...(observed ? statementUses(ctx, usage) : [])];
   const findings: Finding[] = [];
   for (const use of uses) {
     if (!readsBefore(ctx, use) || readsAfter(ctx, access, use)) continue;

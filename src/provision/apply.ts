@@ -3,8 +3,12 @@
  * then a second plan for what they created, then proof that nothing is left.
  */
 import { isServerError, PgpactError, PostgresError } from '../errors.js';
+import type { Problem } from '../errors.js';
+import { checkManifestAgainstCatalog } from '../manifest/check-against-catalog.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest } from '../manifest/types.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { UsageSnapshot } from '../usage/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import {
   type Queryable,
@@ -14,7 +18,12 @@ import {
 } from '../postgres/client.js';
 import { quoteLiteral } from '../postgres/quote.js';
 import { newRolePassword, saveRolePasswords } from './credentials.js';
-import { APPLY_LOCK_KEY, MigrationFailedError, runPendingMigrations } from './migration-folders.js';
+import {
+  APPLY_LOCK_KEY,
+  MigrationFailedError,
+  pendingMigrations,
+  runPendingMigrations,
+} from './migration-folders.js';
 import { planProvisioning } from './plan.js';
 import { scramVerifier } from './scram.js';
 import {
@@ -32,6 +41,10 @@ export interface ApplyOptions {
   onStep?: (step: PlanStep) => void;
   /** How long a step may wait for a lock a running service holds (default 10 s). */
   lockTimeoutMs?: number;
+  /** Observed usage (.pgpact/usage.json): a revoke of access a statement uses is refused. */
+  usage?: UsageSnapshot;
+  /** Apply even when a step takes away access in use (a view's or an observed statement's). */
+  allowRevoke?: boolean;
 }
 
 /** The statement a step runs: a create-role step gets a fresh SCRAM verifier in place of the redacted password. */
@@ -106,8 +119,61 @@ export async function applyProvisioning(
   );
 }
 
-async function planFresh(client: Queryable, manifest: Manifest): Promise<ProvisionPlan> {
-  return planProvisioning(manifest, await readCatalog(client));
+async function planFresh(
+  client: Queryable,
+  manifest: Manifest,
+  options: ApplyOptions,
+  catalog?: CatalogSnapshot,
+): Promise<ProvisionPlan> {
+  return planProvisioning(manifest, catalog ?? (await readCatalog(client)), {
+    ...(options.usage === undefined ? {} : { usage: options.usage }),
+  });
+}
+
+/**
+ * Contracts naming a table or column the database does not have: an error, never a
+ * revoke of the real column. Schemas whose owner has pending migrations are skipped
+ * (`later`) until those ran: they may create what the contract names.
+ */
+function refuseMissingContracts(
+  manifest: Manifest,
+  catalog: CatalogSnapshot,
+  later: Set<string> = new Set(),
+): void {
+  const checked: Manifest = {
+    ...manifest,
+    services: manifest.services.map((s) => ({
+      ...s,
+      reads: s.reads.filter((c) => !later.has(c.schema)),
+      writes: s.writes.filter((c) => !later.has(c.schema)),
+    })),
+  };
+  const problems: Problem[] = checkManifestAgainstCatalog(checked, catalog);
+  if (problems.length === 0) return;
+  throw new PgpactError(
+    'CONTRACT_MISMATCH',
+    `${problems.length === 1 ? 'a contract names' : `${problems.length} contracts name`} what the database does not have: nothing was changed`,
+    {
+      problems,
+      hint: 'fix the names in pgpact.yaml (each problem says the closest existing one), or let the owner create them first',
+    },
+  );
+}
+
+/** Refuses (before anything changed) a plan that takes away access in use, unless allowed. */
+function refuseRevokesInUse(plan: ProvisionPlan, options: ApplyOptions): void {
+  const taking = plan.steps.filter((s) => s.inUse !== undefined && s.inUse.length > 0);
+  if (taking.length === 0 || options.allowRevoke) return;
+  throw new PgpactError(
+    'REVOKE_IN_USE',
+    `apply would take away access in use (${taking.length} step(s)); nothing was changed`,
+    {
+      detail: taking
+        .map((s) => `${s.sql};\n${s.inUse!.map((u) => `  in use: ${escapeUnsafe(u)}`).join('\n')}`)
+        .join('\n'),
+      hint: "declare the access in the consumer's reads: (or fix a misspelt contract), or run apply --allow-revoke when it should go",
+    },
+  );
 }
 
 async function applyLocked(
@@ -117,7 +183,15 @@ async function applyLocked(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const ran: PlanStep[] = [];
-  const first = await planFresh(client, manifest);
+  const catalog = await readCatalog(client);
+  const pendingOwners = new Set(
+    (await pendingMigrations(client, manifest)).flatMap(
+      (m) => manifest.services.find((s) => s.name === m.service)?.owns ?? [],
+    ),
+  );
+  refuseMissingContracts(manifest, catalog, pendingOwners);
+  const first = await planFresh(client, manifest, options, catalog);
+  refuseRevokesInUse(first, options);
   await applySteps(client, adminUrl, first.steps, options);
   ran.push(...first.steps);
 
@@ -134,7 +208,8 @@ async function applyLocked(
     // What the migrations created needs its grants; do it even when a later file failed.
     rounds = 2;
     try {
-      const second = await planFresh(client, manifest);
+      if (migrationError === undefined) refuseMissingContracts(manifest, await readCatalog(client));
+      const second = await planFresh(client, manifest, options);
       await applySteps(client, adminUrl, second.steps, options);
       ran.push(...second.steps);
     } catch (error) {
@@ -143,7 +218,7 @@ async function applyLocked(
   }
   if (migrationError !== undefined) throw migrationError;
 
-  const final = await planFresh(client, manifest);
+  const final = await planFresh(client, manifest, options);
   if (final.steps.length > 0) {
     throw new PgpactError(
       'APPLY_INCOMPLETE',

@@ -66,7 +66,7 @@ describeEachServer('plan text piped into psql', (server) => {
       const dir = writeProject({
         'pgpact.yaml':
           'version: 1\nservices:\n  users:\n    role: pt_users\n    owns: [users]\n    migrations: m\n',
-        [`m/001_x\nCREATE TABLE injected_file ();\n-- .sql`]: 'SELECT 1;',
+        'm/001_x\nCREATE TABLE injected_file ();\n-- .sql': 'SELECT 1;',
       });
       const plan = await pgpact(
         'plan',

@@ -57,40 +57,63 @@ function executableSql(step: PlanStep, passwords: Record<string, string>): strin
   return `${step.sql.slice(0, -REDACTED_PASSWORD.length)}PASSWORD ${quoteLiteral(scramVerifier(password))}`;
 }
 
-/** Runs the steps in one transaction: all or nothing. Generated passwords are saved before COMMIT. */
+/**
+ * Runs the steps in one transaction: all or nothing. Generated passwords are saved before
+ * COMMIT. With `regrant`, the plan is made again inside the transaction after the steps and
+ * its grant steps run too: a `REVOKE … CASCADE` also drops the grants its grantee passed on,
+ * declared ones among them, and those are given back before anything commits. Returns
+ * every step that ran.
+ */
 export async function applySteps(
   client: Queryable,
   adminUrl: string,
   steps: PlanStep[],
   options: ApplyOptions = {},
-): Promise<void> {
-  if (steps.length === 0) return;
+  regrant?: (tx: Queryable) => Promise<PlanStep[]>,
+): Promise<PlanStep[]> {
+  if (steps.length === 0) return [];
   const passwords: Record<string, string> = {};
+  const ran = [...steps];
   await withTransaction(client, async (tx) => {
     await tx.query(
       `SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}`,
     );
-    for (const [i, step] of steps.entries()) {
-      options.onStep?.(step);
-      try {
-        await tx.query(executableSql(step, passwords));
-      } catch (error) {
-        if (!isServerError(error)) throw error;
-        const { code, detail, hint, position, where, schema, table, column, constraint } = error;
-        const waited =
-          code === '55P03'
-            ? ' (a running service holds a lock on it; try again when it is quieter)'
-            : '';
-        throw new PostgresError(
-          `step ${i + 1} of ${steps.length} (${step.kind}: ${escapeUnsafe(step.reason)}) failed: ${error.message}${waited}; everything was rolled back`,
-          { code, detail, hint, position, where, schema, table, column, constraint },
-          step.sql,
-          error,
-        );
-      }
+    await runSteps(tx, steps, passwords, options);
+    if (regrant && steps.some((s) => s.kind === 'revoke' && s.sql.endsWith(' CASCADE'))) {
+      const again = (await regrant(tx)).filter((s) => s.kind === 'grant');
+      await runSteps(tx, again, passwords, options);
+      ran.push(...again);
     }
     saveRolePasswords(adminUrl, passwords, options.stateDir);
   });
+  return ran;
+}
+
+async function runSteps(
+  tx: Queryable,
+  steps: PlanStep[],
+  passwords: Record<string, string>,
+  options: ApplyOptions,
+): Promise<void> {
+  for (const [i, step] of steps.entries()) {
+    options.onStep?.(step);
+    try {
+      await tx.query(executableSql(step, passwords));
+    } catch (error) {
+      if (!isServerError(error)) throw error;
+      const { code, detail, hint, position, where, schema, table, column, constraint } = error;
+      const waited =
+        code === '55P03'
+          ? ' (a running service holds a lock on it; try again when it is quieter)'
+          : '';
+      throw new PostgresError(
+        `step ${i + 1} of ${steps.length} (${step.kind}: ${escapeUnsafe(step.reason)}) failed: ${error.message}${waited}; everything was rolled back`,
+        { code, detail, hint, position, where, schema, table, column, constraint },
+        step.sql,
+        error,
+      );
+    }
+  }
 }
 
 /**
@@ -192,8 +215,8 @@ async function applyLocked(
   refuseMissingContracts(manifest, catalog, pendingOwners);
   const first = await planFresh(client, manifest, options, catalog);
   refuseRevokesInUse(first, options);
-  await applySteps(client, adminUrl, first.steps, options);
-  ran.push(...first.steps);
+  const regrant = async (tx: Queryable) => (await planFresh(tx, manifest, options)).steps;
+  ran.push(...(await applySteps(client, adminUrl, first.steps, options, regrant)));
 
   let migrations: AppliedMigration[] = [];
   let migrationError: unknown;
@@ -210,8 +233,7 @@ async function applyLocked(
     try {
       if (migrationError === undefined) refuseMissingContracts(manifest, await readCatalog(client));
       const second = await planFresh(client, manifest, options);
-      await applySteps(client, adminUrl, second.steps, options);
-      ran.push(...second.steps);
+      ran.push(...(await applySteps(client, adminUrl, second.steps, options, regrant)));
     } catch (error) {
       throw migrationError ?? error;
     }

@@ -92,7 +92,7 @@ function diffSteps(
       ...takes(r.grantee),
       kind: 'revoke',
       sql: `REVOKE ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)}${r.cascade ? ' CASCADE' : ''}`,
-      reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare`,
+      reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare${r.cascade ? ` (CASCADE also drops what ${labelGrantee(r.grantee)} granted on; apply grants the declared ones again in the same transaction)` : ''}`,
     });
   }
   for (const r of diff.revokeGrantOption) {

@@ -89,14 +89,20 @@ function statementUses(ctx: PlanContext, usage: UsageSnapshot): Use[] {
   return uses;
 }
 
-/** Whether the role may SELECT what the use reads, before the plan (from the catalog). */
-function readsBefore(ctx: PlanContext, use: Use): boolean {
+/**
+ * Whether the role may SELECT what the use reads, before the plan (from the catalog): as
+ * owner, superuser, member of pg_read_all_data, or by a grant to it, to a role it is a
+ * member of, or (unless `viaPublic` is false) to PUBLIC.
+ */
+function readsBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
   const { role, relation } = use;
   const info = ctx.catalog.roles.find((r) => r.name === role);
   if (info?.superuser || relation.owner === role) return true;
+  if (info?.memberOf.includes('pg_read_all_data')) return true;
+  const as = new Set([role, ...(info?.memberOf ?? []), ...(viaPublic ? ['PUBLIC'] : [])]);
   const schema = ctx.catalog.schemas.find((s) => s.name === relation.schema);
   const holds = (grants: { grantee: string; privilege: string }[], privilege: string) =>
-    grants.some((g) => (g.grantee === role || g.grantee === 'PUBLIC') && g.privilege === privilege);
+    grants.some((g) => as.has(g.grantee) && g.privilege === privilege);
   if (schema && schema.owner !== role && !holds(schema.grants, 'USAGE')) return false;
   if (holds(relation.grants, 'SELECT')) return true;
   const columnHolds = (name: string) =>
@@ -110,9 +116,11 @@ function readsBefore(ctx: PlanContext, use: Use): boolean {
 function readsAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
   const { role, relation } = use;
   const service = ctx.managedSchemas.get(relation.schema);
-  // Roles the plan leaves alone, and outsiders in audit mode, keep what they hold.
-  if (ctx.ignored(role) || (service?.enforcement === 'audit' && isOutsider(ctx, role)))
-    return readsBefore(ctx, use);
+  // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, but for
+  // what they had through PUBLIC, which the plan revokes all the same.
+  if (ctx.ignored(role)) return readsBefore(ctx, use);
+  if (service?.enforcement === 'audit' && isOutsider(ctx, role) && readsBefore(ctx, use, false))
+    return true;
   const info = ctx.catalog.roles.find((r) => r.name === role);
   if (info?.superuser && !ctx.servicesByRole.has(role)) return true;
   if (ctx.ownerAfter(relation) === role) return true;
@@ -132,6 +140,7 @@ function readsAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean 
 function takesFrom(step: PlanStep, use: Use): boolean {
   const t = step.takes;
   if (!t || (t.grantee !== use.role && t.grantee !== 'PUBLIC')) return false;
+  if (t.schema === undefined) return true;
   if (t.schema !== use.relation.schema) return false;
   if (t.relation === undefined) return true;
   if (t.relation !== use.relation.name) return false;

@@ -18,6 +18,7 @@ import {
 } from '../postgres/client.js';
 import { quoteLiteral } from '../postgres/quote.js';
 import { newRolePassword, saveRolePasswords } from './credentials.js';
+import { printableSql } from './format-plan.js';
 import {
   APPLY_LOCK_KEY,
   MigrationFailedError,
@@ -192,7 +193,10 @@ function refuseRevokesInUse(plan: ProvisionPlan, options: ApplyOptions): void {
     `apply would take away access in use (${taking.length} step(s)); nothing was changed`,
     {
       detail: taking
-        .map((s) => `${s.sql};\n${s.inUse!.map((u) => `  in use: ${escapeUnsafe(u)}`).join('\n')}`)
+        .map(
+          (s) =>
+            `${printableSql(s.sql)};\n${s.inUse!.map((u) => `  in use: ${escapeUnsafe(u)}`).join('\n')}`,
+        )
         .join('\n'),
       hint: "declare the access in the consumer's reads: (or fix a misspelt contract), or run apply --allow-revoke when it should go",
     },
@@ -247,7 +251,7 @@ async function applyLocked(
       `after apply, ${final.steps.length} step(s) are still planned: the database did not reach the manifest`,
       {
         detail: final.steps
-          .map((s) => `${s.sql};  -- ${escapeUnsafe(`${s.kind}: ${s.reason}`)}`)
+          .map((s) => `${printableSql(s.sql)};  -- ${escapeUnsafe(`${s.kind}: ${s.reason}`)}`)
           .join('\n'),
         hint: 'another session may have changed privileges meanwhile, or pgpact cannot express this change; run pgpact plan to see it',
       },

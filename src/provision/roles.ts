@@ -56,6 +56,8 @@ export function planRoles(ctx: PlanContext): PlanStep[] {
       if (excess.length > 0) {
         steps.push({
           kind: 'alter-role',
+          // NOSUPERUSER takes every access the role did not get by a grant.
+          ...(existing.superuser ? { takes: { grantee: roleName } } : {}),
           sql: `ALTER ROLE ${r} WITH ${LEAST_PRIVILEGE}`,
           reason: `role ${labelGrantee(roleName)} of service ${label} must be a least-privilege login role (it has ${excess.join(', ')})`,
         });
@@ -63,6 +65,7 @@ export function planRoles(ctx: PlanContext): PlanStep[] {
       for (const { group, grantor } of membershipsToRevoke(existing, ctx.serverVersion)) {
         steps.push({
           kind: 'revoke',
+          takes: { grantee: roleName },
           sql: `REVOKE ${quoteIdent(group)} FROM ${r}${grantor === undefined ? '' : ` GRANTED BY ${quoteIdent(grantor)}`}`,
           reason: `role ${labelGrantee(roleName)} of service ${label} would act with the privileges of ${labelGrantee(group)}`,
         });

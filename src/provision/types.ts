@@ -25,10 +25,11 @@ export interface PlanStep {
   /** Set on create-role steps: apply puts this role's password verifier in place of the redacted one. */
   passwordFor?: string;
   /**
-   * Set on steps that take access away (revoke, alter-owner): whose access, and on what.
-   * `relation` absent: the schema itself (USAGE); `columns` absent: the whole relation.
+   * Set on steps that take access away (revoke, alter-owner, alter-role): whose access, and
+   * on what. `schema` absent: anything (a membership, superuser); `relation` absent: the
+   * schema itself (USAGE); `columns` absent: the whole relation.
    */
-  takes?: { grantee: string; schema: string; relation?: string; columns?: string[] };
+  takes?: { grantee: string; schema?: string; relation?: string; columns?: string[] };
   /** Access in use this step removes: each a view or an observed statement, naming its service. */
   inUse?: string[];
 }

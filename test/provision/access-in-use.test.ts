@@ -166,4 +166,81 @@ describeEachServer('revokes of access in use', (server) => {
     // Without the snapshot nothing is known about the statement, and nothing is marked.
     expect(planProvisioning(next, await snapshot(url)).steps.some((s) => s.inUse)).toBe(false);
   });
+
+  it('a membership taken from a service, and PUBLIC taken from an outsider in audit mode, are marked', async () => {
+    const url = await server().createDatabase();
+    await setUp(url);
+    await withClient(url, (c) =>
+      c.query(`
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'iu_bi') THEN CREATE ROLE iu_bi LOGIN; END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'iu_reader') THEN CREATE ROLE iu_reader LOGIN; END IF;
+        END $$;
+        GRANT pg_read_all_data TO iu_reader;
+        GRANT USAGE ON SCHEMA users TO PUBLIC;
+        GRANT SELECT ON users.account TO PUBLIC;
+      `),
+    );
+    const observed = (role: string, query: string, reads: string[]) => ({
+      role,
+      reads: {},
+      writes: {},
+      relationsRead: {},
+      relationsWritten: {},
+      statements: [
+        {
+          queryId: role,
+          query,
+          calls: 5,
+          rows: 5,
+          totalTimeMs: 1,
+          reads,
+          writes: [],
+          relationsRead: ['users.account'],
+          relationsWritten: [],
+          warnings: [],
+        },
+      ],
+    });
+    const usage: UsageSnapshot = {
+      version: 1,
+      database: new URL(url).pathname.slice(1),
+      takenAt: new Date().toISOString(),
+      roles: [
+        observed('iu_reader', 'SELECT email FROM users.account', ['users.account.email']),
+        observed('iu_bi', 'SELECT name FROM users.account', ['users.account.name']),
+      ],
+    };
+    const next = parseManifest(
+      `version: 1
+enforcement: audit
+services:
+  users:
+    role: iu_users
+    owns: [users]
+  reader:
+    role: iu_reader
+    enforcement: enforce
+    reads:
+      users.account: [id]
+`,
+      '/virtual/pgpact.yaml',
+    );
+    const plan = planProvisioning(next, await snapshot(url), { usage });
+    const granted = server().majorVersion >= 16 ? ' GRANTED BY "postgres"' : '';
+    const inUse = (sql: string) => plan.steps.find((s) => s.sql === sql)?.inUse ?? [];
+    expect(inUse(`REVOKE "pg_read_all_data" FROM "iu_reader"${granted}`)).toEqual([
+      'iu_reader reads users.account (email): statement "SELECT email FROM users.account" (service reader, 5 calls)',
+    ]);
+    // The BI role keeps its own grants in audit mode, but PUBLIC's go: its statement is named.
+    expect(inUse('REVOKE SELECT ON TABLE "users"."account" FROM PUBLIC')).toContain(
+      'iu_bi reads users.account (name): statement "SELECT name FROM users.account" (role iu_bi (no service), 5 calls)',
+    );
+    expect(plan.findings.filter((f) => f.kind === 'revoke-in-use').map((f) => f.consumers)).toEqual(
+      expect.arrayContaining([
+        [{ service: 'reader', source: 'observed' }],
+        [{ service: 'iu_bi', source: 'observed' }],
+      ]),
+    );
+  });
 });

@@ -130,4 +130,26 @@ describeEachServer('plan text piped into psql', (server) => {
     );
     expect(plan.stderr).not.toMatch(/\nSELECT 'INJECTED'/);
   });
+
+  it('a failing migration whose file name holds a newline and an escape is named escaped', async () => {
+    const url = await server().createDatabase();
+    const dir = writeProject({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  users:\n    role: pt_mig_users\n    owns: [users]\n    migrations: m\n',
+      'm/001_x\n\u001b[2Jboom.sql': 'SELECT nosuch FROM nowhere;',
+    });
+    const apply = await pgpact(
+      'apply',
+      '--config',
+      path.join(dir, 'pgpact.yaml'),
+      '--database-url',
+      url,
+      '--quiet',
+    );
+    expect(apply.code).toBe(2);
+    expect(apply.stderr).toContain(
+      'migration users/001_x\\u000a\\u001b[2Jboom.sql failed at line 1',
+    );
+    expect(apply.stderr).not.toContain('\u001b');
+  });
 });

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import type { Finding } from '../findings.js';
+import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Contract, Service, SourceLocation } from '../manifest/types.js';
 import type { RelationInfo } from '../postgres/catalog-types.js';
@@ -162,7 +163,12 @@ function addContract(
       location: where(contract.location),
       message: `${service.name} declares ${verb} on ${ref}, which does not exist${schemaHoldsTables ? '' : ' yet'}: nothing granted for it`,
       suggestion: schemaHoldsTables
-        ? `fix the table name in the contract, or let ${owner.name} create the table`
+        ? `${closestHint(
+            contract.table,
+            ctx.catalog.relations
+              .filter((r) => r.schema === contract.schema && r.kind !== 'sequence')
+              .map((r) => r.name),
+          )}fix the table name in the contract, or let ${owner.name} create the table (apply refuses until then)`
         : `if ${owner.name}'s migrations create it, apply grants it right after running them`,
     });
     return;
@@ -184,7 +190,7 @@ function addContract(
         consumers,
         location: where(contract.columnLocations[i] ?? contract.location),
         message: `${service.name} declares ${verb} on column ${column} of ${ref}, which has no such column: nothing granted for it`,
-        suggestion: `fix the column name in the contract, or let ${owner.name} add the column`,
+        suggestion: `${closestHint(column, [...existing])}fix the column name in the contract, or let ${owner.name} add the column (apply refuses until then)`,
       });
     });
   }
@@ -214,6 +220,12 @@ function addContract(
       );
     }
   }
+}
+
+/** "did you mean x? " when a name is close to one that exists, else nothing. */
+function closestHint(name: string, existing: string[]): string {
+  const closest = closestName(name, existing);
+  return closest === undefined ? '' : `did you mean ${closest}? `;
 }
 
 function addAuditReads(ctx: PlanContext, access: DesiredAccess, service: Service): void {

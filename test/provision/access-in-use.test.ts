@@ -67,6 +67,9 @@ describeEachServer('revokes of access in use', (server) => {
     expect(revoke.inUse).toEqual([
       'iu_invoicing reads users.account (id, name): view invoicing.names (owner iu_invoicing, service invoicing)',
     ]);
+    expect(plan.findings.find((f) => f.kind === 'contract-column-missing')?.suggestion).toMatch(
+      /^did you mean name\? fix the column name/,
+    );
     const finding = plan.findings.find((f) => f.kind === 'revoke-in-use')!;
     expect(finding).toMatchObject({
       severity: 'warning',

@@ -60,14 +60,19 @@ function readKb(text: string): number | undefined {
 export const MANAGED_SETTINGS = SETTINGS.map((s) => s.name);
 
 /** The line of a role's comment recording which database's manifest set its connection limit. */
-const RECORD = /^pgpact: connection limit (-?\d+) set by database "((?:[^"]|"")*)"$/m;
+const RECORD = /^pgpact: connection limit (-?\d+) set by database ("(?:[^"\\\n]|\\.)*")$/m;
 
 /** Who set a role's connection limit, from its comment. */
 export function connectionLimitRecord(
   comment: string | undefined,
 ): { limit: number; database: string } | undefined {
   const match = comment === undefined ? null : RECORD.exec(comment);
-  return match ? { limit: Number(match[1]), database: match[2]!.replaceAll('""', '"') } : undefined;
+  if (!match) return undefined;
+  try {
+    return { limit: Number(match[1]), database: JSON.parse(match[2]!) as string };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The role's comment with the record replaced (or removed when `line` is undefined); other lines kept. */
@@ -143,7 +148,8 @@ function planConnectionLimit(
   const line =
     want === -1
       ? undefined
-      : `pgpact: connection limit ${want} set by database "${database.replaceAll('"', '""')}"`;
+      : // JSON-quoted: one line whatever the database's name holds.
+        `pgpact: connection limit ${want} set by database ${JSON.stringify(database)}`;
   const comment = commentWith(existing?.comment, line);
   if ((comment ?? '') !== (existing?.comment ?? '')) {
     steps.push(

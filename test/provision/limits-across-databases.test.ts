@@ -5,9 +5,11 @@
  */
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
-import { withClient } from '../../src/postgres/client.js';
+import { urlWith, withClient } from '../../src/postgres/client.js';
+import { quoteIdent } from '../../src/postgres/quote.js';
 import { applyProvisioning } from '../../src/provision/apply.js';
 import { serviceUrl } from '../../src/provision/credentials.js';
+import { connectionLimitRecord } from '../../src/provision/limits.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { planFor, snapshot, tempDir } from './fixtures.js';
 
@@ -90,5 +92,24 @@ describeEachServer('limits across two databases of one server', (server) => {
     // Sessions in the other database see exactly what they saw before; this one its manifest.
     expect(await settingsAs(other, stateDir, 'xdb_old')).toEqual({ st: '9s', wm: '2MB' });
     expect(await settingsAs(first, stateDir, 'xdb_old')).toEqual({ st: '3s', wm: '4MB' });
+  });
+
+  it('records the database that set the limit whatever its name holds (quotes, a line break)', async () => {
+    const name = `weird "db"\n${Date.now() % 100000}`;
+    await withClient(server().url, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)}`));
+    const url = urlWith(server().url, { database: name });
+    const stateDir = tempDir();
+    const manifest = shop('connections: 3', 'xdb_weird');
+    await applyProvisioning(url, manifest, { stateDir });
+    expect((await planFor(url, manifest)).steps).toEqual([]);
+    const role = (await snapshot(url)).roles.find((r) => r.name === 'xdb_weird')!;
+    expect(connectionLimitRecord(role.comment)).toEqual({ limit: 3, database: name });
+    // Another database asking for another limit is told which one set it.
+    const other = await server().createDatabase();
+    const plan = await planFor(other, shop('connections: 4', 'xdb_weird'));
+    expect(plan.steps.filter((s) => s.sql.includes('CONNECTION LIMIT'))).toEqual([]);
+    expect(plan.findings.find((f) => f.kind === 'connection-limit-conflict')?.message).toContain(
+      `set by the manifest of database ${name}`,
+    );
   });
 });

@@ -25,10 +25,19 @@ export function isOutsider(ctx: PlanContext, grantee: string): boolean {
   return grantee !== 'PUBLIC' && !ctx.servicesByRole.has(grantee) && !ctx.ignored(grantee);
 }
 
+/** Login roles outside the manifest: who may be using what PUBLIC holds today. */
+function outsiderLogins(ctx: PlanContext): string[] {
+  return ctx.catalog.roles
+    .filter((r) => r.canLogin && !r.name.startsWith('pg_') && isOutsider(ctx, r.name))
+    .map((r) => r.name);
+}
+
 /**
  * In audit mode nothing that works today stops working: revokes from roles outside the
  * manifest (a BI tool, a backup job) are not planned but reported with the statement
- * enforce mode will run. Returns the diff without them; the deferred statements go to `findings`.
+ * enforce mode will run; what PUBLIC loses on an existing object, each login role outside
+ * the manifest keeps by its own grant (`held`: the grants on the object now), revoked in
+ * enforce mode like the others. Returns the diff without the deferred revokes; their statements go to `findings`.
  */
 export function deferOutsiderRevokes(
   ctx: PlanContext,
@@ -37,8 +46,25 @@ export function deferOutsiderRevokes(
   findings: Finding[],
   object: string,
   statements: (deferred: AclDiff) => PlanStep[],
+  held?: Grant[],
 ): AclDiff {
   if (mode !== 'audit') return diff;
+  const kept: AclDiff['grant'] = [];
+  const fromPublic = diff.revoke.find((r) => r.grantee === 'PUBLIC');
+  // Only for objects that exist (`held`): default privileges concern objects not yet created.
+  for (const role of fromPublic && held ? outsiderLogins(ctx) : []) {
+    const privileges = fromPublic!.privileges.filter(
+      (p) => !held!.some((g) => g.grantee === role && g.privilege === p),
+    );
+    if (privileges.length === 0) continue;
+    kept.push({
+      grantee: role,
+      privileges,
+      reasons: [
+        `audit mode: ${role} may ${privileges.join(', ')} ${object} through PUBLIC today, and keeps it until enforce mode`,
+      ],
+    });
+  }
   const deferred: AclDiff = {
     revoke: diff.revoke.filter((r) => isOutsider(ctx, r.grantee)),
     revokeGrantOption: diff.revokeGrantOption.filter((r) => isOutsider(ctx, r.grantee)),
@@ -57,7 +83,7 @@ export function deferOutsiderRevokes(
   return {
     revoke: diff.revoke.filter((r) => !isOutsider(ctx, r.grantee)),
     revokeGrantOption: diff.revokeGrantOption.filter((r) => !isOutsider(ctx, r.grantee)),
-    grant: diff.grant,
+    grant: [...diff.grant, ...kept],
   };
 }
 
@@ -188,6 +214,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       access.findings,
       schema,
       (d) => diffSteps(schemaTarget, `schema ${schema}`, d),
+      grants,
     );
     steps.push(...diffSteps(schemaTarget, `schema ${schema}`, diff, undefined, { schema }));
     steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
@@ -200,35 +227,31 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const target = relationTarget(relation);
     const label = formatTableRef(relation.schema, relation.name);
     const mode = ctx.managedSchemas.get(relation.schema)?.enforcement ?? 'enforce';
+    const tableGrants = afterOwnerChange(relation.grants, relation.owner, owner);
     const diff = deferOutsiderRevokes(
       ctx,
       mode,
-      diffAcl(
-        afterOwnerChange(relation.grants, relation.owner, owner),
-        desired.table,
-        ctx.ignored,
-        owner,
-      ),
+      diffAcl(tableGrants, desired.table, ctx.ignored, owner),
       access.findings,
       label,
       (d) => diffSteps(target, label, d),
+      tableGrants,
     );
     const on = { schema: relation.schema, relation: relation.name };
     steps.push(...diffSteps(target, label, diff, undefined, on), ...grantSteps(target, diff));
     const columnGrants = columnGrantsAfter(relation, relation.owner, owner, diff.revoke);
     const columnDiffs = new Map<string, AclDiff>();
     for (const column of relation.columns) {
+      const held = columnGrants.get(column.name) ?? [];
       const d = deferOutsiderRevokes(
         ctx,
         mode,
-        diffAcl(
-          columnGrants.get(column.name) ?? [],
-          desired.columns.get(column.name) ?? new DesiredAcl(),
-          ctx.ignored,
-        ),
+        diffAcl(held, desired.columns.get(column.name) ?? new DesiredAcl(), ctx.ignored),
         access.findings,
         `${label}.${column.name}`,
         (deferred) => diffSteps(target, label, deferred, column.name),
+        // A table-level grant covers the column already.
+        [...held, ...tableGrants.filter((g) => !diff.revoke.some((r) => r.grantee === g.grantee))],
       );
       if (d.revoke.length + d.revokeGrantOption.length + d.grant.length > 0)
         columnDiffs.set(column.name, d);
@@ -247,13 +270,15 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     ];
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
+    const fnGrants = afterOwnerChange(actual, fn.owner, service.role);
     const diff = deferOutsiderRevokes(
       ctx,
       service.enforcement,
-      diffAcl(afterOwnerChange(actual, fn.owner, service.role), desired, ctx.ignored, service.role),
+      diffAcl(fnGrants, desired, ctx.ignored, service.role),
       access.findings,
       `${fn.schema}.${fn.name}`,
       (d) => diffSteps(target, label, d),
+      fnGrants,
     );
     steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
   }

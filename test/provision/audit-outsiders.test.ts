@@ -94,4 +94,45 @@ describeEachServer('audit mode and roles outside the manifest', (server) => {
       withClient(bi, (c) => c.query('SELECT id FROM shop.orders')),
     ).rejects.toMatchObject({ code: '42501' });
   });
+
+  it('a role that reads through PUBLIC keeps reading in audit mode; enforce mode takes it', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ao_report_tool') THEN
+            CREATE ROLE ao_report_tool LOGIN PASSWORD 'tool-secret';
+          END IF;
+        END $$;
+        CREATE SCHEMA shop;
+        CREATE TABLE shop.orders (id int, total numeric);
+        INSERT INTO shop.orders VALUES (1, 9.5);
+        GRANT USAGE ON SCHEMA shop TO PUBLIC;
+        GRANT SELECT ON shop.orders TO PUBLIC;
+      `),
+    );
+    const tool = urlWith(url, { user: 'ao_report_tool', password: 'tool-secret' });
+    const reads = () =>
+      withClient(tool, (c) => c.query('SELECT total FROM shop.orders')).then((r) => r.rows.length);
+    expect(await reads()).toBe(1);
+
+    const audit = manifest('audit');
+    const plan = (await planFor(url, audit)).steps.map((s) => s.sql);
+    // PUBLIC loses it (services get exactly their contracts), the tool keeps it by name.
+    expect(plan).toEqual(
+      expect.arrayContaining([
+        'REVOKE SELECT ON TABLE "shop"."orders" FROM PUBLIC',
+        'GRANT SELECT ON TABLE "shop"."orders" TO "ao_report_tool"',
+        'REVOKE USAGE ON SCHEMA "shop" FROM PUBLIC',
+        'GRANT USAGE ON SCHEMA "shop" TO "ao_report_tool"',
+      ]),
+    );
+    const stateDir = tempDir();
+    await applyProvisioning(url, audit, { stateDir });
+    expect((await planFor(url, audit)).steps).toEqual([]);
+    expect(await reads()).toBe(1);
+
+    await applyProvisioning(url, manifest('enforce'), { stateDir });
+    await expect(reads()).rejects.toMatchObject({ code: '42501' });
+  });
 });

@@ -77,7 +77,9 @@ export function connectionLimitRecord(
 
 /** The role's comment with the record replaced (or removed when `line` is undefined); other lines kept. */
 function commentWith(comment: string | undefined, line: string | undefined): string | undefined {
-  const kept = (comment ?? '').split('\n').filter((l) => l !== '' && !RECORD.test(l));
+  // Other lines are kept exactly (blank ones too), so a second plan finds nothing to change.
+  const kept = comment === undefined ? [] : comment.split('\n').filter((l) => !RECORD.test(l));
+  if (kept.length === 1 && kept[0] === '') kept.pop();
   const lines = line === undefined ? kept : [...kept, line];
   return lines.length === 0 ? undefined : lines.join('\n');
 }

@@ -112,4 +112,21 @@ describeEachServer('limits across two databases of one server', (server) => {
       `set by the manifest of database ${name}`,
     );
   });
+
+  it("keeps the role's own comment, blank lines and all, next to the record", async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'xdb_commented') THEN CREATE ROLE xdb_commented LOGIN; END IF;
+        END $$;
+        COMMENT ON ROLE xdb_commented IS E'owned by team shop\n\nask #shop';`),
+    );
+    const manifest = shop('connections: 2', 'xdb_commented');
+    await applyProvisioning(url, manifest, { stateDir: tempDir() });
+    expect((await planFor(url, manifest)).steps).toEqual([]);
+    const role = (await snapshot(url)).roles.find((r) => r.name === 'xdb_commented')!;
+    expect(role.comment).toBe(
+      `owned by team shop\n\nask #shop\npgpact: connection limit 2 set by database ${JSON.stringify(dbName(url))}`,
+    );
+  });
 });

@@ -142,9 +142,13 @@ describeEachServer('apply refuses to take away access in use', (server) => {
       '--database-url',
       url,
       '--allow-revoke',
-      '--quiet',
+      '--json',
     );
     expect(allowed.code).toBe(0);
+    const steps = (JSON.parse(allowed.stdout) as { steps: { sql: string; inUse?: string[] }[] })
+      .steps;
+    expect(steps.find((st) => st.sql.startsWith('REVOKE SELECT ("name")'))?.inUse).toHaveLength(1);
+    expect(allowed.stdout).not.toContain('"takes"');
     await expect(
       withClient(serviceUrl(url, 'rr2_invoicing', stateDir), (c) =>
         c.query('SELECT name FROM invoicing.names'),

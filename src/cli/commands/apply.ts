@@ -62,7 +62,9 @@ export const applyCommand: Command = {
         },
       });
       if (values.json) {
-        output.out(`${JSON.stringify(result, null, 2)}\n`);
+        // `takes` is the planner's own bookkeeping, not part of the printed interface.
+        const steps = result.steps.map(({ takes: _takes, ...step }) => step);
+        output.out(`${JSON.stringify({ ...result, steps }, null, 2)}\n`);
       } else {
         output.out(formatApplyResult(result, redactUrl(url)));
         if (result.steps.some((s) => s.passwordFor !== undefined)) {

@@ -116,11 +116,13 @@ function readsBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
 function readsAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
   const { role, relation } = use;
   const service = ctx.managedSchemas.get(relation.schema);
-  // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, but for
-  // what they had through PUBLIC, which the plan revokes all the same.
+  // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, login
+  // roles what they had through PUBLIC too (by their own grant, see deferOutsiderRevokes).
   if (ctx.ignored(role)) return readsBefore(ctx, use);
-  if (service?.enforcement === 'audit' && isOutsider(ctx, role) && readsBefore(ctx, use, false))
-    return true;
+  if (service?.enforcement === 'audit' && isOutsider(ctx, role)) {
+    const login = ctx.catalog.roles.find((r) => r.name === role)?.canLogin === true;
+    if (readsBefore(ctx, use, login)) return true;
+  }
   const info = ctx.catalog.roles.find((r) => r.name === role);
   if (info?.superuser && !ctx.servicesByRole.has(role)) return true;
   if (ctx.ownerAfter(relation) === role) return true;

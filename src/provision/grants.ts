@@ -102,12 +102,13 @@ function diffSteps(
 ): PlanStep[] {
   const cols = columns === undefined ? '' : ` (${quoteIdent(columns)})`;
   const steps: PlanStep[] = [];
-  const takes = (grantee: string): Pick<PlanStep, 'takes'> =>
+  const takes = (grantee: string, privileges: string[]): Pick<PlanStep, 'takes'> =>
     on === undefined
       ? {}
       : {
           takes: {
             grantee,
+            privileges,
             schema: on.schema,
             ...(on.relation === undefined ? {} : { relation: on.relation }),
             ...(columns === undefined ? {} : { columns: [columns] }),
@@ -115,7 +116,7 @@ function diffSteps(
         };
   for (const r of diff.revoke) {
     steps.push({
-      ...takes(r.grantee),
+      ...takes(r.grantee, r.privileges),
       kind: 'revoke',
       sql: `REVOKE ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)}${r.cascade ? ' CASCADE' : ''}`,
       reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare${r.cascade ? ` (CASCADE also drops what ${labelGrantee(r.grantee)} granted on; apply grants the declared ones again in the same transaction)` : ''}`,

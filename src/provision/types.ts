@@ -29,7 +29,14 @@ export interface PlanStep {
    * on what. `schema` absent: anything (a membership, superuser); `relation` absent: the
    * schema itself (USAGE); `columns` absent: the whole relation.
    */
-  takes?: { grantee: string; schema?: string; relation?: string; columns?: string[] };
+  takes?: {
+    grantee: string;
+    schema?: string;
+    relation?: string;
+    columns?: string[];
+    /** The privileges taken (absent: every one, as by an owner change or a membership). */
+    privileges?: string[];
+  };
   /** Access in use this step removes: each a view or an observed statement, naming its service. */
   inUse?: string[];
 }

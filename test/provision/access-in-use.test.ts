@@ -245,4 +245,60 @@ services:
       [[{ service: 'reader', source: 'observed' }]],
     );
   });
+
+  it('an observed UPDATE of a column whose writes: contract goes is marked on the UPDATE revoke only', async () => {
+    const url = await server().createDatabase();
+    await setUp(url);
+    const writer = (writes: string) =>
+      manifest(
+        '[id, name]',
+        `  billing:
+    role: iu_billing
+${writes}`,
+      );
+    await applyProvisioning(
+      url,
+      writer('    reads:\n      users.account: [id]\n    writes:\n      users.account: [email]\n'),
+      { stateDir },
+    );
+    const usage: UsageSnapshot = {
+      version: 1,
+      database: new URL(url).pathname.slice(1),
+      takenAt: new Date().toISOString(),
+      roles: [
+        {
+          role: 'iu_billing',
+          reads: {},
+          writes: {},
+          relationsRead: {},
+          relationsWritten: {},
+          statements: [
+            {
+              queryId: '9',
+              query: 'UPDATE users.account SET email = $1 WHERE id = $2',
+              calls: 2,
+              rows: 2,
+              totalTimeMs: 1,
+              reads: ['users.account.id'],
+              writes: ['users.account.email'],
+              relationsRead: ['users.account'],
+              relationsWritten: ['users.account'],
+              warnings: [],
+            },
+          ],
+        },
+      ],
+    };
+    const next = writer('    reads:\n      users.account: [id]\n');
+    const plan = planProvisioning(next, await snapshot(url), { usage });
+    const marked = plan.steps.filter((s) => s.inUse).map((s) => [s.sql, s.inUse]);
+    expect(marked).toEqual([
+      [
+        'REVOKE INSERT ("email"), UPDATE ("email") ON TABLE "users"."account" FROM "iu_billing"',
+        [
+          'iu_billing writes users.account (email): statement "UPDATE users.account SET email = $1 WHERE id = $2" (service billing, 2 calls)',
+        ],
+      ],
+    ]);
+  });
 });

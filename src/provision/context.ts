@@ -6,18 +6,11 @@ import type {
   RelationInfo,
   TypeInfo,
 } from '../postgres/catalog-types.js';
+import { isPgpactOwnRole } from '../postgres/own-roles.js';
 import { quoteQualified } from '../postgres/quote.js';
 
 /** The schema pgpact keeps its own bookkeeping in (migration history): never managed, never reported. */
 export const PGPACT_SCHEMA = 'pgpact';
-
-/** Roles pgpact itself creates (the dashboard's monitoring role, see server/monitor-role.ts): never managed, never reported. */
-export const PGPACT_ROLES: readonly string[] = ['pgpact_monitor'];
-
-/** Whether a role is one of pgpact's own. */
-export function isPgpactRole(role: string): boolean {
-  return PGPACT_ROLES.includes(role);
-}
 
 export interface PlanContext {
   manifest: Manifest;
@@ -59,7 +52,7 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
   const isAdministrative = (role: string) =>
     role !== 'PUBLIC' &&
     (role === currentUser ||
-      isPgpactRole(role) ||
+      isPgpactOwnRole(role) ||
       ((superusers.has(role) || role === catalog.databaseOwner) && !servicesByRole.has(role)));
   const ignored = isAdministrative;
 

@@ -58,6 +58,7 @@ export const planCommand: Command = {
     const usage = loadUsageOption(values);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      embedded: 'running',
     });
     const { plan, pending } = await withClient(
       url,

@@ -20,8 +20,9 @@ export interface PlanContext {
   /** The role running the plan; never altered, its grants left alone. */
   currentUser?: string;
   /**
-   * Roles that administer the database rather than use it: the role running the plan,
-   * the database's owner and superusers (unless a service uses them), and pgpact's own roles.
+   * Roles that administer the database rather than use it: the role running the plan, the
+   * owner of pgpact's bookkeeping schema, the database's owner and superusers (unless a
+   * service uses them), and pgpact's own roles.
    */
   isAdministrative(role: string): boolean;
   /** Every schema a service owns (the reserved pgpact schema excepted) → its owner. */
@@ -49,10 +50,13 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
   }
   const superusers = new Set(catalog.roles.filter((r) => r.superuser).map((r) => r.name));
   const currentUser = catalog.currentUser;
+  // The role that ran apply and migrate before owns pgpact's bookkeeping schema.
+  const bookkeeper = catalog.schemas.find((s) => s.name === PGPACT_SCHEMA)?.owner;
   const isAdministrative = (role: string) =>
     role !== 'PUBLIC' &&
     (role === currentUser ||
       isPgpactOwnRole(role) ||
+      (role === bookkeeper && !servicesByRole.has(role)) ||
       ((superusers.has(role) || role === catalog.databaseOwner) && !servicesByRole.has(role)));
   const ignored = isAdministrative;
 

@@ -196,7 +196,6 @@ const IDENTIFIER_HINT =
 
 /** Why a name cannot be one Postgres identifier as written, if it cannot. */
 export function identifierProblem(name: string): string | undefined {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character (newline, tab, NUL...)';
   if (name === '') return 'is empty';
   const bytes = Buffer.byteLength(name);

@@ -51,7 +51,6 @@ function block(
 
 /** A one-line comment naming the rule: a carriage return or newline in a name must not end it. */
 function comment(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is replaced
   return `-- ${text.replace(/[\u0000-\u001f\u007f]/g, ' ')}`;
 }
 

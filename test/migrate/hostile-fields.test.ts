@@ -315,7 +315,7 @@ describeEachServer('hostile values in every migration field', (server) => {
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         const name = `hostile-${run++}`;
-        const { text, kind, path } = migrationText(name, c);
+        const { text } = migrationText(name, c);
         let migration: Awaited<ReturnType<typeof parseMigration>> | undefined;
         try {
           migration = await parseMigration(text, '/tmp/hostile.json');

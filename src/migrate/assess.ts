@@ -2,7 +2,7 @@ import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
-import { saveObservations } from './bookkeeping.js';
+import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
@@ -53,15 +53,20 @@ export async function assessConsumers(
     }
   }
   let observation: ConsumerAssessment['observation'] = { available: true };
-  const read = active.baseline === undefined ? undefined : await readStatementCounts(client);
+  const read = await readStatementCounts(client);
   if (active.baseline === undefined) {
-    observation = {
-      available: false,
-      reason:
-        'pg_stat_statements was not readable when the migration started, so there is no baseline',
-    };
-  } else if (read && !read.ok) observation = { available: false, reason: read.reason };
-  else if (read?.ok) {
+    let reason =
+      'pg_stat_statements was not readable when the migration started, so there is no baseline';
+    if (read.ok) {
+      // Readable now: observe from now on, so a later status or complete has its evidence.
+      const baseline = Object.fromEntries(read.counts.map((c) => [c.key, c.calls]));
+      await saveBaseline(client, active.name, baseline);
+      active.baseline = baseline;
+      reason = `pg_stat_statements became readable only now; consumers are observed from ${new Date().toISOString()}: check again once they had time to run`;
+    } else reason = `${reason}: ${read.reason}`;
+    observation = { available: false, reason };
+  } else if (!read.ok) observation = { available: false, reason: read.reason };
+  else {
     const counts = read.counts;
     const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
     const relations = new Set(plan.droppedTables.map(tableKey));

@@ -4,6 +4,7 @@ import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import type { OldShapeUse } from './consumers.js';
 import { withMigrationLock } from './lock.js';
+import { EVIDENCE_HINT } from './observed.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
 import type { RunOptions } from './types.js';
@@ -30,6 +31,8 @@ export interface CompleteResult {
   /** For already-completed: when it was completed. */
   finishedAt?: string;
   assessment?: ConsumerAssessment;
+  /** With --force: why observed consumers could not be checked. */
+  unverified?: string;
 }
 
 /** `complete` refused: consumers still use the old shape. */
@@ -107,6 +110,7 @@ export async function completeMigration(
         }
         let forcedPast: OldShapeUse[] = [];
         let assessment: ConsumerAssessment | undefined;
+        let unverified: string | undefined;
         const resumed = active.phase === 'completing';
         if (resumed) options.onStep?.(`resuming complete of ${active.name}`);
         if (active.phase === 'active') {
@@ -124,7 +128,15 @@ export async function completeMigration(
             throw new MigrationBlockedError(active.name, dependencies, assessment);
           if (blocking.length > 0 && !options.force)
             throw new MigrationBlockedError(active.name, blocking, assessment);
+          // No evidence is not "nobody": an unseen reader would break silently.
+          if (!assessment.observation.available && !options.force)
+            throw new PgpactError(
+              'MIGRATION_UNVERIFIED',
+              `cannot complete ${active.name}: who still reads the old shape cannot be observed (${assessment.observation.reason})`,
+              { hint: `${EVIDENCE_HINT}; or pass --force to drop the old shape unverified` },
+            );
           forcedPast = blocking;
+          if (!assessment.observation.available) unverified = assessment.observation.reason;
           await setPhase(client, active.name, 'completing');
         }
         const ctx: StepContext = {
@@ -147,6 +159,7 @@ export async function completeMigration(
           resumed,
           forcedPast,
           ...(assessment ? { assessment } : {}),
+          ...(unverified === undefined ? {} : { unverified }),
         };
       },
       options.signal,

@@ -96,7 +96,9 @@ export function formatStatus(s: MigrationStatus): string {
       ? `complete: not yet (phase ${s.phase})`
       : blockers.length > 0
         ? `complete: blocked by ${blockers.join(', ')}`
-        : 'complete: ready (pgpact migrate complete)',
+        : !c.observation.available
+          ? 'complete: refused until observed consumers can be checked (see above), or with --force'
+          : 'complete: ready (pgpact migrate complete)',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -54,12 +54,18 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
   return { ok: true, counts: [...byKey.values()] };
 }
 
-/** The baseline recorded at start: calls per statement, or undefined when statistics are unavailable. */
-export async function takeBaseline(client: Queryable): Promise<Record<string, number> | undefined> {
+/** The baseline recorded at start: calls per statement, or why statistics are unavailable. */
+export async function takeBaseline(
+  client: Queryable,
+): Promise<{ ok: true; baseline: Record<string, number> } | { ok: false; reason: string }> {
   const read = await readStatementCounts(client);
-  if (!read.ok) return undefined;
-  return Object.fromEntries(read.counts.map((c) => [c.key, c.calls]));
+  if (!read.ok) return read;
+  return { ok: true, baseline: Object.fromEntries(read.counts.map((c) => [c.key, c.calls])) };
 }
+
+/** What to do to get the evidence complete needs. */
+export const EVIDENCE_HINT =
+  "load pg_stat_statements (shared_preload_libraries = 'pg_stat_statements', restart, CREATE EXTENSION pg_stat_statements) and let the migrating role read every role's statements (GRANT pg_read_all_stats, or a superuser); then run pgpact migrate status to start observing";
 
 /** A statement that ran since start and touches the old shape. */
 export interface OldShapeStatement extends StatementCount {

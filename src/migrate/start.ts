@@ -11,7 +11,7 @@ import {
 } from './bookkeeping.js';
 import { withMigrationLock } from './lock.js';
 import { tableKey } from './names.js';
-import { takeBaseline } from './observed.js';
+import { EVIDENCE_HINT, takeBaseline } from './observed.js';
 import { planMigration } from './plan.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
@@ -27,6 +27,8 @@ export interface StartResult {
   phase: Phase;
   backfill: TableBackfill[];
   notes: string[];
+  /** Said when the migration began without pg_stat_statements: complete will need it. */
+  warnings: string[];
 }
 
 const EXPANDING: Phase[] = ['expanding', 'backfilling', 'validating'];
@@ -54,6 +56,7 @@ export async function startMigration(
         await ensureBookkeeping(client);
         let active = await readActive(client);
         let resumed = false;
+        const warnings: string[] = [];
         if (active && active.name !== migration.name) {
           throw new PgpactError(
             'MIGRATION_IN_PROGRESS',
@@ -95,6 +98,7 @@ export async function startMigration(
               phase: active.phase,
               backfill: inPlanOrder(active),
               notes: active.plan.notes,
+              warnings,
             };
           }
           resumed = true;
@@ -109,11 +113,17 @@ export async function startMigration(
               phase: 'completed',
               backfill: [],
               notes: [],
+              warnings,
             };
           }
           options.onStep?.(`plan ${migration.name} against the live catalog`);
           const plan = planMigration(migration, await readCatalog(client));
-          await insertRecord(client, migration, plan, await takeBaseline(client));
+          const baseline = await takeBaseline(client);
+          if (!baseline.ok)
+            warnings.push(
+              `observed consumers cannot be checked: ${baseline.reason}. complete will refuse without --force until they can: ${EVIDENCE_HINT}`,
+            );
+          await insertRecord(client, migration, plan, baseline.ok ? baseline.baseline : undefined);
           active = (await readActive(client))!;
         }
         const plan = active.plan;
@@ -155,6 +165,7 @@ export async function startMigration(
           phase,
           backfill: final ? inPlanOrder(final) : [],
           notes: plan.notes,
+          warnings,
         };
       },
       options.signal,

@@ -57,7 +57,10 @@ export async function migrationStatus(
       backfill,
       oldShape: active.plan.oldShape,
       consumers,
-      canComplete: active.phase === 'active' && !consumers.uses.some((u) => u.blocking),
+      canComplete:
+        active.phase === 'active' &&
+        consumers.observation.available &&
+        !consumers.uses.some((u) => u.blocking),
       notes: active.plan.notes,
     };
   });

@@ -91,14 +91,20 @@ export function formatStatus(s: MigrationStatus): string {
   const blockers = [
     ...new Set(c.uses.filter((u) => u.blocking).map((u) => u.service ?? `role ${u.role}`)),
   ];
+  for (const b of s.rollbackBlockers ?? [])
+    lines.push(`rollback blocked: ${b.object} depends on ${b.uses}; drop or redefine it first`);
   lines.push(
-    s.phase !== 'active'
-      ? `complete: not yet (phase ${s.phase})`
-      : blockers.length > 0
-        ? `complete: blocked by ${blockers.join(', ')}`
-        : !c.observation.available
-          ? 'complete: refused until observed consumers can be checked (see above), or with --force'
-          : 'complete: ready (pgpact migrate complete)',
+    s.phase === 'rolling_back'
+      ? 'next: pgpact migrate rollback finishes the rollback (start and complete wait for it)'
+      : s.phase === 'completing'
+        ? 'next: pgpact migrate complete finishes the complete (the old shape is partly gone)'
+        : s.phase !== 'active'
+          ? `complete: not yet (phase ${s.phase}); pgpact migrate start ${s.file} resumes the start`
+          : blockers.length > 0
+            ? `complete: blocked by ${blockers.join(', ')}`
+            : !c.observation.available
+              ? 'complete: refused until observed consumers can be checked (see above), or with --force'
+              : 'complete: ready (pgpact migrate complete)',
   );
   return `${lines.join('\n')}\n`;
 }

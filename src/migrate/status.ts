@@ -4,6 +4,7 @@ import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { tableKey } from './names.js';
 import type { OldShapeColumn } from './plan-types.js';
+import { type RollbackBlocker, rollbackBlockers } from './rollback-dependencies.js';
 import { withMigrationSession } from './session.js';
 import type { Phase, TableBackfill } from './types.js';
 
@@ -20,6 +21,8 @@ export interface MigrationStatus {
   consumers: ConsumerAssessment;
   /** Whether complete would proceed now without --force. */
   canComplete: boolean;
+  /** While rolling back: what the rollback's DROPs would fail on. */
+  rollbackBlockers?: RollbackBlocker[];
   notes: string[];
 }
 
@@ -48,7 +51,10 @@ export async function migrationStatus(
           done: false,
         },
     );
+    const blockers =
+      active.phase === 'rolling_back' ? await rollbackBlockers(client, active) : undefined;
     return {
+      ...(blockers ? { rollbackBlockers: blockers } : {}),
       name: active.name,
       file: active.file,
       phase: active.phase,

@@ -91,7 +91,11 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
                needs, and (MIGRATION_UNVERIFIED) while pg_stat_statements cannot be read, so
                observed consumers cannot be checked; --force drops anyway and lists what will
                break. Resumable.
-  rollback     undo the expand at any point before complete began. Resumable.
+  rollback     undo the expand at any point before complete began. Refused (exit 1,
+               MIGRATION_BLOCKED) before any DROP while something outside the migration
+               depends on what it drops (a view on a new column, a foreign key onto a
+               created table), naming it. Resumable; status names the command that finishes
+               an interrupted one.
 
   --batch-size N        rows per backfill transaction (default 10000)
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
@@ -224,10 +228,20 @@ export const migrateCommand: Command = {
         }
       }
       default: {
-        const result = await rollbackMigration(url, {
-          ...options,
-          ...(migration ? { name: migration.name } : {}),
-        });
+        let result: Awaited<ReturnType<typeof rollbackMigration>>;
+        try {
+          result = await rollbackMigration(url, {
+            ...options,
+            ...(migration ? { name: migration.name } : {}),
+          });
+        } catch (error) {
+          // Refused before a DROP that would fail: the command worked and found a problem.
+          if (error instanceof PgpactError && error.code === 'MIGRATION_BLOCKED') {
+            output.err(formatError(error));
+            return EXIT.problem;
+          }
+          throw error;
+        }
         print(
           result,
           result.outcome === 'already-rolled-back'

@@ -1,8 +1,9 @@
 import { PgpactError } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
+import { readCatalog } from '../postgres/catalog.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
-import type { OldShapeUse } from './consumers.js';
+import { dependentObjects, type OldShapeUse } from './consumers.js';
 import { withMigrationLock } from './lock.js';
 import { EVIDENCE_HINT } from './observed.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
@@ -50,7 +51,9 @@ export class MigrationBlockedError extends PgpactError {
         detail: uses
           .map((u) => `${u.service ?? `role ${u.role}`} (${u.source}): ${u.change}`)
           .join('\n'),
-        hint: 'make these changes and run complete again, or pass --force to drop the old shape anyway',
+        hint: uses.every((u) => u.source === 'dependency')
+          ? 'make these changes and run complete again (--force cannot drop what they depend on: pgpact never cascades)'
+          : 'make these changes and run complete again, or pass --force to drop the old shape anyway',
       },
     );
     this.name = 'MigrationBlockedError';
@@ -112,7 +115,22 @@ export async function completeMigration(
         let assessment: ConsumerAssessment | undefined;
         let unverified: string | undefined;
         const resumed = active.phase === 'completing';
-        if (resumed) options.onStep?.(`resuming complete of ${active.name}`);
+        if (resumed) {
+          options.onStep?.(`resuming complete of ${active.name}`);
+          // Something created since the check (a view on an old column) would make a DROP fail.
+          const dependencies = dependentObjects(
+            await readCatalog(client),
+            active.plan,
+            options.manifest,
+          );
+          if (dependencies.length > 0)
+            throw new MigrationBlockedError(active.name, dependencies, {
+              uses: dependencies,
+              unaffected: [],
+              observation: { available: true },
+              declared: options.manifest !== undefined,
+            });
+        }
         if (active.phase === 'active') {
           options.onStep?.(`check who still uses the old shape of ${active.name}`);
           assessment = await assessConsumers(

@@ -73,7 +73,7 @@ export class Fields {
         ok = false;
         this.source.report(
           `${this.at(key)}.${i}`,
-          `\`${text.slice(0, 80)}\` in \`${key}\` of ${this.context} ${problem}`,
+          `\`${printable(text)}\` in \`${key}\` of ${this.context} ${problem}`,
           IDENTIFIER_HINT,
         );
       }
@@ -194,6 +194,12 @@ export class Fields {
 const IDENTIFIER_HINT =
   'names are taken as written and quoted; Postgres keeps at most 63 bytes of one';
 
+/** A name as it can be shown in a message: control characters escaped, long ones cut. */
+function printable(name: string): string {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name);
+  return shown.slice(1, -1);
+}
+
 /** Why a name cannot be one Postgres identifier as written, if it cannot. */
 export function identifierProblem(name: string): string | undefined {
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character (newline, tab, NUL...)';
@@ -224,7 +230,7 @@ export function parseTableName(
   for (const part of [table.schema, table.name]) {
     const problem = identifierProblem(part);
     if (problem) {
-      onError(`\`${part.slice(0, 80)}\` ${problem}`);
+      onError(`\`${printable(part)}\` ${problem}`);
       return undefined;
     }
   }

@@ -179,15 +179,20 @@ const READERS: Record<string, Reader> = {
       f.report('storage_parameters', 'index storage parameters are not read');
     f.ignore('storage_parameters');
     f.reportUnknown();
-    if (!table || name === undefined || !columns) return undefined;
     if (method !== undefined && !/^[a-z_][a-z0-9_]*$/.test(method)) {
       f.report(
         'method',
         `unknown index method \`${method}\``,
         'one of btree, hash, gist, spgist, gin, brin',
       );
-      return undefined;
     }
+    if (
+      !table ||
+      name === undefined ||
+      !columns ||
+      (method !== undefined && !/^[a-z_][a-z0-9_]*$/.test(method))
+    )
+      return undefined;
     return {
       op: 'add_index',
       table,

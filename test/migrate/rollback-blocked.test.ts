@@ -152,5 +152,29 @@ operations:
         expect((await c.query(`SELECT to_regclass('users.streets') AS v`)).rows[0].v).toBeNull();
       });
     });
+
+    it('an interrupted complete meets a view created since its check: refused naming it, status names complete, which finishes once it is gone', async () => {
+      const url = await server().createDatabase();
+      await withClient(url, (c) => createAccounts(c, 30));
+      expect(
+        (await migrate('start', fixture('split-street.yaml'), '--database-url', url)).code,
+      ).toBe(0);
+      // As if complete had passed its check and been interrupted, and a view appeared meanwhile.
+      await withClient(url, (c) =>
+        c.query(`UPDATE pgpact.migrations SET phase = 'completing';
+               CREATE VIEW public.addresses AS SELECT street_and_number FROM users.account`),
+      );
+      const refused = await migrate('complete', '--database-url', url);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain('MIGRATION_BLOCKED');
+      expect(refused.stderr).toContain('public.addresses');
+      expect(refused.stderr).toContain('--force cannot drop what they depend on');
+      const status = await migrate('status', '--database-url', url);
+      expect(status.stdout).toContain('next: pgpact migrate complete finishes the complete');
+      await withClient(url, (c) => c.query('DROP VIEW public.addresses'));
+      const done = await migrate('complete', '--database-url', url);
+      expect(done.code, done.stderr).toBe(0);
+      expect(done.stdout).toMatch(/completed \(resumed\)/);
+    });
   },
 );

@@ -4,6 +4,7 @@ import { readCatalog } from '../postgres/catalog.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import { dependentObjects, type OldShapeUse } from './consumers.js';
+import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { EVIDENCE_HINT } from './observed.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
@@ -164,7 +165,15 @@ export async function completeMigration(
           retry: retryPolicy(options),
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
-        for (const step of active.plan.complete) await runStep(ctx, step);
+        try {
+          for (const step of active.plan.complete) await runStep(ctx, step);
+        } catch (error) {
+          throw stopped(
+            error,
+            `complete of ${active.name}`,
+            'the old shape may be partly gone, so it cannot be rolled back: fix the cause and rerun pgpact migrate complete, which resumes where it stopped',
+          );
+        }
         await finishRecord(
           client,
           active.name,

@@ -99,7 +99,7 @@ export function formatStatus(s: MigrationStatus): string {
       : s.phase === 'completing'
         ? 'next: pgpact migrate complete finishes the complete (the old shape is partly gone)'
         : s.phase !== 'active'
-          ? `complete: not yet (phase ${s.phase}); pgpact migrate start ${s.file} resumes the start`
+          ? `complete: not yet (phase ${s.phase}); next: pgpact migrate start ${s.file} resumes the start, pgpact migrate rollback undoes it`
           : blockers.length > 0
             ? `complete: blocked by ${blockers.join(', ')}`
             : !c.observation.available

@@ -7,6 +7,7 @@ import {
   readHistory,
   setPhase,
 } from './bookkeeping.js';
+import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { rollbackBlockers } from './rollback-dependencies.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
@@ -103,12 +104,20 @@ export async function rollbackMigration(
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
         let checked = !downsPending;
-        for (const step of active.plan.rollback) {
-          if (!checked && step.kind !== 'once') {
-            await refuseIfBlocked(client, active, false);
-            checked = true;
+        try {
+          for (const step of active.plan.rollback) {
+            if (!checked && step.kind !== 'once') {
+              await refuseIfBlocked(client, active, false);
+              checked = true;
+            }
+            await runStep(ctx, step);
           }
-          await runStep(ctx, step);
+        } catch (error) {
+          throw stopped(
+            error,
+            `rollback of ${active.name}`,
+            'fix the cause and rerun pgpact migrate rollback, which resumes where it stopped (start and complete wait for it)',
+          );
         }
         await finishRecord(client, active.name, 'rolled_back');
         return {

@@ -9,6 +9,7 @@ import {
   readHistory,
   setPhase,
 } from './bookkeeping.js';
+import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { tableKey } from './names.js';
 import { EVIDENCE_HINT, takeBaseline } from './observed.js';
@@ -135,27 +136,35 @@ export async function startMigration(
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
         let phase = active.phase;
-        if (phase === 'expanding') {
-          for (const step of plan.expand) await runStep(ctx, step);
-          phase = 'backfilling';
-          await setPhase(client, active.name, phase);
-        }
-        const backfill: TableBackfill[] = [];
-        if (phase === 'backfilling') {
-          for (const b of plan.backfills) {
-            const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
-              batchSize: options.batchSize ?? DEFAULTS.batchSize,
-              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-            });
-            backfill.push(done);
+        try {
+          if (phase === 'expanding') {
+            for (const step of plan.expand) await runStep(ctx, step);
+            phase = 'backfilling';
+            await setPhase(client, active.name, phase);
           }
-          phase = 'validating';
-          await setPhase(client, active.name, phase);
-        }
-        if (EXPANDING.includes(phase)) {
-          for (const step of plan.validate) await runStep(ctx, step);
-          phase = 'active';
-          await setPhase(client, active.name, phase);
+          const backfill: TableBackfill[] = [];
+          if (phase === 'backfilling') {
+            for (const b of plan.backfills) {
+              const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
+                batchSize: options.batchSize ?? DEFAULTS.batchSize,
+                ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+              });
+              backfill.push(done);
+            }
+            phase = 'validating';
+            await setPhase(client, active.name, phase);
+          }
+          if (EXPANDING.includes(phase)) {
+            for (const step of plan.validate) await runStep(ctx, step);
+            phase = 'active';
+            await setPhase(client, active.name, phase);
+          }
+        } catch (error) {
+          throw stopped(
+            error,
+            `start of ${active.name} (phase ${phase})`,
+            `the migration stays recorded where it stopped: fix the cause and rerun pgpact migrate start ${migration.file} to resume, or undo it with pgpact migrate rollback (the file must not change before either)`,
+          );
         }
         const final = await readActive(client);
         return {

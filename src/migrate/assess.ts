@@ -1,9 +1,11 @@
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
+import { completeBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 
@@ -18,6 +20,28 @@ export interface ConsumerAssessment {
   declared: boolean;
 }
 
+/** What complete's DROPs would fail on: views and foreign keys (with their advice), and any other dependent object. */
+export async function dependencyUses(
+  client: Queryable,
+  active: ActiveMigration,
+  catalog: CatalogSnapshot,
+  manifest: Manifest | undefined,
+): Promise<OldShapeUse[]> {
+  return [
+    ...dependentObjects(catalog, active.plan, manifest),
+    ...(await completeBlockers(client, active)).map(
+      (b): OldShapeUse => ({
+        object: b.object,
+        source: 'dependency',
+        access: 'read',
+        columns: [b.uses],
+        blocking: true,
+        change: `drop or change ${b.object}, which depends on ${b.uses} (complete would fail on it)`,
+      }),
+    ),
+  ];
+}
+
 /** Checks the manifest's contracts and the statements run since start against the old shape; stores the counts seen. */
 export async function assessConsumers(
   client: Queryable,
@@ -29,7 +53,7 @@ export async function assessConsumers(
   const plan = active.plan;
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, plan, catalog) : []),
-    ...dependentObjects(catalog, plan, manifest),
+    ...(await dependencyUses(client, active, catalog, manifest)),
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),

@@ -1,9 +1,9 @@
 import { PgpactError } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
-import { type ConsumerAssessment, assessConsumers } from './assess.js';
+import { type ConsumerAssessment, assessConsumers, dependencyUses } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
-import { dependentObjects, type OldShapeUse } from './consumers.js';
+import type { OldShapeUse } from './consumers.js';
 import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { EVIDENCE_HINT } from './observed.js';
@@ -44,13 +44,13 @@ export class MigrationBlockedError extends PgpactError {
     readonly uses: OldShapeUse[],
     readonly assessment: ConsumerAssessment,
   ) {
-    const names = [...new Set(uses.map((u) => u.service ?? `role ${u.role}`))];
+    const names = [...new Set(uses.map((u) => u.service ?? u.object ?? `role ${u.role}`))];
     super(
       'MIGRATION_BLOCKED',
       `cannot complete ${migration}: ${names.join(', ')} still ${names.length === 1 ? 'uses' : 'use'} the old shape`,
       {
         detail: uses
-          .map((u) => `${u.service ?? `role ${u.role}`} (${u.source}): ${u.change}`)
+          .map((u) => `${u.service ?? u.object ?? `role ${u.role}`} (${u.source}): ${u.change}`)
           .join('\n'),
         hint: uses.every((u) => u.source === 'dependency')
           ? 'make these changes and run complete again (--force cannot drop what they depend on: pgpact never cascades)'
@@ -119,9 +119,10 @@ export async function completeMigration(
         if (resumed) {
           options.onStep?.(`resuming complete of ${active.name}`);
           // Something created since the check (a view on an old column) would make a DROP fail.
-          const dependencies = dependentObjects(
+          const dependencies = await dependencyUses(
+            client,
+            active,
             await readCatalog(client),
-            active.plan,
             options.manifest,
           );
           if (dependencies.length > 0)

@@ -45,7 +45,7 @@ function shorten(query: string, max = 100): string {
 
 /** The lines describing one use of the old shape. */
 export function useLines(u: OldShapeUse, indent = '  '): string[] {
-  const who = u.service ?? `role ${u.role}`;
+  const who = u.service ?? u.object ?? `role ${u.role}`;
   const verb = u.access === 'read' ? 'reads' : 'writes';
   const lines = [
     `${indent}${who} (${u.source}${u.blocking ? '' : ', not blocking'}): ${verb} ${u.columns.join(', ')}${u.location ? `  [${u.location}]` : ''}`,
@@ -89,7 +89,9 @@ export function formatStatus(s: MigrationStatus): string {
     lines.push(`not affected: ${c.unaffected.map((u) => `${u.service} (${u.table})`).join(', ')}`);
   for (const note of s.notes) lines.push(`note: ${note}`);
   const blockers = [
-    ...new Set(c.uses.filter((u) => u.blocking).map((u) => u.service ?? `role ${u.role}`)),
+    ...new Set(
+      c.uses.filter((u) => u.blocking).map((u) => u.service ?? u.object ?? `role ${u.role}`),
+    ),
   ];
   for (const b of s.rollbackBlockers ?? [])
     lines.push(`rollback blocked: ${b.object} depends on ${b.uses}; drop or redefine it first`);

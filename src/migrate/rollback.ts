@@ -9,7 +9,7 @@ import {
 } from './bookkeeping.js';
 import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
-import { rollbackBlockers } from './rollback-dependencies.js';
+import { rollbackBlockers } from './drop-dependencies.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
 import type { Phase, RunOptions } from './types.js';

@@ -4,7 +4,7 @@ import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { tableKey } from './names.js';
 import type { OldShapeColumn } from './plan-types.js';
-import { type RollbackBlocker, rollbackBlockers } from './rollback-dependencies.js';
+import { type RollbackBlocker, rollbackBlockers } from './drop-dependencies.js';
 import { withMigrationSession } from './session.js';
 import type { Phase, TableBackfill } from './types.js';
 

@@ -41,7 +41,7 @@ async function phase(url: string): Promise<string | undefined> {
 }
 
 describeEachServer(
-  'a rollback checks what depends on the new shape before it drops anything',
+  'rollback and complete check what depends on what they drop before they drop anything',
   (server) => {
     it('a view on a new column: refused (exit 1) naming it, nothing changed; start and complete still run; rerun works once it is gone', async () => {
       const url = await server().createDatabase();
@@ -175,6 +175,56 @@ operations:
       const done = await migrate('complete', '--database-url', url);
       expect(done.code, done.stderr).toBe(0);
       expect(done.stdout).toMatch(/completed \(resumed\)/);
+    });
+
+    it('complete: a policy on an old column blocks even --force, naming it; nothing changes until it is gone', async () => {
+      const url = await server().createDatabase();
+      await withClient(url, (c) => createAccounts(c, 30));
+      expect(
+        (await migrate('start', fixture('split-street.yaml'), '--database-url', url)).code,
+      ).toBe(0);
+      await withClient(url, (c) =>
+        c.query(`ALTER TABLE users.account ENABLE ROW LEVEL SECURITY;
+                 CREATE POLICY has_address ON users.account USING (street_and_number IS NOT NULL)`),
+      );
+      const refused = await migrate('complete', '--force', '--database-url', url);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain(
+        'policy has_address on table users.account (dependency): reads column street_and_number of table users.account',
+      );
+      expect(await phase(url)).toBe('active');
+      const status = await migrate('status', '--database-url', url);
+      expect(status.stdout).toContain(
+        'complete: blocked by policy has_address on table users.account',
+      );
+      await withClient(url, (c) => c.query('DROP POLICY has_address ON users.account'));
+      expect((await migrate('complete', '--database-url', url)).code).toBe(0);
+    });
+
+    it('complete: a view on a column whose type changes under the same name blocks, naming it', async () => {
+      const url = await server().createDatabase();
+      await withClient(url, (c) => createAccounts(c, 30));
+      const file = migrationFile(`name: wider-hits
+operations:
+  - change_type: { table: users.account, column: hits, type: bigint, up: "hits::bigint", down: "hits::int" }
+`);
+      expect((await migrate('start', file, '--database-url', url)).code).toBe(0);
+      await withClient(url, (c) =>
+        c.query('CREATE VIEW public.busy AS SELECT id, hits FROM users.account'),
+      );
+      const refused = await migrate('complete', '--database-url', url);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain('view busy');
+      expect(refused.stderr).toContain('column hits of table users.account');
+      expect(await phase(url)).toBe('active');
+      await withClient(url, (c) => c.query('DROP VIEW public.busy'));
+      expect((await migrate('complete', '--database-url', url)).code).toBe(0);
+      await withClient(url, async (c) => {
+        const type = await c.query(
+          `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = 'users.account'::regclass AND attname = 'hits'`,
+        );
+        expect(type.rows).toEqual([{ t: 'bigint' }]);
+      });
     });
   },
 );

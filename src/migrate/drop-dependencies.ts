@@ -6,13 +6,14 @@ import { MARKER } from './sql-run.js';
 import type { TableName } from './types.js';
 
 /**
- * What a rollback's DROPs would fail on (pgpact never cascades): objects outside the
- * migration that depend on a column it added, a table it created, or an index it built —
- * a view on a new column, a foreign key onto a created table, a generated column...
- * Checked before the first DROP, so a rollback refuses instead of stopping half way.
+ * What a DROP of pgpact's would fail on (pgpact never cascades): objects that depend, in
+ * pg_depend, on a column or table it drops or an index it removes — a view, a foreign key,
+ * a generated column, a policy, a trigger on a column... For a rollback: what depends on the
+ * new shape; for complete: what depends on the old one. Checked before the first DROP, so the
+ * command refuses instead of stopping half way.
  */
 
-/** An object that would make a rollback DROP fail, and what it depends on. */
+/** An object that would make a DROP fail, and what it depends on. */
 export interface RollbackBlocker {
   /** e.g. `view public.v`, `constraint "fk" of shop.other`. */
   object: string;
@@ -53,13 +54,49 @@ export async function rollbackBlockers(
   client: Queryable,
   active: ActiveMigration,
 ): Promise<RollbackBlocker[]> {
-  const targets = addedShape(active).map((t) => ({ table: qualified(t.table), column: t.column }));
   const indexes = active.plan.rollback.flatMap((s) =>
     s.kind === 'drop-index' ? [qualified({ schema: s.schema, name: s.name })] : [],
   );
   const own = active.migration.operations.flatMap((o) =>
     o.op === 'add_constraint' ? [{ table: qualified(o.table), name: o.name }] : [],
   );
+  return dependentsOf(client, addedShape(active), indexes, own, false);
+}
+
+/**
+ * Objects that depend on the old shape complete drops and that consumers.ts does not report
+ * already (views and foreign keys it names with their own advice): a policy, a generated
+ * column, a trigger on a column, a rule...
+ */
+export async function completeBlockers(
+  client: Queryable,
+  active: ActiveMigration,
+): Promise<RollbackBlocker[]> {
+  const shape = [
+    ...active.plan.droppedTables.map((table) => ({ table, column: null })),
+    ...active.plan.oldShape
+      .filter((o) => o.blocking)
+      .map((o) => ({ table: o.table, column: o.column as string | null })),
+  ];
+  // A type change under the same name drops the old column too, but its readers are not
+  // reported elsewhere (they keep working): only what would stop the DROP counts here.
+  const retyped = active.plan.oldShape
+    .filter((o) => !o.blocking)
+    .map((o) => ({ table: o.table, column: o.column as string | null }));
+  return [
+    ...(await dependentsOf(client, shape, [], [], true)),
+    ...(retyped.length > 0 ? await dependentsOf(client, retyped, [], [], false) : []),
+  ];
+}
+
+async function dependentsOf(
+  client: Queryable,
+  shape: { table: TableName; column: string | null }[],
+  indexes: string[],
+  own: { table: string; name: string }[],
+  reportedElsewhere: boolean,
+): Promise<RollbackBlocker[]> {
+  const targets = shape.map((t) => ({ table: qualified(t.table), column: t.column }));
   const { rows } = await client.query<{ object: string; uses: string }>(
     `${MARKER}
      WITH target AS (
@@ -104,8 +141,10 @@ export async function rollbackBlockers(
        AND NOT (d.classid = 'pg_attrdef'::regclass AND EXISTS (
          SELECT 1 FROM pg_attrdef ad WHERE ad.oid = d.objid AND (ad.adrelid IN (SELECT relid FROM tables)
            OR EXISTS (SELECT 1 FROM cols c WHERE c.relid = ad.adrelid AND c.attnum = ad.adnum))))
+       AND NOT ($4 AND (d.classid = 'pg_rewrite'::regclass OR (d.classid = 'pg_constraint'::regclass
+         AND EXISTS (SELECT 1 FROM pg_constraint k WHERE k.oid = d.objid AND k.contype = 'f'))))
      ORDER BY 1, 2`,
-    [JSON.stringify(targets), JSON.stringify(indexes), JSON.stringify(own)],
+    [JSON.stringify(targets), JSON.stringify(indexes), JSON.stringify(own), reportedElsewhere],
   );
   return rows;
 }

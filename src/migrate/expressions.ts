@@ -85,6 +85,35 @@ function breakout(text: string, comments = true): string | undefined {
   return undefined;
 }
 
+/**
+ * The expression with every '...' literal holding a backslash written as E'...', which every
+ * session reads the same way: a '...' literal's backslashes are text where
+ * standard_conforming_strings is on (as the parser read it) and escapes where it is off —
+ * and the sync trigger is compiled in the sessions of whoever writes the table.
+ */
+export function portableLiterals(expression: string): string {
+  let tokens: { start: number; end: number; tokenName: string }[];
+  try {
+    tokens = scanSync(expression).tokens;
+  } catch {
+    return expression; // the parser reports it
+  }
+  const bytes = Buffer.from(expression, 'utf8');
+  const parts: string[] = [];
+  let at = 0;
+  for (const token of tokens) {
+    if (token.tokenName !== 'SCONST') continue;
+    const text = bytes.subarray(token.start, token.end).toString('utf8');
+    if (!text.includes('\\') || !/^'(?:[^']|'')*'$/.test(text)) continue;
+    parts.push(bytes.subarray(at, token.start).toString('utf8'));
+    parts.push(`E${text.replaceAll('\\', '\\\\')}`);
+    at = token.end;
+  }
+  if (at === 0) return expression;
+  parts.push(bytes.subarray(at).toString('utf8'));
+  return parts.join('');
+}
+
 const TYPE_PREFIX = 'SELECT NULL::';
 
 /** Parses `text` as exactly one type name (`int`, `numeric(10,2)`, `"My Type"[]`, `timestamp with time zone`). */

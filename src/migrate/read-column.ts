@@ -1,4 +1,5 @@
 import type { Fields } from './fields.js';
+import { portableLiterals } from './expressions.js';
 import { isOnDeleteAction } from './plan-sql.js';
 import type { ColumnSpec, DerivedColumn, ForeignKeyTarget } from './types.js';
 
@@ -25,8 +26,9 @@ export function expression(
   required: boolean,
 ): string | undefined {
   const sql = required ? f.string(key, true) : f.string(key);
-  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
-  return sql;
+  if (sql === undefined) return undefined;
+  ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
+  return portableLiterals(sql);
 }
 
 /** A type name (checked by the Postgres parser with the expressions). */

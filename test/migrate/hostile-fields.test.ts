@@ -297,9 +297,9 @@ async function fingerprint(url: string): Promise<string> {
 
 async function victimRows(url: string): Promise<number> {
   return withClient(url, async (c) => {
-    const { rows } = await c.query<{ n: number }>(
-      `SELECT CASE WHEN to_regclass('other.victim') IS NULL THEN -1 ELSE (SELECT count(*)::int FROM other.victim) END AS n`,
-    );
+    const exists = await c.query(`SELECT to_regclass('other.victim') IS NOT NULL AS ok`);
+    if (!exists.rows[0].ok) return -1;
+    const { rows } = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM other.victim');
     return rows[0]!.n;
   });
 }
@@ -395,5 +395,65 @@ describeEachServer('hostile values in every migration field', (server) => {
     expect(await victimRows(url)).toBe(3);
     expect(await fingerprint(url)).toBe(before);
     fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a comment cannot break out where the database turned standard_conforming_strings off', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, async (c) => {
+      await c.query(SETUP);
+      const db = (await c.query('SELECT current_database() AS d')).rows[0].d;
+      await c.query(`ALTER DATABASE "${db}" SET standard_conforming_strings = off`);
+    });
+    const comment = "x\\'; DROP TABLE other.victim; --";
+    const migration = await parseMigration(
+      JSON.stringify({
+        name: 'comment',
+        operations: [
+          {
+            add_column: {
+              table: 'shop.t',
+              column: { name: 'd', type: 'int', nullable: true, comment },
+            },
+          },
+        ],
+      }),
+      '/tmp/comment.json',
+    );
+    await startMigration(url, migration);
+    expect(await victimRows(url)).toBe(3);
+    await withClient(url, async (c) => {
+      const { rows } = await c.query(
+        `SELECT col_description('shop.t'::regclass, (SELECT attnum FROM pg_attribute WHERE attrelid = 'shop.t'::regclass AND attname = 'd')::int) AS comment`,
+      );
+      expect(rows[0].comment).toBe(comment);
+    });
+  });
+
+  it('an expression means the same in a session with standard_conforming_strings off (the sync trigger compiles there)', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, async (c) => {
+      await c.query(SETUP);
+      const db = (await c.query('SELECT current_database() AS d')).rows[0].d;
+      await c.query(`ALTER DATABASE "${db}" SET standard_conforming_strings = off`);
+    });
+    // With backslashes as text, one expression; with backslashes as escapes, a statement after a string.
+    const down = "'\\' || '; EXECUTE $$DROP TABLE other.victim$$; --'";
+    const migration = await parseMigration(
+      JSON.stringify({
+        name: 'scs',
+        operations: [{ drop_column: { table: 'shop.t', column: 'c', down } }],
+      }),
+      '/tmp/scs.json',
+    );
+    await startMigration(url, migration);
+    // Old code, in a session that reads backslashes as escapes (the database's default here).
+    await withClient(url, (c) =>
+      c.query("INSERT INTO shop.t (id, a, b, n) VALUES (1000, 'a', 'b', 1)"),
+    );
+    expect(await victimRows(url)).toBe(3);
+    await withClient(url, async (c) => {
+      const { rows } = await c.query('SELECT c FROM shop.t WHERE id = 1000');
+      expect(rows).toEqual([{ c: '\\; EXECUTE $$DROP TABLE other.victim$$; --' }]);
+    });
   });
 });

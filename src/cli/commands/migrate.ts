@@ -101,7 +101,8 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
   --quiet-for D         an observed statement stops blocking once its call count has not
                         changed for D between two runs of status/complete (default 15min)
-  --force               complete even though consumers still use the old shape
+  --force               complete even though consumers still use the old shape, or cannot
+                        be observed (never past a view or other object a DROP would fail on)
   --json                machine-readable result on stdout
 
   Migration files (YAML or JSON): { name?, schema? (default public), operations: [...] }

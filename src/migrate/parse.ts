@@ -53,7 +53,11 @@ export async function parseMigration(text: string, file: string): Promise<Migrat
     throw fail();
   }
   const top = new Fields(source, '', value as Record<string, unknown>, 'the migration');
-  const name = top.string('name') ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
+  const given = top.string('name');
+  // The name is printed in every message and status: no terminal control sequences in it.
+  if (given !== undefined && /[\u0000-\u001f\u007f]/.test(given))
+    top.report('name', 'the migration `name` holds a control character (newline, escape...)');
+  const name = given ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
   const defaultSchema = top.name('schema') ?? 'public';
   const schemaUrl = top.string('$schema');
   const sql: SqlToCheck[] = [];

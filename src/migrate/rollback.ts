@@ -7,9 +7,9 @@ import {
   readHistory,
   setPhase,
 } from './bookkeeping.js';
+import { rollbackBlockers } from './drop-dependencies.js';
 import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
-import { rollbackBlockers } from './drop-dependencies.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
 import type { Phase, RunOptions } from './types.js';

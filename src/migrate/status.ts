@@ -2,9 +2,9 @@ import type { Manifest } from '../manifest/types.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
+import { type RollbackBlocker, rollbackBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
 import type { OldShapeColumn } from './plan-types.js';
-import { type RollbackBlocker, rollbackBlockers } from './drop-dependencies.js';
 import { withMigrationSession } from './session.js';
 import type { Phase, TableBackfill } from './types.js';
 

@@ -5,7 +5,7 @@ import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { readStatementStats } from '../usage/statement-stats.js';
-import { isMarked } from './sql-run.js';
+import { isMarked, MARKER } from './sql-run.js';
 
 /**
  * Observed use of the old shape: statements in pg_stat_statements whose call
@@ -42,6 +42,16 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
     }
     throw error;
   }
+  // Loaded but told to count nothing: an empty list would read as "nobody uses it".
+  const { rows } = await client.query<{ track: string | null }>(
+    `${MARKER} SELECT current_setting('pg_stat_statements.track', true) AS track`,
+  );
+  if (rows[0]?.track === 'none')
+    return {
+      ok: false,
+      reason:
+        "pg_stat_statements.track is 'none' in this database, so no statement is counted (set it to top or all)",
+    };
   // Top-level and nested entries of one statement count together.
   const byKey = new Map<string, StatementCount>();
   for (const e of stats.entries) {

@@ -84,4 +84,19 @@ describeEachServer('complete without evidence of who reads the old shape', (serv
     expect(forced.code, forced.stderr).toBe(0);
     expect(forced.stdout).toMatch(/forced past unchecked observed consumers: .*pg_stat_statements/);
   });
+
+  it('pg_stat_statements loaded but counting nothing (track = none) is no evidence either', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, async (c) => {
+      const db = (await c.query('SELECT current_database() AS d')).rows[0].d;
+      await c.query(`ALTER DATABASE "${db}" SET pg_stat_statements.track = 'none'`);
+      await createAccounts(c, 20);
+    });
+    const start = await migrate('start', fixture('split-street.yaml'), '--database-url', url);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.stderr).toMatch(/warning: .*pg_stat_statements.track is 'none'/);
+    const refused = await migrate('complete', '--database-url', url);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toContain('MIGRATION_UNVERIFIED');
+  });
 });

@@ -22,6 +22,9 @@ export type ErrorCode =
   | 'MIGRATION_LOCK_TIMEOUT'
   | 'DEMO_FAILED'
   | 'USAGE_FILE_INVALID'
+  | 'PGBOUNCER_MISSING'
+  | 'POOL_FAILED'
+  | 'REPLICA_UNREACHABLE'
   | 'INTERNAL';
 
 /** One located problem in an input file (manifest, migration, SQL). */

@@ -15,6 +15,14 @@ import {
 } from './migration-file.js';
 import { statementFacts } from './statement-acts.js';
 
+/** Settings of a throwaway shadow server. One base file may create thousands of tables in one implicit transaction. */
+export const SHADOW_SERVER_SETTINGS: Record<string, string> = {
+  log_connections: 'off',
+  log_disconnections: 'off',
+  max_connections: '30',
+  max_locks_per_transaction: '4096',
+};
+
 /** A database to build the current schema in and try the migration on; dispose() removes it. */
 export interface ShadowDatabase {
   url: string;
@@ -32,13 +40,7 @@ export async function openShadowDatabase(
   if (options.serverUrl === undefined) {
     const server = await startThrowawayServer({
       ...(options.binaries ? { binaries: options.binaries } : {}),
-      // One base file may create thousands of tables in one implicit transaction.
-      settings: {
-        log_connections: 'off',
-        log_disconnections: 'off',
-        max_connections: '30',
-        max_locks_per_transaction: '4096',
-      },
+      settings: SHADOW_SERVER_SETTINGS,
     });
     return { url: server.url, dispose: () => server.destroy() };
   }

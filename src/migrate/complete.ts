@@ -5,6 +5,7 @@ import { type ConsumerAssessment, assessConsumers, dependencyUses } from './asse
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import type { OldShapeUse } from './consumers.js';
 import { stopped } from './failure.js';
+import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { withMigrationLock } from './lock.js';
 import { EVIDENCE_HINT } from './observed.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
@@ -21,6 +22,8 @@ export interface CompleteOptions extends RunOptions {
   quietForMs?: number;
   /** When set, the migration in progress must have this name. */
   name?: string;
+  /** Replicas whose readers count as consumers too. */
+  replicas?: ReplicaAddress[];
 }
 
 /** What `complete` did. */
@@ -44,7 +47,14 @@ export class MigrationBlockedError extends PgpactError {
     readonly uses: OldShapeUse[],
     readonly assessment: ConsumerAssessment,
   ) {
-    const names = [...new Set(uses.map((u) => u.service ?? u.object ?? `role ${u.role}`))];
+    const names = [
+      ...new Set(
+        uses.map(
+          (u) =>
+            `${u.service ?? u.object ?? `role ${u.role}`}${u.server ? ` (on replica ${u.server})` : ''}`,
+        ),
+      ),
+    ];
     super(
       'MIGRATION_BLOCKED',
       `cannot complete ${migration}: ${names.join(', ')} still ${names.length === 1 ? 'uses' : 'use'} the old shape`,
@@ -140,6 +150,7 @@ export async function completeMigration(
             active,
             options.manifest,
             options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+            options.replicas,
           );
           const blocking = assessment.uses.filter((u) => u.blocking);
           // A view on an old column, or a foreign key to it, makes the DROP fail: --force cannot get past it.

@@ -30,6 +30,8 @@ export interface OldShapeUse {
   foreignKey?: string;
   /** Dependency: another object that depends on the old shape (`policy p on table t`, a generated column...). */
   object?: string;
+  /** Observed on a replica: its label (host:port or its name in the manifest). */
+  server?: string;
   /** Observed: the statement and how recently its count changed. */
   statement?: {
     queryId: string;

@@ -1,4 +1,10 @@
+import { samplePool } from '../pool/admin-console.js';
+import { poolFindings } from '../pool/pool-findings.js';
+import type { PoolSample } from '../pool/types.js';
 import type { Queryable } from '../postgres/client.js';
+import { type ReplicaFindingOptions, replicaFindings } from '../replica/replica-findings.js';
+import { type ReplicaTarget, ReplicaWatch } from '../replica/replica-watch.js';
+import type { RecoveryConflict, ReplicaSample } from '../replica/types.js';
 import { runtimeFindings, type RuntimeFindingOptions } from './findings.js';
 import { displayRelation } from './lock-object.js';
 import {
@@ -23,6 +29,12 @@ export interface RuntimeReport {
   loggedLockWaits: LoggedLockWait[];
   loggedLimits: LoggedLimit[];
   log: { source: string | null; error: string | null; entriesRead: number };
+  /** PgBouncer's pools per service, when the monitor reads its admin console. */
+  pool?: PoolSample;
+  /** Each replica (label `server`), when the monitor watches replicas. */
+  replicas?: ReplicaSample[];
+  /** Recovery conflicts read from the replicas' logs (the most recent ones), oldest first. */
+  recoveryConflicts?: RecoveryConflict[];
 }
 
 /** Options of a monitor: the sampler's, plus the log and the findings' thresholds. */
@@ -37,6 +49,11 @@ export interface MonitorOptions extends SamplerOptions {
    * (findings.noisyNeighbour.serverCpus wins when both are given). Unknown by default.
    */
   serverCpus?: number | null;
+  /** PgBouncer's admin console (a connection to its `pgbouncer` database), read every tick. */
+  pool?: { client: Queryable; target: string };
+  /** Replicas of the database, sampled every tick along with the primary. */
+  replicas?: ReplicaTarget[];
+  replicaFindings?: Partial<ReplicaFindingOptions>;
 }
 
 /**
@@ -53,6 +70,7 @@ export class RuntimeMonitor {
   private ticks = 0;
   private latestReport: RuntimeReport | undefined;
   private readonly noisy: NoisyNeighbourLatch;
+  private replicaWatch: ReplicaWatch | undefined;
 
   private constructor(
     private readonly client: Queryable,
@@ -80,7 +98,13 @@ export class RuntimeMonitor {
     const { rows } = await client.query<{ prefix: string; tz: string }>(
       `SELECT current_setting('log_line_prefix') AS prefix, current_setting('log_timezone') AS tz`,
     );
-    return new RuntimeMonitor(client, options, { prefix: rows[0]?.prefix, timeZone: rows[0]?.tz });
+    const monitor = new RuntimeMonitor(client, options, {
+      prefix: rows[0]?.prefix,
+      timeZone: rows[0]?.tz,
+    });
+    if (options.replicas !== undefined && options.replicas.length > 0)
+      monitor.replicaWatch = await ReplicaWatch.create(client, options.replicas, options.manifest);
+    return monitor;
   }
 
   /** How many samples were taken (a Prometheus counter). */
@@ -106,6 +130,12 @@ export class RuntimeMonitor {
       }
     }
     for (const row of sample.services) row.totals = { ...this.sampler.totalsOf(row.service) };
+    const pool = this.options.pool
+      ? await samplePool(this.options.pool.client, {
+          target: this.options.pool.target,
+          ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
+        })
+      : undefined;
     const findings = runtimeFindings(
       {
         history: this.sampler.history,
@@ -116,6 +146,18 @@ export class RuntimeMonitor {
       },
       this.options.findings,
     );
+    if (pool) findings.push(...poolFindings(pool));
+    const replicas = this.replicaWatch ? await this.replicaWatch.sample() : undefined;
+    if (replicas && this.replicaWatch) {
+      findings.push(
+        ...replicaFindings(
+          replicas,
+          this.replicaWatch.conflicts,
+          this.options.replicaFindings,
+          Date.parse(sample.takenAt),
+        ),
+      );
+    }
     this.latestReport = {
       sample,
       findings,
@@ -127,6 +169,10 @@ export class RuntimeMonitor {
         error,
         entriesRead: this.entriesRead,
       },
+      ...(pool ? { pool } : {}),
+      ...(replicas && this.replicaWatch
+        ? { replicas, recoveryConflicts: [...this.replicaWatch.conflicts] }
+        : {}),
     };
     return this.latestReport;
   }

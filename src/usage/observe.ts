@@ -12,6 +12,7 @@ import { readStatementStatsFile } from './stat-file.js';
 import { readStatementStats, resetStatementStats, type StatementStats } from './statement-stats.js';
 import type { UsageSnapshot } from './types.js';
 import { usageFindings } from './usage-findings.js';
+import { mergeReplicaUsage, type ObservedReplica } from '../replica/replica-observe.js';
 
 /** What to observe and against what. */
 export interface ObserveOptions {
@@ -25,6 +26,8 @@ export interface ObserveOptions {
   sinceReset?: boolean;
   /** Reset pg_stat_statements after reading, so the next window starts now. */
   reset?: boolean;
+  /** Replicas whose statements count too (each marked with the server it ran on). */
+  replicas?: ObservedReplica[];
 }
 
 /** The observation's result: the snapshot to save, findings, and how the window was taken. */
@@ -76,6 +79,15 @@ export async function observeUsage(options: ObserveOptions): Promise<ObserveResu
       ...(current.statsReset ? { statsReset: current.statsReset } : {}),
       entries: countersOf(current),
     };
+  }
+  if (options.replicas && options.replicas.length > 0 && current.source === 'live') {
+    await mergeReplicaUsage(
+      usage,
+      options.replicas,
+      index,
+      options.manifest,
+      options.sinceReset ? undefined : options.previous,
+    );
   }
   const findings = usageFindings(usage, options.manifest);
   if (options.reset && current.source === 'live') await resetStatementStats(options.client);

@@ -23,6 +23,8 @@ export interface StatementUsage {
   warnings: string[];
   /** Why the statement could not be analyzed (syntax error, truncated or missing text), if so. */
   error?: string;
+  /** The replica it ran on (`observe --replica`); absent: the primary. */
+  server?: string;
 }
 
 /** Everything one database role did in the window. */
@@ -58,6 +60,8 @@ export interface UsageSnapshot {
     statsReset?: string;
     entries: StatementCounter[];
   };
+  /** Each replica observed with the primary, and its raw counters for the next delta. */
+  replicas?: { server: string; counters: NonNullable<UsageSnapshot['counters']> }[];
 }
 
 /** One pg_stat_statements entry's cumulative counters (per role, query id and nesting level). */

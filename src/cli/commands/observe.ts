@@ -7,6 +7,7 @@ import { withClient } from '../../postgres/client.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { formatObservationText, observationJson } from '../../usage/format-observation.js';
 import { observeUsage } from '../../usage/observe.js';
+import { manifestReplicas, openReplicas } from '../../replica/open-replicas.js';
 import { STAT_FILE_FORMAT } from '../../usage/stat-file.js';
 import { loadUsage, saveUsage } from '../../usage/store.js';
 import { suggestContracts } from '../../usage/suggest.js';
@@ -19,7 +20,7 @@ export const observeCommand: Command = {
   summary:
     'observe what each service really reads and writes (pg_stat_statements); report undeclared and unused access',
   usage: `pgpact observe [--config FILE] [--database-url URL] [--from FILE] [--since-reset | --reset]
-                      [--suggest] [--json] [--out FILE]
+                      [--suggest] [--json] [--out FILE] [--replica URL]...
 
   Reads pg_stat_statements of the database (each role's statements with calls, rows and
   time), analyzes each distinct statement once against the live catalog, adds the counts
@@ -50,6 +51,9 @@ export const observeCommand: Command = {
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
                        everything since the last reset (or the --from file)
+  --replica URL        a streaming replica whose statements count too (repeatable; also the
+                       manifest's replicas): each is marked with the server it ran on
+                       ("server" in usage.json), so check and migrate see replica readers
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],
@@ -68,6 +72,7 @@ export const observeCommand: Command = {
     suggest: { type: 'boolean' },
     json: { type: 'boolean' },
     out: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output) {
     if (values['since-reset'] && values.reset) {
@@ -101,6 +106,11 @@ export const observeCommand: Command = {
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
     });
+    const given = Array.isArray(values.replica) ? values.replica.map((u) => ({ url: u })) : [];
+    const replicas = await openReplicas(
+      [...given, ...manifestReplicas(manifest)],
+      'pgpact observe',
+    );
     const result = await withClient(url, (client) =>
       observeUsage({
         client,
@@ -109,8 +119,9 @@ export const observeCommand: Command = {
         ...(previous ? { previous } : {}),
         sinceReset,
         reset: values.reset === true,
+        ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
       }),
-    );
+    ).finally(() => replicas.close());
     saveUsage(out, result.usage);
     if (values.suggest) {
       output.out(suggestContracts(result.usage, manifest, result.catalog));

@@ -7,6 +7,7 @@ import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
 import {
   displayPath,
   parseMigrationText,
@@ -141,7 +142,7 @@ function applyError(
     `a base migration does not apply in the shadow database: ${display}`,
     {
       problems: [problem],
-      detail: at.excerpt,
+      detail: withholdSecretLines(at.excerpt),
       hint: file.role
         ? `it ran as role ${file.role}, in manifest order of the services`
         : 'the base files ran in the order given',

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { runAsIdentity } from '../postgres/local-server.js';
+import { ensurePrivateDir } from '../private-files.js';
 import type { PoolMode } from './pool-config.js';
 
 /** What `pgpact pool` remembers about the PgBouncer it configured (<stateDir>/pool.json, 0600). */
@@ -83,7 +84,8 @@ export function writePrivateFile(file: string, text: string): void {
 
 /** Creates the pool folder (0700) for the user PgBouncer runs as. */
 export function preparePoolDir(paths: PoolPaths, stateDir: string): void {
-  fs.mkdirSync(stateDir, { recursive: true });
+  // Not a recursive mkdir: it spins forever where mkdir keeps failing (e.g. under /proc).
+  ensurePrivateDir(stateDir);
   fs.mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   fs.chmodSync(paths.dir, 0o700);
   chownToServerUser(paths.dir);

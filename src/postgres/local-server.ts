@@ -194,7 +194,8 @@ export async function startCluster(
   const confFile = path.join(dataDir, 'pgpact.conf');
   const lines = Object.entries(all).map(([k, v]) => `${k} = '${v.replaceAll("'", "''")}'`);
   lines.push(`port = ${port}`);
-  fs.writeFileSync(confFile, `${lines.join('\n')}\n`);
+  fs.writeFileSync(confFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  fs.chmodSync(confFile, 0o600);
   chownTree(confFile, who);
   const mainConf = path.join(dataDir, 'postgresql.conf');
   const conf = fs.readFileSync(mainConf, 'utf8');

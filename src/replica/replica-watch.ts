@@ -3,6 +3,7 @@ import type { Queryable } from '../postgres/client.js';
 import type { LogSource } from '../runtime/log-source.js';
 import { RuntimeSampler } from '../runtime/sampler.js';
 import { nameService } from '../runtime/service-namer.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import { RecoveryConflictReader } from './conflict-log.js';
 import {
   lsnBytes,
@@ -155,7 +156,7 @@ export class ReplicaWatch {
             xmin: oldest.xmin,
             xminAge: Number(oldest.xmin_age),
             transactionMs: toNumber(oldest.transaction_ms),
-            query: oldest.query,
+            query: withholdSecretStatement(oldest.query),
           };
     return {
       server: replica.server,

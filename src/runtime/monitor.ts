@@ -5,6 +5,7 @@ import type { Queryable } from '../postgres/client.js';
 import { type ReplicaFindingOptions, replicaFindings } from '../replica/replica-findings.js';
 import { type ReplicaTarget, ReplicaWatch } from '../replica/replica-watch.js';
 import type { RecoveryConflict, ReplicaSample } from '../replica/types.js';
+import { loadParser } from '../sql/parse.js';
 import { runtimeFindings, type RuntimeFindingOptions } from './findings.js';
 import { displayRelation } from './lock-object.js';
 import {
@@ -95,6 +96,8 @@ export class RuntimeMonitor {
 
   /** Creates a monitor on a dedicated monitoring connection (reads log_line_prefix and log_timezone). */
   static async create(client: Queryable, options: MonitorOptions = {}): Promise<RuntimeMonitor> {
+    // Statement texts pass through withholdSecretStatement, which decides on the parse tree.
+    await loadParser();
     const { rows } = await client.query<{ prefix: string; tz: string }>(
       `SELECT current_setting('log_line_prefix') AS prefix, current_setting('log_timezone') AS tz`,
     );

@@ -4,6 +4,7 @@ import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
+import { readOwnRoles } from '../postgres/own-roles.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { computeUsage } from './compute.js';
@@ -88,6 +89,12 @@ export async function observeUsage(options: ObserveOptions): Promise<ObserveResu
       options.manifest,
       options.sinceReset ? undefined : options.previous,
     );
+  }
+  // pgpact's own roles and the admin's, also where they ran on a replica.
+  const own = await readOwnRoles(options.client);
+  for (const role of usage.roles) {
+    const kind = own.get(role.role);
+    if (kind !== undefined && role.service === undefined) role.pgpactRole = kind;
   }
   const findings = usageFindings(usage, options.manifest);
   if (options.reset && current.source === 'live') await resetStatementStats(options.client);

@@ -1,4 +1,5 @@
 /** Observed usage: what each role actually read and wrote, from pg_stat_statements. Saved as .pgpact/usage.json. */
+import type { OwnRoleKind } from '../postgres/own-roles.js';
 
 /** How often and how heavily something was accessed. */
 export interface AccessCount {
@@ -32,6 +33,8 @@ export interface RoleUsage {
   role: string;
   /** The manifest service using this role, if any. */
   service?: string;
+  /** Set when the role is pgpact's own or the admin's (never a service, consumer or unknown role). */
+  pgpactRole?: OwnRoleKind;
   /** 'schema.table.column' → counts. */
   reads: Record<string, AccessCount>;
   writes: Record<string, AccessCount>;

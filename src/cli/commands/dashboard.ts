@@ -95,7 +95,10 @@ export const dashboardCommand: Command = {
     const checkReport =
       checkReportFile === undefined ? undefined : readCheckReportFile(checkReportFile);
     const explicitUrl = text(values['database-url']) ?? process.env.DATABASE_URL;
-    const databaseUrl = await resolveDatabaseUrl({ databaseUrl: text(values['database-url']) });
+    const databaseUrl = await resolveDatabaseUrl({
+      databaseUrl: text(values['database-url']),
+      embedded: 'running',
+    });
     let logFile = text(values['log-file']);
     if (logFile === undefined && !explicitUrl) {
       const status = await embeddedStatus();

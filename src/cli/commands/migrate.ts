@@ -162,6 +162,8 @@ export const migrateCommand: Command = {
     const migration = file === undefined ? undefined : await loadMigration(file);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      // Only start may need a new embedded Postgres; the others act on a migration already there.
+      embedded: action === 'start' ? 'create' : 'running',
     });
     switch (action) {
       case 'start': {

@@ -33,7 +33,10 @@ export const observeCommand: Command = {
     unobserved-service      a service with contracts ran nothing in the window (info)
     unanalyzed-statement    statement text that does not parse: cut (track_activity_query_size),
                             lost, or not SQL (info)
-  Writes in a service's own schemas are not findings. Without a manifest (no ./pgpact.yaml and
+  Writes in a service's own schemas are not findings, nor is anything pgpact's own roles did:
+  the role pgpact connects as (it runs migrations), the bootstrap superuser, pgpact_monitor.
+  Statement texts that carry a password (CREATE/ALTER ROLE ... PASSWORD, user mappings,
+  connection strings) are withheld: never saved or printed. Without a manifest (no ./pgpact.yaml and
   no --config) every role is reported as unknown: start there with --suggest.
 
   The window. pg_stat_statements counters only grow, so each snapshot also stores the raw
@@ -50,7 +53,8 @@ export const observeCommand: Command = {
                        migrate; PGPACT_HOME moves .pgpact)
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
-                       everything since the last reset (or the --from file)
+                       everything since the last reset (or the --from file). Nothing is saved
+                       and --reset is refused: the next observe's window is unchanged
   --replica URL        a streaming replica whose statements count too (repeatable; also the
                        manifest's replicas): each is marked with the server it ran on
                        ("server" in usage.json), so check and migrate see replica readers
@@ -61,7 +65,8 @@ export const observeCommand: Command = {
                         "message", "suggestion"}]}
 
   Needs pg_stat_statements (shared_preload_libraries + CREATE EXTENSION) and a role that may
-  see every role's statements (superuser or pg_read_all_stats).
+  see every role's statements (superuser or pg_read_all_stats). Without --database-url (or
+  DATABASE_URL) it reads the embedded Postgres, which must exist and run (pgpact db start).
 
   exit codes: 0 no warning, 1 a finding of severity warning, 2 invalid input or environment
   (--suggest exits 0)`,
@@ -77,6 +82,12 @@ export const observeCommand: Command = {
   async run({ values }, output) {
     if (values['since-reset'] && values.reset) {
       output.err('pgpact observe: give --since-reset or --reset, not both\n');
+      return EXIT.invalid;
+    }
+    if (values.suggest && values.reset) {
+      output.err(
+        'pgpact observe: --suggest only prints and --reset would move every later window: run observe --reset on its own\n',
+      );
       return EXIT.invalid;
     }
     const from = values.from as string | undefined;
@@ -105,6 +116,7 @@ export const observeCommand: Command = {
     }
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      embedded: 'running',
     });
     const given = Array.isArray(values.replica) ? values.replica.map((u) => ({ url: u })) : [];
     const replicas = await openReplicas(
@@ -122,11 +134,16 @@ export const observeCommand: Command = {
         ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
       }),
     ).finally(() => replicas.close());
-    saveUsage(out, result.usage);
     if (values.suggest) {
+      // Only printed: the snapshot (and so the next observe's window) stays where it was.
       output.out(suggestContracts(result.usage, manifest, result.catalog));
       return EXIT.ok;
     }
+    saveUsage(out, result.usage);
+    if (values.reset)
+      output.err(
+        'pgpact observe: pg_stat_statements was reset (--reset): windows of later observations, and of migrations started before, begin now\n',
+      );
     if (values.json) output.out(`${JSON.stringify(observationJson(result, out), null, 2)}\n`);
     else output.out(formatObservationText(result, out));
     return result.findings.some((f) => reaches(f.severity, 'warning')) ? EXIT.problem : EXIT.ok;

@@ -79,6 +79,7 @@ export async function openMonitor(
     typeof values['database-url'] === 'string' ? values['database-url'] : process.env.DATABASE_URL;
   const url = await resolveDatabaseUrl({
     databaseUrl: typeof values['database-url'] === 'string' ? values['database-url'] : undefined,
+    embedded: 'running',
   });
   const client = await connect(url, { applicationName });
   const pgbouncer = typeof values.pgbouncer === 'string' ? values.pgbouncer : undefined;

@@ -9,6 +9,7 @@ import { metricsCommand } from './metrics.js';
 import { migrateCommand } from './migrate.js';
 import { observeCommand } from './observe.js';
 import { planCommand } from './plan.js';
+import { reportCommand } from './report.js';
 import { topCommand } from './top.js';
 
 /** Every command of the CLI, in the order --help lists them. Add one line per new command. */
@@ -24,4 +25,5 @@ export const COMMANDS: Command[] = [
   dashboardCommand,
   topCommand,
   metricsCommand,
+  reportCommand,
 ];

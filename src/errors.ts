@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'DATABASE_UNREACHABLE'
   | 'POSTGRES_ERROR'
   | 'EMBEDDED_SERVER_FAILED'
+  | 'EMBEDDED_SERVER_MISSING'
+  | 'STATE_DIR_UNWRITABLE'
   | 'PG_STAT_STATEMENTS_MISSING'
   | 'INSUFFICIENT_PRIVILEGE'
   | 'SQL_SYNTAX'
@@ -21,6 +23,9 @@ export type ErrorCode =
   | 'MIGRATION_LOCK_TIMEOUT'
   | 'DEMO_FAILED'
   | 'USAGE_FILE_INVALID'
+  | 'PGBOUNCER_MISSING'
+  | 'POOL_FAILED'
+  | 'REPLICA_UNREACHABLE'
   | 'INTERNAL';
 
 /** One located problem in an input file (manifest, migration, SQL). */

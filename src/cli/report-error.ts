@@ -1,4 +1,5 @@
 import { caretAt, PgpactError, PostgresError } from '../errors.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
 
 /** Renders any error for a person: code, message, located problems, Postgres fields; never a stack trace. */
 export function formatError(error: unknown): string {
@@ -6,7 +7,9 @@ export function formatError(error: unknown): string {
     const lines = [`error: ${error.message}${error.pg.code ? ` (SQLSTATE ${error.pg.code})` : ''}`];
     if (error.sql && error.pg.position) {
       const { line, excerpt } = caretAt(error.sql, Number(error.pg.position));
-      lines.push(`  at line ${line} of the statement:`, ...excerpt.split('\n').map((l) => `    ${l}`));
+      // A statement setting a password shows where it failed, never the password.
+      const shown = withholdSecretLines(excerpt);
+      lines.push(`  at line ${line} of the statement:`, ...shown.split('\n').map((l) => `    ${l}`));
     }
     if (error.pg.detail) lines.push(`  detail: ${error.pg.detail}`);
     if (error.pg.hint) lines.push(`  hint: ${error.pg.hint}`);

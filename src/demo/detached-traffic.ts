@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
+import { openPrivateFile } from '../private-files.js';
 import { exampleProgram } from './example-files.js';
 import { findLogEvent, logTail } from './service-process.js';
 import type { DemoService } from './types.js';
@@ -13,7 +14,7 @@ export async function startDetachedTraffic(
 ) {
   const program = exampleProgram('traffic/main');
   const logFile = path.join(stateDir, 'logs', 'traffic.log');
-  const fd = fs.openSync(logFile, 'w');
+  const fd = openPrivateFile(logFile, 'w');
   const env = { ...process.env };
   delete env.PGPACT_PARENT_PID;
   delete env.NODE_OPTIONS;

@@ -7,7 +7,11 @@ import { startTraffic, type Traffic } from '../../examples/shared-database/traff
 import { loadManifest } from '../manifest/load.js';
 import type { Manifest } from '../manifest/types.js';
 import { redactUrl, withClient } from '../postgres/client.js';
-import { defaultStateDir, ensureEmbeddedServer } from '../postgres/embedded.js';
+import {
+  defaultStateDir,
+  embeddedServerFiles,
+  ensureEmbeddedServer,
+} from '../postgres/embedded.js';
 import { startThrowawayServer } from '../postgres/local-server.js';
 import { applyProvisioning } from '../provision/apply.js';
 import { serviceUrl } from '../provision/credentials.js';
@@ -114,7 +118,7 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
       options.progress(`Postgres ${server.majorVersion} started (throwaway, removed at the end)`);
     } else if (serverKind === 'persistent') {
       serverUrl = await ensureEmbeddedServer(stateDir);
-      started.postgresPid = postmasterPid(path.join(stateDir, 'server', 'data'));
+      started.postgresPid = postmasterPid(embeddedServerFiles(stateDir).dataDir);
       options.progress(
         `Postgres running (kept under ${path.relative(process.cwd(), stateDir) || stateDir})`,
       );
@@ -246,7 +250,7 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
     const leaveRunning = async (): Promise<KeptDemo> => {
       await traffic.stop();
       // The dashboard first: if it cannot start, nothing detached is left behind by the failure.
-      const serverLogFile = path.join(stateDir, 'server', 'postgres.log');
+      const serverLogFile = embeddedServerFiles(stateDir).logFile;
       const dashboard = await spawnDashboardProcess({
         databaseUrl: adminUrl,
         manifestFile: exampleManifestFile(),

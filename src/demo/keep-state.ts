@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { defaultStateDir, stopEmbeddedServer } from '../postgres/embedded.js';
+import { defaultStateDir, embeddedServerFiles, stopEmbeddedServer } from '../postgres/embedded.js';
 import { processAlive } from '../postgres/local-server.js';
+import { writePrivateFile } from '../private-files.js';
 
 /** What `pgpact demo --keep` left running, saved as <stateDir>/demo.json so `--stop` can end it. */
 export interface KeptDemo {
@@ -22,8 +23,7 @@ function stateFile(stateDir: string): string {
 
 /** Saves what was left running. */
 export function writeKeptDemo(stateDir: string, kept: KeptDemo): void {
-  fs.mkdirSync(stateDir, { recursive: true });
-  fs.writeFileSync(stateFile(stateDir), `${JSON.stringify(kept, null, 2)}\n`, { mode: 0o600 });
+  writePrivateFile(stateFile(stateDir), `${JSON.stringify(kept, null, 2)}\n`);
 }
 
 /** Reads what a previous --keep left running, if anything. */
@@ -78,7 +78,7 @@ export async function stopKeptProcesses(stateDir: string): Promise<string[]> {
 export async function stopKeptDemo(): Promise<{ stopped: string[]; serverStopped: boolean }> {
   const stateDir = path.join(defaultStateDir(), 'demo');
   const stopped = await stopKeptProcesses(stateDir);
-  const serverStopped = fs.existsSync(path.join(stateDir, 'server'))
+  const serverStopped = fs.existsSync(embeddedServerFiles(stateDir).dataDir)
     ? await stopEmbeddedServer(stateDir)
     : false;
   return { stopped, serverStopped };

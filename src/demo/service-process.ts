@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { processAlive } from '../postgres/local-server.js';
+import { openPrivateFile } from '../private-files.js';
 import { exampleProgram } from './example-files.js';
 
 /** One example service (or the traffic generator) running as a child process. */
@@ -69,9 +69,8 @@ export function findLogEvent(file: string, event: string): Record<string, unknow
  */
 export async function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
   const program = exampleProgram(options.entry);
-  fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
-  fs.writeFileSync(options.logFile, '');
-  const fd = fs.openSync(options.logFile, 'a');
+  fs.closeSync(openPrivateFile(options.logFile, 'w'));
+  const fd = openPrivateFile(options.logFile, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
   delete env.NODE_OPTIONS;
   if (options.outlive) delete env.PGPACT_PARENT_PID;

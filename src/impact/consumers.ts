@@ -47,6 +47,8 @@ export class ConsumerIndex {
       }
     }
     for (const role of usage?.roles ?? []) {
+      // pgpact's own roles and the admin's (migrations, backfills) are nobody's consumers.
+      if (role.pgpactRole !== undefined) continue;
       const known = role.service ?? serviceOfRole(manifest, role.role)?.name;
       const service = known ?? role.role;
       const add = (

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
 
 /** One statement of a migration file, located in the file. */
 export interface MigrationStatement {
@@ -131,7 +132,7 @@ export function parseMigrationText(
       file: display,
       line: at.line,
       column: at.column,
-      excerpt: at.excerpt,
+      excerpt: withholdSecretLines(at.excerpt),
     };
   }
   const statements: MigrationStatement[] = [];

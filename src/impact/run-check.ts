@@ -1,9 +1,11 @@
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type Finding, sortFindings } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { type Queryable, withClient } from '../postgres/client.js';
+import { defaultStateDir } from '../postgres/embedded.js';
 import type { ServerBinaries } from '../postgres/local-server.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import { type AppliedStatement, applyMigration } from './apply-migration.js';
@@ -18,6 +20,7 @@ import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
 import { assessOwnership } from './ownership.js';
 import { type BaseSource, baseFiles, buildShadowBase, openShadowDatabase } from './shadow.js';
+import { openShadowWithBase, type ShadowBaseReuse, type ShadowWithBase } from './shadow-cache.js';
 import { StatementIndex } from './statement-index.js';
 
 /** Lock and statement timeouts used when a migration is tried against a live database. */
@@ -43,12 +46,20 @@ export interface CheckOptions {
   /** Build the shadow as a new database on this server instead of a throwaway server. */
   shadowServerUrl?: string;
   binaries?: ServerBinaries;
+  /**
+   * Where snapshots of the built base are kept and reused while the base files are
+   * unchanged (default: shadow-base/ in the state directory, `.pgpact/`); false: always
+   * build. Not used with shadowServerUrl or databaseUrl.
+   */
+  shadowCacheDir?: string | false;
 }
 
 /** Where the time went, in milliseconds. */
 export interface CheckTimings {
   shadowStartMs: number;
   baseApplyMs: number;
+  /** Keeping the built base as a snapshot for later checks (stop, copy, start again). */
+  baseSaveMs: number;
   snapshotMs: number;
   migrationApplyMs: number;
   diffMs: number;
@@ -66,6 +77,8 @@ export interface CheckReport {
   base: 'migrations' | 'files' | 'database';
   /** The service each file was applied as, by file. */
   owners: Record<string, FileOwner>;
+  /** For a throwaway shadow: whether its base came from a snapshot, or why it was built. */
+  shadowBase?: ShadowBaseReuse;
   timings: CheckTimings;
 }
 
@@ -79,9 +92,10 @@ async function snapshotAround(
   client: Queryable,
   apply: () => Promise<AppliedStatement[]>,
   t: CheckTimings,
+  known?: CatalogSnapshot,
 ): Promise<Snapshots> {
   let mark = performance.now();
-  const before = await readCatalog(client);
+  const before = known ?? (await readCatalog(client));
   t.snapshotMs += performance.now() - mark;
   mark = performance.now();
   const applied = await apply();
@@ -141,31 +155,81 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const t: CheckTimings = {
     shadowStartMs: 0,
     baseApplyMs: 0,
+    baseSaveMs: 0,
     snapshotMs: 0,
     migrationApplyMs: 0,
     diffMs: 0,
     analysisMs: 0,
     totalMs: 0,
   };
-  const files = await readMigrationFiles(options.files, root);
-  const owners = migrationOwners(options.manifest, files, options.service);
   const source: BaseSource = options.base
     ? { kind: 'files', paths: options.base }
     : { kind: 'migrations' };
+  // A throwaway shadow starts (a copy of the kept base, or built now) while the new files are read.
+  let opening: Promise<ShadowWithBase> | undefined;
+  let emptyBase = false;
+  if (options.databaseUrl === undefined && options.shadowServerUrl === undefined) {
+    const exclude = new Set(options.files.map((f) => path.resolve(root, f)));
+    const base = baseFiles(options.manifest, source, exclude, root);
+    emptyBase = base.length === 0;
+    const cacheDir =
+      options.shadowCacheDir === false
+        ? undefined
+        : (options.shadowCacheDir ?? path.join(defaultStateDir(), 'shadow-base'));
+    opening = openShadowWithBase({
+      manifest: options.manifest,
+      files: base,
+      root,
+      ...(options.binaries ? { binaries: options.binaries } : {}),
+      ...(cacheDir !== undefined ? { cacheDir } : {}),
+    });
+    opening.catch(() => undefined); // awaited below; handled if the files fail first
+  }
+  let files: Awaited<ReturnType<typeof readMigrationFiles>>;
+  let owners: Map<string, FileOwner>;
+  try {
+    files = await readMigrationFiles(options.files, root);
+    owners = migrationOwners(options.manifest, files, options.service);
+  } catch (error) {
+    await opening?.then(
+      (shadow) => shadow.dispose(),
+      () => undefined,
+    );
+    throw error;
+  }
 
   let snaps: Snapshots;
-  let emptyBase = false;
+  let shadowBase: ShadowBaseReuse | undefined;
   if (options.databaseUrl !== undefined) {
     snaps = await liveSnapshots(options.databaseUrl, owners, files, t);
+  } else if (opening !== undefined) {
+    const shadow = await opening;
+    t.shadowStartMs = shadow.startMs;
+    t.baseApplyMs = shadow.buildMs;
+    t.baseSaveMs = shadow.saveMs;
+    t.snapshotMs = shadow.beforeMs;
+    shadowBase = shadow.reuse;
+    try {
+      snaps = await withClient(
+        shadow.url,
+        (client) =>
+          snapshotAround(
+            client,
+            () => applyMigration(client, files, { serviceOfFile: owners, mode: 'shadow' }),
+            t,
+            shadow.before,
+          ),
+        { applicationName: 'pgpact check' },
+      );
+    } finally {
+      await shadow.dispose();
+    }
   } else {
     const exclude = new Set(files.map((f) => f.path));
     const base = baseFiles(options.manifest, source, exclude, root);
     emptyBase = base.length === 0;
     let mark = performance.now();
-    const shadow = await openShadowDatabase({
-      ...(options.shadowServerUrl ? { serverUrl: options.shadowServerUrl } : {}),
-      ...(options.binaries ? { binaries: options.binaries } : {}),
-    });
+    const shadow = await openShadowDatabase({ serverUrl: options.shadowServerUrl });
     t.shadowStartMs = performance.now() - mark;
     try {
       snaps = await withClient(
@@ -236,6 +300,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     statements: snaps.applied,
     base: options.databaseUrl !== undefined ? 'database' : source.kind,
     owners: Object.fromEntries(owners),
+    ...(shadowBase ? { shadowBase } : {}),
     timings: t,
   };
 }

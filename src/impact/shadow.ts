@@ -7,6 +7,7 @@ import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { withholdSecretLines } from '../sql/secret-statements.js';
 import {
   displayPath,
   parseMigrationText,
@@ -14,6 +15,14 @@ import {
   loadParser,
 } from './migration-file.js';
 import { statementFacts } from './statement-acts.js';
+
+/** Settings of a throwaway shadow server. One base file may create thousands of tables in one implicit transaction. */
+export const SHADOW_SERVER_SETTINGS: Record<string, string> = {
+  log_connections: 'off',
+  log_disconnections: 'off',
+  max_connections: '30',
+  max_locks_per_transaction: '4096',
+};
 
 /** A database to build the current schema in and try the migration on; dispose() removes it. */
 export interface ShadowDatabase {
@@ -32,13 +41,7 @@ export async function openShadowDatabase(
   if (options.serverUrl === undefined) {
     const server = await startThrowawayServer({
       ...(options.binaries ? { binaries: options.binaries } : {}),
-      // One base file may create thousands of tables in one implicit transaction.
-      settings: {
-        log_connections: 'off',
-        log_disconnections: 'off',
-        max_connections: '30',
-        max_locks_per_transaction: '4096',
-      },
+      settings: SHADOW_SERVER_SETTINGS,
     });
     return { url: server.url, dispose: () => server.destroy() };
   }
@@ -139,7 +142,7 @@ function applyError(
     `a base migration does not apply in the shadow database: ${display}`,
     {
       problems: [problem],
-      detail: at.excerpt,
+      detail: withholdSecretLines(at.excerpt),
       hint: file.role
         ? `it ran as role ${file.role}, in manifest order of the services`
         : 'the base files ran in the order given',

@@ -8,12 +8,13 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import { type Problem, PgpactError } from '../errors.js';
 import { crossCheckServices } from './cross-checks.js';
 import { printable } from './names.js';
+import { readReplicas } from './read-replicas.js';
 import { ENFORCEMENTS, readEnforcement, readService, type ServiceDraft } from './read-service.js';
 import type { Enforcement, Manifest } from './types.js';
 import { describe, ManifestSource, type MapEntry, scalarText } from './yaml-source.js';
 
 /** The top-level keys of a manifest. */
-export const TOP_LEVEL_KEYS = ['version', 'enforcement', 'services'];
+export const TOP_LEVEL_KEYS = ['version', 'enforcement', 'services', 'replicas'];
 
 /** Reads and validates a manifest file; throws CONFIG_NOT_FOUND or MANIFEST_INVALID (listing every problem). */
 export function loadManifest(file: string): Manifest {
@@ -155,12 +156,15 @@ function readManifest(
     }
   }
   crossCheckServices(source, drafts);
+  const replicas = entries.get('replicas');
+  const replicaList = replicas ? readReplicas(source, replicas) : [];
   return {
     version: 1,
     file: absoluteFile,
     dir: dirname(absoluteFile),
     enforcement,
     services: drafts.map((d) => d.service),
+    ...(replicaList.length > 0 ? { replicas: replicaList } : {}),
   };
 }
 

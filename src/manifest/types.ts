@@ -53,6 +53,14 @@ export interface Service {
   location: SourceLocation;
 }
 
+/** A streaming replica pgpact watches; its URL (with a password) stays in the environment. */
+export interface Replica {
+  name: string;
+  /** The environment variable holding the replica's URL. */
+  urlEnv: string;
+  location: SourceLocation;
+}
+
 /** The whole manifest. */
 export interface Manifest {
   version: 1;
@@ -62,6 +70,8 @@ export interface Manifest {
   dir: string;
   enforcement: Enforcement;
   services: Service[];
+  /** Replicas named in `replicas:`, if any. */
+  replicas?: Replica[];
 }
 
 /** The service owning a schema, if any. */

@@ -6,6 +6,8 @@ import { saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
+import type { ReplicaAddress } from '../replica/open-replicas.js';
+import { replicaOldShapeUses } from '../replica/replica-usage.js';
 
 /** Who still uses the old shape of the migration in progress, declared and observed. */
 export interface ConsumerAssessment {
@@ -24,6 +26,7 @@ export async function assessConsumers(
   active: ActiveMigration,
   manifest: Manifest | undefined,
   quietForMs: number,
+  replicas: ReplicaAddress[] = [],
 ): Promise<ConsumerAssessment> {
   const catalog = await readCatalog(client);
   const plan = active.plan;
@@ -74,8 +77,21 @@ export async function assessConsumers(
     );
     const observed = observedUses(statements, plan, manifest, active.observations, quietForMs);
     uses.push(...observed.uses);
-    await saveObservations(client, active.name, observed.observations);
-    active.observations = observed.observations;
+    // Readers on replicas count like readers on the primary (their counts are kept alongside).
+    const onReplicas = await replicaOldShapeUses(
+      replicas,
+      catalog,
+      plan,
+      manifest,
+      active.observations,
+      quietForMs,
+    );
+    uses.push(...onReplicas.uses);
+    if (onReplicas.unavailable.length > 0)
+      observation = { available: false, reason: onReplicas.unavailable.join('; ') };
+    const observations = { ...observed.observations, ...onReplicas.observations };
+    await saveObservations(client, active.name, observations);
+    active.observations = observations;
   }
   return { uses, unaffected, observation, declared: manifest !== undefined };
 }

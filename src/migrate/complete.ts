@@ -3,6 +3,7 @@ import type { Manifest } from '../manifest/types.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import type { OldShapeUse } from './consumers.js';
+import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { withMigrationLock } from './lock.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
@@ -18,6 +19,8 @@ export interface CompleteOptions extends RunOptions {
   quietForMs?: number;
   /** When set, the migration in progress must have this name. */
   name?: string;
+  /** Replicas whose readers count as consumers too. */
+  replicas?: ReplicaAddress[];
 }
 
 /** What `complete` did. */
@@ -39,7 +42,13 @@ export class MigrationBlockedError extends PgpactError {
     readonly uses: OldShapeUse[],
     readonly assessment: ConsumerAssessment,
   ) {
-    const names = [...new Set(uses.map((u) => u.service ?? `role ${u.role}`))];
+    const names = [
+      ...new Set(
+        uses.map(
+          (u) => `${u.service ?? `role ${u.role}`}${u.server ? ` (on replica ${u.server})` : ''}`,
+        ),
+      ),
+    ];
     super(
       'MIGRATION_BLOCKED',
       `cannot complete ${migration}: ${names.join(', ')} still ${names.length === 1 ? 'uses' : 'use'} the old shape`,
@@ -116,6 +125,7 @@ export async function completeMigration(
             active,
             options.manifest,
             options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+            options.replicas,
           );
           const blocking = assessment.uses.filter((u) => u.blocking);
           // A view on an old column, or a foreign key to it, makes the DROP fail: --force cannot get past it.

@@ -28,6 +28,8 @@ export interface OldShapeUse {
   view?: string;
   /** Dependency: the foreign key that references the old column (`schema.table.constraint`). */
   foreignKey?: string;
+  /** Observed on a replica: its label (host:port or its name in the manifest). */
+  server?: string;
   /** Observed: the statement and how recently its count changed. */
   statement?: {
     queryId: string;

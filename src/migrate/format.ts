@@ -48,7 +48,7 @@ export function useLines(u: OldShapeUse, indent = '  '): string[] {
   const who = u.service ?? `role ${u.role}`;
   const verb = u.access === 'read' ? 'reads' : 'writes';
   const lines = [
-    `${indent}${who} (${u.source}${u.blocking ? '' : ', not blocking'}): ${verb} ${u.columns.join(', ')}${u.location ? `  [${u.location}]` : ''}`,
+    `${indent}${who} (${u.source}${u.server ? ` on replica ${u.server}` : ''}${u.blocking ? '' : ', not blocking'}): ${verb} ${u.columns.join(', ')}${u.location ? `  [${u.location}]` : ''}`,
   ];
   if (u.statement) {
     const s = u.statement;

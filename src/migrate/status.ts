@@ -1,4 +1,5 @@
 import type { Manifest } from '../manifest/types.js';
+import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
@@ -26,7 +27,7 @@ export interface MigrationStatus {
 /** Reads the migration in progress (undefined when there is none) and assesses its consumers. */
 export async function migrationStatus(
   url: string,
-  options: { manifest?: Manifest; quietForMs?: number } = {},
+  options: { manifest?: Manifest; quietForMs?: number; replicas?: ReplicaAddress[] } = {},
 ): Promise<MigrationStatus | undefined> {
   return withMigrationSession(url, async (client) => {
     const active = await readActive(client);
@@ -36,6 +37,7 @@ export async function migrationStatus(
       active,
       options.manifest,
       options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+      options.replicas,
     );
     const backfill = active.plan.backfills.map(
       (b): TableBackfill =>

@@ -105,9 +105,12 @@ export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    // libpq also takes the password as a parameter: ?password=... (and sslpassword=...).
+    for (const key of [...parsed.searchParams.keys()])
+      if (/pass/i.test(key)) parsed.searchParams.set(key, '***');
     return parsed.toString();
   } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
+    return url.replace(/:[^:@/]*@/, ':***@').replace(/(pass[a-z]*=)[^&\s]*/gi, '$1***');
   }
 }
 

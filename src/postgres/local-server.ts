@@ -69,13 +69,13 @@ export function systemBinaries(binDir: string): ServerBinaries | undefined {
   return Object.values(b).every((p) => fs.existsSync(p)) ? b : undefined;
 }
 
-interface RunAs {
+export interface RunAs {
   uid?: number;
   gid?: number;
 }
 
 /** Postgres refuses to run as root: as root, run its binaries as the `postgres` OS user. */
-function runAsIdentity(): RunAs {
+export function runAsIdentity(): RunAs {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return {};
   let found = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
   if (found.status !== 0) {
@@ -139,6 +139,7 @@ export async function initCluster(
   binaries: ServerBinaries,
   rootDir: string,
   password: string = randomBytes(18).toString('base64url'),
+  extraArgs: string[] = [],
 ): Promise<{ dataDir: string; password: string; superuser: string }> {
   const who = runAsIdentity();
   fs.mkdirSync(rootDir, { recursive: true, mode: 0o700 });
@@ -150,11 +151,30 @@ export async function initCluster(
   try {
     await runBinary(
       binaries.initdb,
-      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync'],
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwFile}`, '--encoding=UTF8', '--locale=C', '--no-sync', ...extraArgs],
       who,
     );
   } finally {
     fs.rmSync(pwFile, { force: true });
+  }
+  return { dataDir, password, superuser: 'postgres' };
+}
+
+/** Copies a cleanly stopped data directory into rootDir/data, keeping modes and (as root) the `postgres` owner. */
+export async function copyCluster(
+  fromDataDir: string,
+  rootDir: string,
+  password: string,
+): Promise<{ dataDir: string; password: string; superuser: string }> {
+  const dataDir = path.join(rootDir, 'data');
+  chownTree(rootDir, runAsIdentity());
+  if (fs.existsSync(path.join(fromDataDir, 'postmaster.pid'))) {
+    throw new PgpactError('EMBEDDED_SERVER_FAILED', `${fromDataDir} belongs to a running server`);
+  }
+  try {
+    await execFileAsync('cp', ['-a', fromDataDir, dataDir]);
+  } catch (error) {
+    throw new PgpactError('EMBEDDED_SERVER_FAILED', `could not copy ${fromDataDir}`, { cause: error });
   }
   return { dataDir, password, superuser: 'postgres' };
 }
@@ -174,7 +194,8 @@ export async function startCluster(
   const confFile = path.join(dataDir, 'pgpact.conf');
   const lines = Object.entries(all).map(([k, v]) => `${k} = '${v.replaceAll("'", "''")}'`);
   lines.push(`port = ${port}`);
-  fs.writeFileSync(confFile, `${lines.join('\n')}\n`);
+  fs.writeFileSync(confFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  fs.chmodSync(confFile, 0o600);
   chownTree(confFile, who);
   const mainConf = path.join(dataDir, 'postgresql.conf');
   const conf = fs.readFileSync(mainConf, 'utf8');
@@ -225,11 +246,22 @@ export function serverUrl(port: number, password: string, database = 'postgres',
 
 /** Starts a brand-new throwaway server in a temporary directory; destroy() stops it and deletes everything. */
 export async function startThrowawayServer(
-  options: { binaries?: ServerBinaries; settings?: Record<string, string>; prefix?: string } = {},
+  options: {
+    binaries?: ServerBinaries;
+    settings?: Record<string, string>;
+    prefix?: string;
+    /** Start from a copy of this cleanly stopped data directory (and its superuser password) instead of initdb. */
+    copyOf?: { dataDir: string; password: string };
+    /** More initdb options (e.g. --wal-segsize). */
+    initdbArgs?: string[];
+    /** Where its directory is made (default: the system temp directory). */
+    parentDir?: string;
+  } = {},
 ): Promise<LocalServer & { destroy(): Promise<void> }> {
   const binaries = options.binaries ?? (await embeddedBinaries());
-  cleanStaleThrowaways();
-  const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), `${options.prefix ?? 'pgpact'}-${process.pid}-`));
+  const parentDir = options.parentDir ?? os.tmpdir();
+  cleanStaleThrowaways(undefined, parentDir);
+  const rootDir = fs.mkdtempSync(path.join(parentDir, `${options.prefix ?? 'pgpact'}-${process.pid}-`));
   fs.chmodSync(rootDir, 0o755);
   const destroy = async () => {
     await stopCluster(binaries, rootDir, 'immediate');
@@ -238,7 +270,9 @@ export async function startThrowawayServer(
   };
   throwaways.set(rootDir, binaries);
   try {
-    const { password, superuser, dataDir } = await initCluster(binaries, rootDir);
+    const { password, superuser, dataDir } = options.copyOf
+      ? await copyCluster(options.copyOf.dataDir, rootDir, options.copyOf.password)
+      : await initCluster(binaries, rootDir, undefined, options.initdbArgs);
     let port = await freePort();
     try {
       await startCluster(binaries, rootDir, port, options.settings);
@@ -283,8 +317,7 @@ export function destroyThrowawaysSync(): void {
 process.once('exit', destroyThrowawaysSync);
 
 /** Removes throwaway servers left by pgpact processes that were killed (their pid is gone). */
-export function cleanStaleThrowaways(prefixes: string[] = ['pgpact', 'pgpact-test']): void {
-  const tmp = os.tmpdir();
+export function cleanStaleThrowaways(prefixes: string[] = ['pgpact', 'pgpact-test'], tmp = os.tmpdir()): void {
   let entries: string[] = [];
   try {
     entries = fs.readdirSync(tmp);

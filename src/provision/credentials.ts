@@ -9,6 +9,7 @@ import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { redactUrl, urlWith } from '../postgres/client.js';
 import { defaultStateDir } from '../postgres/embedded.js';
+import { ensurePrivateDir } from '../private-files.js';
 
 interface CredentialsFile {
   version: 1;
@@ -90,7 +91,7 @@ export function saveRolePasswords(
   const data = readFile(dir);
   const key = serverKey(adminUrl);
   data.servers[key] = { ...data.servers[key], ...passwords };
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(dir);
   const file = credentialsPath(dir);
   const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   fs.writeFileSync(temp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });

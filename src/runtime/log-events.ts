@@ -1,3 +1,4 @@
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import type { LogEntry } from './log-entries.js';
 
 /**
@@ -153,5 +154,5 @@ export function deadlockProcesses(detail: string): LoggedDeadlockProcess[] {
     }
     if (queryOf) queryOf.query += `\n${line}`;
   }
-  return [...processes.values()];
+  return [...processes.values()].map((p) => ({ ...p, query: withholdSecretStatement(p.query) }));
 }

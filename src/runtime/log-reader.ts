@@ -1,4 +1,5 @@
 import type { Manifest } from '../manifest/types.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import { LogEntryParser } from './log-entries.js';
 import { interpretEntry, type LogEvent } from './log-events.js';
 import { parseLogTimestamp } from './log-prefix.js';
@@ -180,7 +181,8 @@ export class LogReader {
           mode: event.mode,
           object: describeLoggedLock(event.lockObject, event.entry.context),
           waitedMs: event.waitedMs,
-          statement: event.entry.statement ?? null,
+          statement:
+            event.entry.statement == null ? null : withholdSecretStatement(event.entry.statement),
         });
         return;
       }

@@ -1,4 +1,11 @@
+import { samplePool } from '../pool/admin-console.js';
+import { poolFindings } from '../pool/pool-findings.js';
+import type { PoolSample } from '../pool/types.js';
 import type { Queryable } from '../postgres/client.js';
+import { type ReplicaFindingOptions, replicaFindings } from '../replica/replica-findings.js';
+import { type ReplicaTarget, ReplicaWatch } from '../replica/replica-watch.js';
+import type { RecoveryConflict, ReplicaSample } from '../replica/types.js';
+import { loadParser } from '../sql/parse.js';
 import { runtimeFindings, type RuntimeFindingOptions } from './findings.js';
 import { displayRelation } from './lock-object.js';
 import {
@@ -23,6 +30,12 @@ export interface RuntimeReport {
   loggedLockWaits: LoggedLockWait[];
   loggedLimits: LoggedLimit[];
   log: { source: string | null; error: string | null; entriesRead: number };
+  /** PgBouncer's pools per service, when the monitor reads its admin console. */
+  pool?: PoolSample;
+  /** Each replica (label `server`), when the monitor watches replicas. */
+  replicas?: ReplicaSample[];
+  /** Recovery conflicts read from the replicas' logs (the most recent ones), oldest first. */
+  recoveryConflicts?: RecoveryConflict[];
 }
 
 /** Options of a monitor: the sampler's, plus the log and the findings' thresholds. */
@@ -43,6 +56,11 @@ export interface MonitorOptions extends SamplerOptions {
    * (`top --once`: only what happened inside its window), or ms since the epoch.
    */
   logEventsSince?: 'first-sample' | number;
+  /** PgBouncer's admin console (a connection to its `pgbouncer` database), read every tick. */
+  pool?: { client: Queryable; target: string };
+  /** Replicas of the database, sampled every tick along with the primary. */
+  replicas?: ReplicaTarget[];
+  replicaFindings?: Partial<ReplicaFindingOptions>;
 }
 
 /**
@@ -60,6 +78,7 @@ export class RuntimeMonitor {
   private latestReport: RuntimeReport | undefined;
   private logEventsSinceMs: number | undefined;
   private readonly noisy: NoisyNeighbourLatch;
+  private replicaWatch: ReplicaWatch | undefined;
 
   private constructor(
     private readonly client: Queryable,
@@ -84,10 +103,18 @@ export class RuntimeMonitor {
 
   /** Creates a monitor on a dedicated monitoring connection (reads log_line_prefix and log_timezone). */
   static async create(client: Queryable, options: MonitorOptions = {}): Promise<RuntimeMonitor> {
+    // Statement texts pass through withholdSecretStatement, which decides on the parse tree.
+    await loadParser();
     const { rows } = await client.query<{ prefix: string; tz: string }>(
       `SELECT current_setting('log_line_prefix') AS prefix, current_setting('log_timezone') AS tz`,
     );
-    return new RuntimeMonitor(client, options, { prefix: rows[0]?.prefix, timeZone: rows[0]?.tz });
+    const monitor = new RuntimeMonitor(client, options, {
+      prefix: rows[0]?.prefix,
+      timeZone: rows[0]?.tz,
+    });
+    if (options.replicas !== undefined && options.replicas.length > 0)
+      monitor.replicaWatch = await ReplicaWatch.create(client, options.replicas, options.manifest);
+    return monitor;
   }
 
   /** How many samples were taken (a Prometheus counter). */
@@ -115,6 +142,12 @@ export class RuntimeMonitor {
       }
     }
     for (const row of sample.services) row.totals = { ...this.sampler.totalsOf(row.service) };
+    const pool = this.options.pool
+      ? await samplePool(this.options.pool.client, {
+          target: this.options.pool.target,
+          ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
+        })
+      : undefined;
     const findings = runtimeFindings(
       {
         history: this.sampler.history,
@@ -125,6 +158,18 @@ export class RuntimeMonitor {
       },
       this.options.findings,
     );
+    if (pool) findings.push(...poolFindings(pool));
+    const replicas = this.replicaWatch ? await this.replicaWatch.sample() : undefined;
+    if (replicas && this.replicaWatch) {
+      findings.push(
+        ...replicaFindings(
+          replicas,
+          this.replicaWatch.conflicts,
+          this.options.replicaFindings,
+          Date.parse(sample.takenAt),
+        ),
+      );
+    }
     this.latestReport = {
       sample,
       findings,
@@ -136,6 +181,10 @@ export class RuntimeMonitor {
         error,
         entriesRead: this.entriesRead,
       },
+      ...(pool ? { pool } : {}),
+      ...(replicas && this.replicaWatch
+        ? { replicas, recoveryConflicts: [...this.replicaWatch.conflicts] }
+        : {}),
     };
     return this.latestReport;
   }

@@ -7,7 +7,11 @@ export type RuntimeFindingKind =
   | 'idle-in-transaction-blocker'
   | 'connection-limit'
   | 'lock-wait'
-  | 'deadlock';
+  | 'deadlock'
+  | 'pool-contention'
+  | 'pool-exhausted'
+  | 'replica-xmin-holdback'
+  | 'recovery-conflict';
 
 /** A service in a runtime finding and the part it plays. */
 export interface RuntimeParty {

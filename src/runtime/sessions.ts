@@ -1,4 +1,5 @@
 import type { Manifest } from '../manifest/types.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import { lockObjectOf } from './lock-object.js';
 import type { ActivityRow, LockWaitRow } from './sampler-queries.js';
 import { toNumber } from './sampler-queries.js';
@@ -31,7 +32,8 @@ export function sessionsOf(rows: ActivityRow[], manifest: Manifest | undefined):
       stateMs: toNumber(row.state_ms),
       waitEventType: row.wait_event_type,
       waitEvent: row.wait_event,
-      query: row.query,
+      // pg_stat_activity shows e.g. an ALTER ROLE ... PASSWORD a session ran last: never passed on.
+      query: withholdSecretStatement(row.query),
       blockedBy: row.blocked_by ?? [],
     };
   });

@@ -1,5 +1,6 @@
 import type { Queryable } from '../postgres/client.js';
 import { PgpactError } from '../errors.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import {
   inSchema,
   ROLE_TOTALS_SQL,
@@ -128,7 +129,7 @@ export class StatementDeltas {
         missing,
         this.textLength,
       ]);
-      for (const row of rows) this.texts.set(row.queryid, row.query);
+      for (const row of rows) this.texts.set(row.queryid, withholdSecretStatement(row.query));
       while (this.texts.size > this.textCacheSize) {
         const oldest = this.texts.keys().next().value;
         if (oldest === undefined) break;

@@ -1,3 +1,5 @@
+import { poolLines } from '../pool/pool-view.js';
+import { replicaLines } from '../replica/replica-view.js';
 import type { RuntimeReport } from './monitor.js';
 import type { RuntimeFinding } from './runtime-finding.js';
 import { describeService } from './service-namer.js';
@@ -187,6 +189,8 @@ export function renderTop(report: RuntimeReport, options: TopViewOptions): strin
       lines.push(`${clock(d.at)} ${sides}${d.context ? ` — ${d.context}` : ''}`);
     }
   }
+  if (report.pool) lines.push('', ...poolLines(report.pool, service));
+  if (report.replicas) lines.push('', ...replicaLines(report.replicas, service));
   const findings = report.findings.filter((f) => service === undefined || involves(f, service));
   lines.push('', `FINDINGS (${findings.length})`, ...findingLines(findings));
   const log = report.log.source

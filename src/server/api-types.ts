@@ -296,6 +296,38 @@ export interface RuntimeState {
   lockWaits: LockWaitView[];
   deadlocks: DeadlockView[];
   findings: RuntimeFinding[];
+  /** PgBouncer's pools per service, when its admin console is read. */
+  pool?: PoolServiceView[];
+  /** Each streaming replica watched with the primary. */
+  replicas?: ReplicaView[];
+}
+
+/** One replica (label `server`): lag, feedback, and the services reading there. */
+export interface ReplicaView {
+  server: string;
+  standby: boolean;
+  lagBytes: number | null;
+  replayDelayMs: number | null;
+  hotStandbyFeedback: boolean;
+  services: {
+    service: string;
+    sessions: number;
+    dbTimeShare: number;
+    recoveryConflicts: number;
+  }[];
+  error: string | null;
+}
+
+/** One service's PgBouncer pools: clients waiting for a server connection and how full the pool is. */
+export interface PoolServiceView {
+  service: string;
+  clientsActive: number;
+  clientsWaiting: number;
+  longestWaitMs: number;
+  serversHeld: number;
+  poolSize: number | null;
+  /** serversHeld / poolSize (0..1), null when the size is unknown. */
+  saturation: number | null;
 }
 
 /** GET /api/state: every section at once. */

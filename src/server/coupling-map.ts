@@ -155,7 +155,7 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
         serviceOfRole.get(role) ??
         (roleUsage.service && services.has(roleUsage.service) ? roleUsage.service : undefined);
       if (service === undefined) {
-        if (superusers.has(role)) {
+        if (superusers.has(role) || roleUsage.pgpactRole !== undefined) {
           leftOut.add(role);
           continue;
         }

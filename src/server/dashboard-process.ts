@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PgpactError } from '../errors.js';
 import { freePort } from '../postgres/local-server.js';
+import { openPrivateFile } from '../private-files.js';
 
 /** A `pgpact dashboard` running as its own detached process (for `pgpact demo --keep`). */
 export interface DashboardProcess {
@@ -81,8 +82,7 @@ export async function spawnDashboardProcess(
     ...(options.serverLogFile ? ['--log-file', options.serverLogFile] : []),
     ...(options.usageFile ? ['--usage-file', options.usageFile] : []),
   ];
-  fs.mkdirSync(path.dirname(options.logFile), { recursive: true });
-  const fd = fs.openSync(options.logFile, 'w');
+  const fd = openPrivateFile(options.logFile, 'w');
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: options.databaseUrl };
   delete env.NODE_OPTIONS;
   const child = spawn(program.command, args, { env, stdio: ['ignore', fd, fd], detached: true });

@@ -20,6 +20,8 @@ import {
 import { FileLogSource } from '../runtime/log-source.js';
 import { metricsHandler } from './metrics.js';
 import { localServerCpus } from '../runtime/server-cpus.js';
+import { openPoolConsole } from '../pool/pool-console.js';
+import { manifestReplicas, openReplicas, type ReplicaAddress } from '../replica/open-replicas.js';
 import { RuntimeSection } from './runtime-section.js';
 import { loadWebAssets } from './static-assets.js';
 
@@ -45,6 +47,12 @@ export interface DashboardOptions {
   metrics?: MetricsHandler;
   /** CPUs of the database server (default: this machine's when the server is local, else unknown). */
   serverCpus?: number;
+  /** PgBouncer's admin console URL (default: the PgBouncer `pgpact pool start` runs under poolStateDir). */
+  pgbouncerUrl?: string;
+  /** Where `pgpact pool` keeps its state; without it and pgbouncerUrl, no pools are read. */
+  poolStateDir?: string;
+  /** Streaming replicas to watch with the primary (besides the manifest's `replicas:`). */
+  replicas?: ReplicaAddress[];
 }
 
 /** A dashboard serving on a port. */
@@ -114,6 +122,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     options.monitorUrl === undefined ? await ensureMonitorRole(options.databaseUrl) : undefined;
   const monitorUrl = options.monitorUrl ?? monitor!.url;
   const connection = new MonitorConnection(monitorUrl);
+  let closePool = (): Promise<void> => Promise.resolve();
   // The sampler gets its own session: it may turn statement tracking off for itself.
   const samplerConnection = new MonitorConnection(monitorUrl, 'pgpact dashboard sampler');
   try {
@@ -122,9 +131,32 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     const database = String(
       (await connection.query('SELECT current_database() AS name')).rows[0]!.name,
     );
+    const pool =
+      options.pgbouncerUrl !== undefined || options.poolStateDir !== undefined
+        ? await openPoolConsole(
+            options.poolStateDir ?? '',
+            options.pgbouncerUrl,
+            'pgpact dashboard sampler',
+            options.databaseUrl,
+          )
+        : undefined;
+    const loaded = optionalManifest(options.manifestFile);
+    const replicas = await openReplicas(
+      [...(options.replicas ?? []), ...manifestReplicas(loaded.manifest)],
+      'pgpact dashboard sampler',
+    ).catch(async (error) => {
+      await pool?.client.end().catch(() => undefined);
+      throw error;
+    });
+    closePool = async () => {
+      await pool?.client.end().catch(() => undefined);
+      await replicas.close();
+    };
     const runtime = new RuntimeSection({
       connection: samplerConnection,
-      ...optionalManifest(options.manifestFile),
+      ...(pool ? { pool } : {}),
+      ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
+      ...loaded,
       ...(options.logFile === undefined ? {} : { log: new FileLogSource(options.logFile) }),
       intervalMs,
       hiddenRoles: [role.role],
@@ -189,11 +221,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         model.close();
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
-        await Promise.all([connection.close(), samplerConnection.close()]);
+        await Promise.all([connection.close(), samplerConnection.close(), closePool()]);
       },
     };
   } catch (error) {
-    await Promise.all([connection.close(), samplerConnection.close()]);
+    await Promise.all([connection.close(), samplerConnection.close(), closePool()]);
     throw error;
   }
 }

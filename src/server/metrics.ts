@@ -1,4 +1,6 @@
 import http from 'node:http';
+import type { PoolSample } from '../pool/types.js';
+import type { ReplicaSample } from '../replica/types.js';
 import type { RuntimeReport } from '../runtime/monitor.js';
 
 /**
@@ -230,6 +232,8 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
         p.slowed.callsPerSecond!.after / p.slowed.callsPerSecond!.before,
       ]),
   );
+  if (report.pool) renderPoolMetrics(e, report.pool);
+  if (report.replicas) renderReplicaMetrics(e, report.replicas);
   e.family('pgpact_sampler_duration_seconds', 'gauge', 'What the last sample took to collect.', [
     [{}, sample.sampleDurationMs / 1000],
   ]);
@@ -239,6 +243,128 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     ]);
   }
   return e.toString();
+}
+
+/** PgBouncer's pools per service (from its admin console). */
+function renderPoolMetrics(e: Exposition, pool: PoolSample): void {
+  const per = (value: (s: PoolSample['services'][number]) => number | null) =>
+    pool.services.flatMap((s): [Labels, number][] => {
+      const v = value(s);
+      return v === null ? [] : [[{ service: s.service }, v]];
+    });
+  e.family('pgpact_pool_up', 'gauge', "Whether PgBouncer's admin console could be read.", [
+    [{}, pool.error === null ? 1 : 0],
+  ]);
+  e.family(
+    'pgpact_pool_clients_waiting',
+    'gauge',
+    'Clients of the service waiting in PgBouncer for a server connection.',
+    per((s) => s.clientsWaiting),
+  );
+  e.family(
+    'pgpact_pool_clients_active',
+    'gauge',
+    'Clients of the service linked to a server connection or idle in PgBouncer.',
+    per((s) => s.clientsActive),
+  );
+  e.family(
+    'pgpact_pool_longest_wait_seconds',
+    'gauge',
+    'How long the oldest waiting client of the service has waited (0 when none).',
+    per((s) => s.longestWaitMs / 1000),
+  );
+  e.family(
+    'pgpact_pool_server_connections',
+    'gauge',
+    'Server connections the service pool holds.',
+    per((s) => s.serversHeld),
+  );
+  e.family(
+    'pgpact_pool_saturation',
+    'gauge',
+    'Server connections held over the service pool size (0..1; absent when the size is unknown).',
+    per((s) => s.saturation),
+  );
+  e.family(
+    'pgpact_pool_database_server_connections',
+    'gauge',
+    'Server connections of a database and the maximum its pools share (0: unlimited).',
+    pool.databases.flatMap((d): [Labels, number][] => [
+      [{ database: d.database, kind: 'current' }, d.currentConnections],
+      [{ database: d.database, kind: 'max' }, d.maxConnections],
+    ]),
+  );
+}
+
+/** Each replica, labelled server="host:port": lag, feedback, and per service sessions, DB time, conflicts. */
+function renderReplicaMetrics(e: Exposition, replicas: ReplicaSample[]): void {
+  const per = (value: (r: ReplicaSample) => number | null) =>
+    replicas.flatMap((r): [Labels, number][] => {
+      const v = value(r);
+      return v === null ? [] : [[{ server: r.server }, v]];
+    });
+  const perService = (
+    value: (s: NonNullable<ReplicaSample['sample']>['services'][number]) => number,
+  ) =>
+    replicas.flatMap((r): [Labels, number][] =>
+      (r.sample?.services ?? [])
+        .filter((s) => s.attribution !== 'background')
+        .map((s) => [{ server: r.server, service: s.service }, value(s)]),
+    );
+  e.family('pgpact_replica_up', 'gauge', 'Whether the last sample of the replica succeeded.', [
+    ...per((r) => (r.error === null ? 1 : 0)),
+  ]);
+  e.family(
+    'pgpact_replica_lag_bytes',
+    'gauge',
+    'WAL the replica has yet to replay, against the primary current position.',
+    per((r) => r.lagBytes),
+  );
+  e.family(
+    'pgpact_replica_replay_delay_seconds',
+    'gauge',
+    'Time since the last transaction the replica replayed was committed on the primary.',
+    per((r) => (r.replayDelayMs === null ? null : r.replayDelayMs / 1000)),
+  );
+  e.family(
+    'pgpact_replica_hot_standby_feedback',
+    'gauge',
+    'Whether the replica sends hot_standby_feedback (its snapshots hold back the primary xmin).',
+    per((r) => (r.error === null ? (r.hotStandbyFeedback ? 1 : 0) : null)),
+  );
+  e.family(
+    'pgpact_replica_service_sessions',
+    'gauge',
+    'Sessions of the service on the replica.',
+    perService((s) => s.connections.total),
+  );
+  e.family(
+    'pgpact_replica_service_db_time_seconds_total',
+    'counter',
+    'Database time of the service on the replica since pgpact started.',
+    perService((s) => s.totals.dbTimeMs / 1000),
+  );
+  e.family(
+    'pgpact_replica_xmin_holdback_seconds',
+    'gauge',
+    'Age of the replica transaction with the oldest snapshot, by service, when the replica sends hot_standby_feedback.',
+    replicas.flatMap((r): [Labels, number][] => {
+      const s = r.oldestSnapshot;
+      if (!r.hotStandbyFeedback || s === null || s.transactionMs === null) return [];
+      return [[{ server: r.server, service: s.service }, s.transactionMs / 1000]];
+    }),
+  );
+  e.family(
+    'pgpact_replica_recovery_conflicts_total',
+    'counter',
+    'Queries of the service the replica cancelled for recovery conflicts (from its log), since pgpact started.',
+    replicas.flatMap((r): [Labels, number][] =>
+      Object.entries(r.conflictsByService).map(([service, n]) => [
+        { server: r.server, service },
+        n,
+      ]),
+    ),
+  );
 }
 
 /** The content type of the text exposition format. */

@@ -7,12 +7,13 @@ import {
   withClient,
   withTransaction,
 } from '../postgres/client.js';
+import { PGPACT_MONITOR_ROLE } from '../postgres/own-roles.js';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 import { newRolePassword } from '../provision/credentials.js';
 import { scramVerifier } from '../provision/scram.js';
 
 /** The read-only role the dashboard connects as: never a service's role. */
-export const MONITOR_ROLE = 'pgpact_monitor';
+export const MONITOR_ROLE = PGPACT_MONITOR_ROLE;
 
 /** pgpact's bookkeeping schema (migrations state), readable by the monitor. */
 export const PGPACT_SCHEMA = 'pgpact';

@@ -1,5 +1,6 @@
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
+import type { ReplicaTarget } from '../replica/replica-watch.js';
 import type { DeadlockReport } from '../runtime/log-reader.js';
 import type { LogSource } from '../runtime/log-source.js';
 import { type RuntimeReport, RuntimeMonitor } from '../runtime/monitor.js';
@@ -19,6 +20,10 @@ export interface RuntimeSectionOptions {
   hiddenRoles: string[];
   /** CPUs of the database server, when known (the noisy-neighbour rule on CPU saturation). */
   serverCpus?: number | null;
+  /** PgBouncer's admin console, read every tick. */
+  pool?: { client: Queryable; target: string };
+  /** Streaming replicas, sampled every tick with the primary. */
+  replicas?: ReplicaTarget[];
 }
 
 function toSample(sample: SamplerSample, hidden: Set<string>): RuntimeSample {
@@ -96,6 +101,31 @@ export function runtimeState(
       ...(f.parties[0] ? { service: f.parties[0].service } : {}),
       message: f.message,
     })),
+    ...(report.pool
+      ? {
+          pool: report.pool.services.map(({ attribution: _a, ...s }) => s),
+        }
+      : {}),
+    ...(report.replicas
+      ? {
+          replicas: report.replicas.map((r) => ({
+            server: r.server,
+            standby: r.standby,
+            lagBytes: r.lagBytes,
+            replayDelayMs: r.replayDelayMs,
+            hotStandbyFeedback: r.hotStandbyFeedback,
+            services: (r.sample?.services ?? [])
+              .filter((s) => s.attribution !== 'background' && s.connections.total > 0)
+              .map((s) => ({
+                service: s.service,
+                sessions: s.connections.total,
+                dbTimeShare: s.dbTimeShare,
+                recoveryConflicts: r.conflictsByService[s.service] ?? 0,
+              })),
+            error: r.error,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -114,6 +144,8 @@ export class RuntimeSection {
         ...(this.options.manifest ? { manifest: this.options.manifest } : {}),
         ...(this.options.log ? { log: this.options.log } : {}),
         serverCpus: this.options.serverCpus ?? null,
+        ...(this.options.pool ? { pool: this.options.pool } : {}),
+        ...(this.options.replicas ? { replicas: this.options.replicas } : {}),
       });
       const report = await this.monitor.tick();
       this.samplesTaken += 1;

@@ -36,5 +36,16 @@ export function loadWebAssets(dir = findWebBundle()): Map<string, Asset> {
   for (const [urlPath, { file, contentType }] of Object.entries(FILES)) {
     assets.set(urlPath, { body: fs.readFileSync(path.join(dir, file)), contentType });
   }
+  // Chunks app.js imports on demand (the graph layout library), served at /chunks/<name>.
+  const chunks = path.join(dir, 'chunks');
+  if (fs.existsSync(chunks)) {
+    for (const name of fs.readdirSync(chunks)) {
+      if (!name.endsWith('.js')) continue;
+      assets.set(`/chunks/${name}`, {
+        body: fs.readFileSync(path.join(chunks, name)),
+        contentType: 'text/javascript; charset=utf-8',
+      });
+    }
+  }
   return assets;
 }

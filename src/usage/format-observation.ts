@@ -1,4 +1,5 @@
 import type { Finding } from '../findings.js';
+import { describeOwnRole } from '../postgres/own-roles.js';
 import type { ObserveResult } from './observe.js';
 
 /** The `pgpact observe --json` document. */
@@ -11,6 +12,7 @@ export function observationJson(result: ObserveResult, snapshotFile: string) {
     roles: result.usage.roles.map((r) => ({
       role: r.role,
       service: r.service ?? null,
+      ...(r.pgpactRole === undefined ? {} : { pgpactRole: r.pgpactRole }),
       statements: r.statements.length,
       calls: r.statements.reduce((n, s) => n + s.calls, 0),
       relationsRead: Object.keys(r.relationsRead),
@@ -53,7 +55,7 @@ export function formatObservationText(result: ObserveResult, snapshotFile: strin
   for (const r of usage.roles) {
     rows.push([
       r.role,
-      r.service ?? '(none)',
+      r.service ?? (r.pgpactRole ? '(pgpact)' : '(none)'),
       String(r.statements.length),
       String(r.statements.reduce((n, s) => n + s.calls, 0)),
       String(Object.keys(r.relationsRead).length),
@@ -61,6 +63,12 @@ export function formatObservationText(result: ObserveResult, snapshotFile: strin
     ]);
   }
   lines.push(...(rows.length > 1 ? table(rows) : ['no statement ran in this window']), '');
+  const own = usage.roles.filter((r) => r.pgpactRole !== undefined);
+  if (own.length > 0)
+    lines.push(
+      `not services, no findings: ${own.map((r) => describeOwnRole(r.role, r.pgpactRole!)).join(', ')}`,
+      '',
+    );
   if (result.findings.length === 0) lines.push('no findings: every observed access is declared');
   else {
     lines.push(`${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}:`);

@@ -4,6 +4,7 @@ import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
+import { readOwnRoles } from '../postgres/own-roles.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { computeUsage } from './compute.js';
@@ -12,6 +13,7 @@ import { readStatementStatsFile } from './stat-file.js';
 import { readStatementStats, resetStatementStats, type StatementStats } from './statement-stats.js';
 import type { UsageSnapshot } from './types.js';
 import { usageFindings } from './usage-findings.js';
+import { mergeReplicaUsage, type ObservedReplica } from '../replica/replica-observe.js';
 
 /** What to observe and against what. */
 export interface ObserveOptions {
@@ -25,6 +27,8 @@ export interface ObserveOptions {
   sinceReset?: boolean;
   /** Reset pg_stat_statements after reading, so the next window starts now. */
   reset?: boolean;
+  /** Replicas whose statements count too (each marked with the server it ran on). */
+  replicas?: ObservedReplica[];
 }
 
 /** The observation's result: the snapshot to save, findings, and how the window was taken. */
@@ -76,6 +80,21 @@ export async function observeUsage(options: ObserveOptions): Promise<ObserveResu
       ...(current.statsReset ? { statsReset: current.statsReset } : {}),
       entries: countersOf(current),
     };
+  }
+  if (options.replicas && options.replicas.length > 0 && current.source === 'live') {
+    await mergeReplicaUsage(
+      usage,
+      options.replicas,
+      index,
+      options.manifest,
+      options.sinceReset ? undefined : options.previous,
+    );
+  }
+  // pgpact's own roles and the admin's, also where they ran on a replica.
+  const own = await readOwnRoles(options.client);
+  for (const role of usage.roles) {
+    const kind = own.get(role.role);
+    if (kind !== undefined && role.service === undefined) role.pgpactRole = kind;
   }
   const findings = usageFindings(usage, options.manifest);
   if (options.reset && current.source === 'live') await resetStatementStats(options.client);

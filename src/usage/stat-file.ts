@@ -2,10 +2,10 @@
  * Exported pg_stat_statements rows (JSON or CSV) → StatementStats, for observing a
  * database pgpact cannot query live (a copy from production, a support bundle).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { PgpactError, type Problem } from '../errors.js';
-import type { StatementStat, StatementStats } from './statement-stats.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
+import { type StatementStat, type StatementStats, textQueryId } from './statement-stats.js';
 
 /** The export format, as `pgpact observe --help` documents it. */
 export const STAT_FILE_FORMAT = `a JSON array of rows (or {"statsReset": ..., "rows": [...]}), or CSV with a header, e.g.
@@ -76,10 +76,6 @@ function numberOf(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = typeof value === 'number' ? value : Number(String(value));
   return Number.isFinite(n) ? n : undefined;
-}
-
-function textId(query: string): string {
-  return `text:${createHash('sha1').update(query).digest('hex').slice(0, 16)}`;
 }
 
 function rowsOf(
@@ -172,7 +168,9 @@ export function readStatementStatsFile(
     if (calls === undefined)
       problems.push({ code: 'STAT_ROW', message: `${where} has no numeric calls`, file });
     if (role === undefined || calls === undefined) return;
-    const query = first(row, ['query']);
+    const text = first(row, ['query']);
+    // A text carrying a password is withheld before anything else sees it.
+    const query = text === undefined ? undefined : withholdSecretStatement(String(text));
     const exec = numberOf(first(row, ['total_exec_time']));
     const time =
       exec !== undefined
@@ -182,8 +180,8 @@ export function readStatementStatsFile(
     const queryId = first(row, ['queryid', 'query_id']);
     entries.push({
       role: String(role),
-      queryId: queryId !== undefined ? String(queryId) : textId(String(query ?? '')),
-      query: query === undefined ? undefined : String(query),
+      queryId: queryId !== undefined ? String(queryId) : textQueryId(query ?? ''),
+      query,
       toplevel:
         toplevel === undefined ? true : toplevel === true || /^(t|true|1)$/i.test(String(toplevel)),
       calls,

@@ -1,14 +1,20 @@
 /** Reading pg_stat_statements: what each role ran in this database, with its counters. */
+import { createHash } from 'node:crypto';
 import { isServerError, PgpactError } from '../errors.js';
 import type { Queryable } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { loadParser } from '../sql/parse.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 
 /** One pg_stat_statements entry (a distinct statement of one role). */
 export interface StatementStat {
   role: string;
   /** pg_stat_statements.queryid, or a stable id derived from the text when the source has none. */
   queryId: string;
-  /** Normalized text (constants as $n); undefined when the server no longer has it. */
+  /**
+   * Normalized text (constants as $n); undefined when the server no longer has it. A text
+   * that carries a password is withheld (withholdSecretStatement) as soon as it is read.
+   */
   query: string | undefined;
   toplevel: boolean;
   calls: number;
@@ -69,6 +75,7 @@ function sizeInBytes(setting: string): number | undefined {
  * how to enable it) and INSUFFICIENT_PRIVILEGE (with the grant that fixes it).
  */
 export async function readStatementStats(client: Queryable): Promise<StatementStats> {
+  await loadParser();
   const { rows: info } = await client.query<{
     database: string;
     user: string;
@@ -132,17 +139,25 @@ export async function readStatementStats(client: Queryable): Promise<StatementSt
       ? {}
       : { queryTextLimit: sizeInBytes(meta.limit) }),
     source: 'live',
-    entries: rows.map((r) => ({
-      // A role dropped since it ran keeps its oid only.
-      role: r.role ?? `oid:${r.userid}`,
-      queryId: r.queryid ?? `text:${r.query ?? ''}`,
-      query: r.query ?? undefined,
-      toplevel: r.toplevel,
-      calls: Number(r.calls),
-      rows: Number(r.rows),
-      totalTimeMs: r.total_ms,
-    })),
+    entries: rows.map((r) => {
+      const query = r.query === null ? undefined : withholdSecretStatement(r.query);
+      return {
+        // A role dropped since it ran keeps its oid only.
+        role: r.role ?? `oid:${r.userid}`,
+        queryId: r.queryid ?? textQueryId(query ?? ''),
+        query,
+        toplevel: r.toplevel,
+        calls: Number(r.calls),
+        rows: Number(r.rows),
+        totalTimeMs: r.total_ms,
+      };
+    }),
   };
+}
+
+/** A stable id for a statement known by its text only (an export, a server without query ids). */
+export function textQueryId(query: string): string {
+  return `text:${createHash('sha1').update(query).digest('hex').slice(0, 16)}`;
 }
 
 /** Resets pg_stat_statements (the next window starts now). Needs superuser or EXECUTE on the function. */

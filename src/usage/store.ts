@@ -1,14 +1,28 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { PgpactError } from '../errors.js';
+import { writePrivateFile } from '../private-files.js';
+import { withholdSecretStatement } from '../sql/secret-statements.js';
 import type { UsageSnapshot } from './types.js';
 
-/** Writes a usage snapshot atomically (a reader never sees half a file). */
+/**
+ * Writes a usage snapshot atomically (a reader never sees half a file), readable by its
+ * owner only (0600, in a 0700 folder when pgpact creates it): it holds statement texts.
+ */
 export function saveUsage(file: string, usage: UsageSnapshot): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, `${JSON.stringify(usage, null, 1)}\n`);
-  fs.renameSync(temp, file);
+  writePrivateFile(file, `${JSON.stringify(withholdSecrets(usage), null, 1)}\n`);
+}
+
+/** The snapshot with every statement text that carries a password withheld (also for older files). */
+function withholdSecrets(usage: UsageSnapshot): UsageSnapshot {
+  return {
+    ...usage,
+    roles: usage.roles.map((r) => ({
+      ...r,
+      statements: (r.statements ?? []).map((s) =>
+        typeof s.query === 'string' ? { ...s, query: withholdSecretStatement(s.query) } : s,
+      ),
+    })),
+  };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -43,5 +57,5 @@ export function loadUsage(file: string): UsageSnapshot {
   ) {
     throw invalid('has malformed counters');
   }
-  return raw as unknown as UsageSnapshot;
+  return withholdSecrets(raw as unknown as UsageSnapshot);
 }

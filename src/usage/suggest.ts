@@ -6,6 +6,7 @@ import { Document, isSeq, visit } from 'yaml';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Manifest } from '../manifest/types.js';
 import { serviceOfRole } from '../manifest/types.js';
+import { describeOwnRole } from '../postgres/own-roles.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import type { RoleUsage, UsageSnapshot } from './types.js';
 
@@ -59,7 +60,12 @@ export function suggestContracts(
       ?.name;
   };
   const notes: string[] = [];
+  const own: string[] = [];
   for (const role of usage.roles) {
+    if (role.pgpactRole !== undefined) {
+      own.push(describeOwnRole(role.role, role.pgpactRole));
+      continue;
+    }
     const service = manifest ? serviceOfRole(manifest, role.role) : undefined;
     const catalogOwned = (catalog?.schemas ?? [])
       .filter((s) => s.owner === role.role)
@@ -106,6 +112,7 @@ export function suggestContracts(
     `# Contracts declaring what each role used in database ${usage.database} (${window}).`,
     '# Merge into pgpact.yaml under services:; own schemas are left out.',
     ...notes.map((n) => `# - ${n}`),
+    ...(own.length > 0 ? [`# Left out, pgpact's own roles (not services): ${own.join(', ')}`] : []),
   ];
   return `${header.join('\n')}\n${Object.keys(services).length === 0 ? 'services: {}\n' : doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;
 }

@@ -1,4 +1,5 @@
 /** Observed usage: what each role actually read and wrote, from pg_stat_statements. Saved as .pgpact/usage.json. */
+import type { OwnRoleKind } from '../postgres/own-roles.js';
 
 /** How often and how heavily something was accessed. */
 export interface AccessCount {
@@ -23,6 +24,8 @@ export interface StatementUsage {
   warnings: string[];
   /** Why the statement could not be analyzed (syntax error, truncated or missing text), if so. */
   error?: string;
+  /** The replica it ran on (`observe --replica`); absent: the primary. */
+  server?: string;
 }
 
 /** Everything one database role did in the window. */
@@ -30,6 +33,8 @@ export interface RoleUsage {
   role: string;
   /** The manifest service using this role, if any. */
   service?: string;
+  /** Set when the role is pgpact's own or the admin's (never a service, consumer or unknown role). */
+  pgpactRole?: OwnRoleKind;
   /** 'schema.table.column' → counts. */
   reads: Record<string, AccessCount>;
   writes: Record<string, AccessCount>;
@@ -58,6 +63,8 @@ export interface UsageSnapshot {
     statsReset?: string;
     entries: StatementCounter[];
   };
+  /** Each replica observed with the primary, and its raw counters for the next delta. */
+  replicas?: { server: string; counters: NonNullable<UsageSnapshot['counters']> }[];
 }
 
 /** One pg_stat_statements entry's cumulative counters (per role, query id and nesting level). */

@@ -175,6 +175,8 @@ export function usageFindings(usage: UsageSnapshot, manifest: Manifest | undefin
   const findings: Finding[] = [];
   const seen = new Set<string>();
   for (const role of usage.roles) {
+    // pgpact's own roles and the admin's touch every table by design: never findings.
+    if (role.pgpactRole !== undefined) continue;
     const service = manifest ? serviceOfRole(manifest, role.role) : undefined;
     if (service && manifest) {
       seen.add(service.name);

@@ -1,9 +1,15 @@
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../src/cli/command.js';
 import { runCommand } from '../../src/cli/main.js';
 import type { SarifLog } from '../../src/impact/format-sarif.js';
 import { SCENARIOS_DIR } from './scenario.js';
+
+// The kept shadow bases go to a temporary state directory, not into the scenario folders.
+const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgpact-check-cli-'));
+afterAll(() => fs.rmSync(stateDir, { recursive: true, force: true }));
 
 /** Runs `pgpact check` in-process from a scenario folder, capturing stdout and stderr. */
 async function check(
@@ -23,12 +29,16 @@ async function check(
   };
   const dir = path.join(SCENARIOS_DIR, scenario);
   const cwd = process.cwd();
+  const home = process.env.PGPACT_HOME;
   process.chdir(dir);
+  process.env.PGPACT_HOME = stateDir;
   try {
     const code = await runCommand(['check', '--config', 'pgpact.yaml', ...args], output);
     return { code, out, err };
   } finally {
     process.chdir(cwd);
+    if (home === undefined) delete process.env.PGPACT_HOME;
+    else process.env.PGPACT_HOME = home;
   }
 }
 

@@ -22,21 +22,39 @@ export interface TestServer extends LocalServer {
 export async function availableServers(): Promise<{ label: string; binaries: ServerBinaries }[]> {
   const list = [{ label: 'embedded PG 18', binaries: await embeddedBinaries() }];
   const pg15 = systemBinaries('/usr/lib/postgresql/15/bin');
-  if (pg15 && process.env.PGPACT_TEST_SKIP_PG15 !== '1') list.push({ label: 'PG 15', binaries: pg15 });
+  if (pg15 && process.env.PGPACT_TEST_SKIP_PG15 !== '1')
+    list.push({ label: 'PG 15', binaries: pg15 });
+  else if (PG15_REQUIRED)
+    throw new Error(
+      'CI=true: PostgreSQL 15 is required at /usr/lib/postgresql/15/bin (.ci/run installs postgresql-15)',
+    );
   return list;
 }
 
-/** Labels of the servers, known synchronously for describe.each. */
+/** Under CI a missing PG 15 is a failure, never a silent skip. */
+const PG15_REQUIRED = process.env.CI === 'true';
+
+/** Labels of the servers, known synchronously for describe.each (PG 15 kept under CI, so its absence fails). */
 export const SERVER_LABELS: string[] = [
   'embedded PG 18',
-  ...(systemBinaries('/usr/lib/postgresql/15/bin') && process.env.PGPACT_TEST_SKIP_PG15 !== '1' ? ['PG 15'] : []),
+  ...((systemBinaries('/usr/lib/postgresql/15/bin') && process.env.PGPACT_TEST_SKIP_PG15 !== '1') ||
+  PG15_REQUIRED
+    ? ['PG 15']
+    : []),
 ];
 
 /** Starts a throwaway server (a real Postgres process) for one test file. */
-export async function startTestServer(label = 'embedded PG 18', settings: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  label = 'embedded PG 18',
+  settings: Record<string, string> = {},
+): Promise<TestServer> {
   const spec = (await availableServers()).find((s) => s.label === label);
   if (!spec) throw new Error(`no server ${label} on this machine`);
-  const server = await startThrowawayServer({ binaries: spec.binaries, settings, prefix: 'pgpact-test' });
+  const server = await startThrowawayServer({
+    binaries: spec.binaries,
+    settings,
+    prefix: 'pgpact-test',
+  });
   return {
     ...server,
     label,

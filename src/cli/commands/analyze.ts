@@ -88,7 +88,9 @@ export const analyzeCommand: Command = {
     const catalog: CatalogSnapshot =
       schemaFiles.length > 0
         ? await catalogFromSchemaFiles(schemaFiles)
-        : await withClient(await resolveDatabaseUrl({ databaseUrl }), (c) => readCatalog(c));
+        : await withClient(await resolveDatabaseUrl({ databaseUrl, embedded: 'running' }), (c) =>
+            readCatalog(c),
+          );
     const index = createCatalogIndex(catalog);
     const searchPathText = values['search-path'] as string | undefined;
     const options = {

@@ -3,14 +3,16 @@ import path from 'node:path';
 import { PgpactError } from '../../errors.js';
 import type { Severity } from '../../findings.js';
 import { blocks, formatMarkdown, formatText, toCheckJson } from '../../impact/format-report.js';
+import { formatGithub } from '../../impact/format-github.js';
 import { toSarif } from '../../impact/format-sarif.js';
+import { describeShadowBase } from '../../impact/shadow-cache.js';
 import { loadUsage } from '../../usage/store.js';
 import { LIVE_LOCK_TIMEOUT, LIVE_STATEMENT_TIMEOUT, runCheck } from '../../impact/run-check.js';
 import { loadManifest } from '../../manifest/load.js';
 import { defaultStateDir } from '../../postgres/embedded.js';
 import { type Command, EXIT } from '../command.js';
 
-const FORMATS = ['text', 'json', 'markdown', 'sarif'] as const;
+const FORMATS = ['text', 'json', 'markdown', 'sarif', 'github'] as const;
 const THRESHOLDS: Severity[] = ['breaking', 'warning'];
 
 /** `pgpact check`: the consumer-aware migration gate for CI. */
@@ -18,13 +20,16 @@ export const checkCommand: Command = {
   name: 'check',
   summary: 'check new migrations against the services that depend on the schema (CI gate)',
   usage: `pgpact check [--config FILE] [--service NAME] [--base DIR|FILE]... [--usage FILE]
-                    [--database-url URL] [--format text|json|markdown|sarif] [--fail-on breaking|warning]
+                    [--database-url URL] [--format text|json|markdown|sarif|github] [--fail-on breaking|warning]
                     MIGRATION.sql...
 
   Builds the current schema in a throwaway shadow Postgres (the services' migrations folders
   in manifest order, or --base), applies the new files as their service's role, diffs the
   catalogs and reports every declared or observed consumer each change breaks, DDL on schemas
-  the service does not own, and lock risks. The shadow server is always removed.
+  the service does not own, and lock risks. The shadow server is always removed. The built
+  base is kept in .pgpact/shadow-base/ and reused while the base files, the manifest's
+  services, the server and pgpact are unchanged; stderr says whether it was reused or why
+  it was rebuilt (delete that folder to force a rebuild).
 
   --service NAME       the service the files belong to (default: the service whose migrations
                        folder holds the file, else the owner of the schemas it names)
@@ -36,7 +41,8 @@ export const checkCommand: Command = {
                        CONCURRENTLY statements are not run. Nothing is committed, but the DDL's
                        locks are held until the rollback: prefer the shadow for busy databases.
                        Table sizes in lock warnings come from this database.
-  --format FORMAT      text (default), json, markdown (a pull-request comment), sarif (2.1.0)
+  --format FORMAT      text (default), json, markdown (a pull-request comment), sarif (2.1.0),
+                       github (GitHub Actions annotations at file:line)
   --fail-on LEVEL      exit 1 when a finding is at least this severe: breaking (default) or warning
 
   json: {"breaking": bool, "findings": [{"severity": "breaking"|"warning"|"info", "kind",
@@ -86,6 +92,10 @@ export const checkCommand: Command = {
         ? { databaseUrl: values['database-url'] as string }
         : {}),
     });
+    if (report.shadowBase) {
+      const cacheDir = path.relative(process.cwd(), path.join(defaultStateDir(), 'shadow-base'));
+      output.err(`pgpact check: ${describeShadowBase(report.shadowBase, cacheDir)}\n`);
+    }
     const input = { findings: report.findings, failOn, timings: report.timings };
     if (format === 'json') output.out(`${JSON.stringify(toCheckJson(report.findings), null, 2)}\n`);
     else if (format === 'markdown') output.out(formatMarkdown(input));
@@ -94,7 +104,8 @@ export const checkCommand: Command = {
       output.out(
         `${JSON.stringify(toSarif(report.findings, { version: '0.1.0', firstFile }), null, 2)}\n`,
       );
-    } else output.out(formatText(input));
+    } else if (format === 'github') output.out(formatGithub(report.findings, failOn));
+    else output.out(formatText(input));
     return blocks(input) ? EXIT.problem : EXIT.ok;
   },
 };

@@ -45,7 +45,7 @@ export const dashboardCommand: Command = {
   summary: 'serve the web dashboard: coupling map, migrations, runtime, check reports; /metrics',
   usage: `pgpact dashboard [--port N] [--host H] [--token T] [--interval 1s] [--check-report FILE]
                         [--config F] [--database-url U] [--monitor-url U] [--log-file F] [--usage-file F]
-                        [--cpus N]
+                        [--cpus N] [--pgbouncer URL] [--replica URL]...
 
   Serves the page and its JSON API (/api/state, /api/map, /api/migrations, /api/runtime,
   /api/check-report, live updates on /api/events) and Prometheus metrics on /metrics.
@@ -66,7 +66,10 @@ export const dashboardCommand: Command = {
                        embedded server's log when no database URL is given)
   --usage-file F       observed usage snapshot (default .pgpact/usage.json)
   --cpus N             CPUs of the database server, for the noisy-neighbour finding (default:
-                       this machine's when the server is local, else unknown)`,
+                       this machine's when the server is local, else unknown)
+  --pgbouncer URL      PgBouncer's admin console, for clients waiting per service and pool
+                       findings (default: the PgBouncer pgpact pool start runs, if any)
+  --replica URL        a streaming replica to watch too (repeatable; see pgpact top)`,
   options: {
     port: { type: 'string', short: 'p' },
     host: { type: 'string' },
@@ -77,6 +80,8 @@ export const dashboardCommand: Command = {
     'log-file': { type: 'string' },
     'usage-file': { type: 'string' },
     cpus: { type: 'string' },
+    pgbouncer: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output, signal) {
     const port = parsePort(text(values.port));
@@ -90,7 +95,10 @@ export const dashboardCommand: Command = {
     const checkReport =
       checkReportFile === undefined ? undefined : readCheckReportFile(checkReportFile);
     const explicitUrl = text(values['database-url']) ?? process.env.DATABASE_URL;
-    const databaseUrl = await resolveDatabaseUrl({ databaseUrl: text(values['database-url']) });
+    const databaseUrl = await resolveDatabaseUrl({
+      databaseUrl: text(values['database-url']),
+      embedded: 'running',
+    });
     let logFile = text(values['log-file']);
     if (logFile === undefined && !explicitUrl) {
       const status = await embeddedStatus();
@@ -113,6 +121,11 @@ export const dashboardCommand: Command = {
       ...(checkReport ? { checkReport } : {}),
       ...(logFile === undefined ? {} : { logFile }),
       ...(serverCpus === undefined ? {} : { serverCpus }),
+      ...(text(values.pgbouncer) === undefined ? {} : { pgbouncerUrl: text(values.pgbouncer)! }),
+      poolStateDir: defaultStateDir(),
+      ...(Array.isArray(values.replica)
+        ? { replicas: values.replica.map((url) => ({ url })) }
+        : {}),
     });
     output.out(
       `pgpact dashboard on ${dashboard.url}${token ? ' (token required)' : ''}\n` +

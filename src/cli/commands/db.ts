@@ -1,5 +1,11 @@
 import { redactUrl } from '../../postgres/client.js';
-import { defaultStateDir, embeddedStatus, ensureEmbeddedServer, stopEmbeddedServer } from '../../postgres/embedded.js';
+import {
+  defaultStateDir,
+  embeddedStatus,
+  ensureEmbeddedServer,
+  runningEmbeddedUrl,
+  stopEmbeddedServer,
+} from '../../postgres/embedded.js';
 import { type Command, EXIT } from '../command.js';
 
 /** `pgpact db start|stop|status|url`: the persistent embedded Postgres under .pgpact/. */
@@ -11,7 +17,8 @@ export const dbCommand: Command = {
   start            start the embedded Postgres (created on first use), print its URL (password hidden)
   stop [--remove]  stop it; --remove also deletes its data
   status           whether it exists and runs, its port, data directory and log
-  url              print its superuser URL (password hidden unless --show-password, for scripts)
+  url              print its superuser URL (password hidden unless --show-password, for scripts);
+                   exit 2 when it does not exist or run (only start creates or starts it)
 
   PGPACT_HOME sets the state directory (default ./.pgpact).`,
   options: { remove: { type: 'boolean' }, 'show-password': { type: 'boolean' } },
@@ -42,7 +49,8 @@ export const dbCommand: Command = {
         return s.running ? EXIT.ok : EXIT.problem;
       }
       case 'url': {
-        const url = await ensureEmbeddedServer(stateDir);
+        // Only reads: never creates or starts a server (db start does).
+        const url = await runningEmbeddedUrl(stateDir);
         output.out(`${values['show-password'] ? url : redactUrl(url)}\n`);
         return EXIT.ok;
       }

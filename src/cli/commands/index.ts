@@ -9,6 +9,7 @@ import { metricsCommand } from './metrics.js';
 import { migrateCommand } from './migrate.js';
 import { observeCommand } from './observe.js';
 import { planCommand } from './plan.js';
+import { poolCommand } from './pool.js';
 import { reportCommand } from './report.js';
 import { topCommand } from './top.js';
 
@@ -26,4 +27,5 @@ export const COMMANDS: Command[] = [
   topCommand,
   metricsCommand,
   reportCommand,
+  poolCommand,
 ];

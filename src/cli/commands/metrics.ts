@@ -19,6 +19,7 @@ export const metricsCommand: Command = {
   name: 'metrics',
   summary: 'serve per-service runtime metrics for Prometheus at /metrics',
   usage: `pgpact metrics [--port 9187] [--host 127.0.0.1] [--interval 1s] [--log-file FILE] [--cpus N]
+                      [--pgbouncer URL] [--replica URL]...
 
   Samples the database every interval (as pgpact top does) and serves the result at
   http://HOST:PORT/metrics in the Prometheus text format, every series labelled
@@ -31,6 +32,9 @@ export const metricsCommand: Command = {
   --interval D     time between samples (default 1s)
   --log-file FILE  the server log, to name both services of deadlocks (see pgpact top)
   --cpus N         CPUs of the database server, for the noisy-neighbour finding (see pgpact top)
+  --pgbouncer URL  PgBouncer's admin console: pgpact_pool_* series per service (see pgpact top)
+  --replica URL    a streaming replica (repeatable): pgpact_replica_* series labelled
+                   server="host:port" (see pgpact top)
 
   Runs until Ctrl-C.`,
   options: {
@@ -39,6 +43,8 @@ export const metricsCommand: Command = {
     interval: { type: 'string' },
     'log-file': { type: 'string' },
     cpus: { type: 'string' },
+    pgbouncer: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

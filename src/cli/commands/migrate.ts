@@ -12,6 +12,7 @@ import { migrationStatus } from '../../migrate/status.js';
 import type { RunOptions, TableBackfill } from '../../migrate/types.js';
 import { resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { type Command, EXIT, type Output } from '../command.js';
+import { manifestReplicas, type ReplicaAddress } from '../../replica/open-replicas.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -74,6 +75,7 @@ function manifestFor(values: Values): Manifest | undefined {
 
 const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FILE] [--database-url URL]
                      [--batch-size N] [--lock-timeout 2s] [--quiet-for 15min] [--force] [--json]
+                     [--replica URL]...
 
   Expand/contract migrations that know who still reads the old shape.
 
@@ -95,6 +97,9 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
   --quiet-for D         an observed statement stops blocking once its call count has not
                         changed for D between two runs of status/complete (default 15min)
   --force               complete even though consumers still use the old shape
+  --replica URL         a streaming replica whose readers count too (repeatable; also the
+                        manifest's replicas): a statement there that reads the old shape
+                        blocks until its count stays unchanged for --quiet-for
   --json                machine-readable result on stdout
 
   Migration files (YAML or JSON): { name?, schema? (default public), operations: [...] }
@@ -122,6 +127,7 @@ export const migrateCommand: Command = {
     'quiet-for': { type: 'string' },
     force: { type: 'boolean' },
     json: { type: 'boolean' },
+    replica: { type: 'string', multiple: true },
   },
   positionals: true,
   async run({ values, positionals }, output, signal) {
@@ -148,6 +154,8 @@ export const migrateCommand: Command = {
     const migration = file === undefined ? undefined : await loadMigration(file);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      // Only start may need a new embedded Postgres; the others act on a migration already there.
+      embedded: action === 'start' ? 'create' : 'running',
     });
     switch (action) {
       case 'start': {
@@ -229,7 +237,9 @@ export const migrateCommand: Command = {
   },
 };
 
-function manifestOrNone(values: Values): { manifest?: Manifest } {
+function manifestOrNone(values: Values): { manifest?: Manifest; replicas?: ReplicaAddress[] } {
   const manifest = manifestFor(values);
-  return manifest ? { manifest } : {};
+  const given = Array.isArray(values.replica) ? values.replica.map((url) => ({ url })) : [];
+  const replicas = [...given, ...manifestReplicas(manifest)];
+  return { ...(manifest ? { manifest } : {}), ...(replicas.length > 0 ? { replicas } : {}) };
 }

@@ -7,6 +7,7 @@ import { withClient } from '../../postgres/client.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { formatObservationText, observationJson } from '../../usage/format-observation.js';
 import { observeUsage } from '../../usage/observe.js';
+import { manifestReplicas, openReplicas } from '../../replica/open-replicas.js';
 import { STAT_FILE_FORMAT } from '../../usage/stat-file.js';
 import { loadUsage, saveUsage } from '../../usage/store.js';
 import { suggestContracts } from '../../usage/suggest.js';
@@ -19,7 +20,7 @@ export const observeCommand: Command = {
   summary:
     'observe what each service really reads and writes (pg_stat_statements); report undeclared and unused access',
   usage: `pgpact observe [--config FILE] [--database-url URL] [--from FILE] [--since-reset | --reset]
-                      [--suggest] [--json] [--out FILE]
+                      [--suggest] [--json] [--out FILE] [--replica URL]...
 
   Reads pg_stat_statements of the database (each role's statements with calls, rows and
   time), analyzes each distinct statement once against the live catalog, adds the counts
@@ -32,7 +33,10 @@ export const observeCommand: Command = {
     unobserved-service      a service with contracts ran nothing in the window (info)
     unanalyzed-statement    statement text that does not parse: cut (track_activity_query_size),
                             lost, or not SQL (info)
-  Writes in a service's own schemas are not findings. Without a manifest (no ./pgpact.yaml and
+  Writes in a service's own schemas are not findings, nor is anything pgpact's own roles did:
+  the role pgpact connects as (it runs migrations), the bootstrap superuser, pgpact_monitor.
+  Statement texts that carry a password (CREATE/ALTER ROLE ... PASSWORD, user mappings,
+  connection strings) are withheld: never saved or printed. Without a manifest (no ./pgpact.yaml and
   no --config) every role is reported as unknown: start there with --suggest.
 
   The window. pg_stat_statements counters only grow, so each snapshot also stores the raw
@@ -49,7 +53,11 @@ export const observeCommand: Command = {
                        migrate; PGPACT_HOME moves .pgpact)
   --suggest            print the contract YAML (services: reads: / writes:) that would declare
                        what each role really used, instead of the report; the window is then
-                       everything since the last reset (or the --from file)
+                       everything since the last reset (or the --from file). Nothing is saved
+                       and --reset is refused: the next observe's window is unchanged
+  --replica URL        a streaming replica whose statements count too (repeatable; also the
+                       manifest's replicas): each is marked with the server it ran on
+                       ("server" in usage.json), so check and migrate see replica readers
   --json               {"snapshot", "database", "window": {"mode": "delta"|"since-reset"|"file",
                         "start", "end", "note"}, "statements", "roles": [{"role", "service",
                         "statements", "calls", "relationsRead", "relationsWritten"}],
@@ -57,7 +65,8 @@ export const observeCommand: Command = {
                         "message", "suggestion"}]}
 
   Needs pg_stat_statements (shared_preload_libraries + CREATE EXTENSION) and a role that may
-  see every role's statements (superuser or pg_read_all_stats).
+  see every role's statements (superuser or pg_read_all_stats). Without --database-url (or
+  DATABASE_URL) it reads the embedded Postgres, which must exist and run (pgpact db start).
 
   exit codes: 0 no warning, 1 a finding of severity warning, 2 invalid input or environment
   (--suggest exits 0)`,
@@ -68,10 +77,17 @@ export const observeCommand: Command = {
     suggest: { type: 'boolean' },
     json: { type: 'boolean' },
     out: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output) {
     if (values['since-reset'] && values.reset) {
       output.err('pgpact observe: give --since-reset or --reset, not both\n');
+      return EXIT.invalid;
+    }
+    if (values.suggest && values.reset) {
+      output.err(
+        'pgpact observe: --suggest only prints and --reset would move every later window: run observe --reset on its own\n',
+      );
       return EXIT.invalid;
     }
     const from = values.from as string | undefined;
@@ -100,7 +116,13 @@ export const observeCommand: Command = {
     }
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      embedded: 'running',
     });
+    const given = Array.isArray(values.replica) ? values.replica.map((u) => ({ url: u })) : [];
+    const replicas = await openReplicas(
+      [...given, ...manifestReplicas(manifest)],
+      'pgpact observe',
+    );
     const result = await withClient(url, (client) =>
       observeUsage({
         client,
@@ -109,13 +131,19 @@ export const observeCommand: Command = {
         ...(previous ? { previous } : {}),
         sinceReset,
         reset: values.reset === true,
+        ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
       }),
-    );
-    saveUsage(out, result.usage);
+    ).finally(() => replicas.close());
     if (values.suggest) {
+      // Only printed: the snapshot (and so the next observe's window) stays where it was.
       output.out(suggestContracts(result.usage, manifest, result.catalog));
       return EXIT.ok;
     }
+    saveUsage(out, result.usage);
+    if (values.reset)
+      output.err(
+        'pgpact observe: pg_stat_statements was reset (--reset): windows of later observations, and of migrations started before, begin now\n',
+      );
     if (values.json) output.out(`${JSON.stringify(observationJson(result, out), null, 2)}\n`);
     else output.out(formatObservationText(result, out));
     return result.findings.some((f) => reaches(f.severity, 'warning')) ? EXIT.problem : EXIT.ok;

@@ -33,6 +33,7 @@ export const planCommand: Command = {
     const manifest = loadManifestOption(values);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
+      embedded: 'running',
     });
     const { plan, pending } = await withClient(
       url,

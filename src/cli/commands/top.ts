@@ -12,6 +12,8 @@ import {
   RuntimeMonitor,
   sleep,
 } from '../../runtime/monitor.js';
+import { openPoolConsole } from '../../pool/pool-console.js';
+import { manifestReplicas, openReplicas } from '../../replica/open-replicas.js';
 import { localServerCpus, parseCpus } from '../../runtime/server-cpus.js';
 import { renderTop } from '../../runtime/top-view.js';
 import { type Command, EXIT, type Output } from '../command.js';
@@ -70,25 +72,52 @@ export async function openMonitor(
   options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs' | 'logEventsSince'>> = {},
 ): Promise<OpenedMonitor> {
   const manifest = optionalManifest(values);
+  const replicaUrls = Array.isArray(values.replica) ? values.replica : [];
+  const addresses = [...replicaUrls.map((url) => ({ url })), ...manifestReplicas(manifest)];
   const cpus = typeof values.cpus === 'string' ? parseCpus(values.cpus) : undefined;
   const explicit =
     typeof values['database-url'] === 'string' ? values['database-url'] : process.env.DATABASE_URL;
   const url = await resolveDatabaseUrl({
     databaseUrl: typeof values['database-url'] === 'string' ? values['database-url'] : undefined,
+    embedded: 'running',
   });
   const client = await connect(url, { applicationName });
+  const pgbouncer = typeof values.pgbouncer === 'string' ? values.pgbouncer : undefined;
+  const pool = await openPoolConsole(defaultStateDir(), pgbouncer, applicationName, url).catch(
+    async (error) => {
+      await client.end().catch(() => undefined);
+      throw error;
+    },
+  );
+  const replicas = await openReplicas(addresses, applicationName).catch(async (error) => {
+    await client.end().catch(() => undefined);
+    await pool?.client.end().catch(() => undefined);
+    throw error;
+  });
+  const closeAll = async () => {
+    await client.end().catch(() => undefined);
+    await pool?.client.end().catch(() => undefined);
+    await replicas.close();
+  };
   try {
     const log = await logSourceFor(values, explicit === undefined || explicit === '', client);
     const serverCpus = cpus ?? localServerCpus(url);
-    const monitor = await RuntimeMonitor.create(client, { manifest, log, serverCpus, ...options });
+    const monitor = await RuntimeMonitor.create(client, {
+      manifest,
+      log,
+      serverCpus,
+      ...(pool ? { pool } : {}),
+      ...(replicas.targets.length > 0 ? { replicas: replicas.targets } : {}),
+      ...options,
+    });
     const parsed = new URL(url);
     return {
       monitor,
       target: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
-      close: () => client.end().catch(() => undefined),
+      close: closeAll,
     };
   } catch (error) {
-    await client.end().catch(() => undefined);
+    await closeAll();
     throw error;
   }
 }
@@ -122,6 +151,7 @@ export const topCommand: Command = {
   name: 'top',
   summary: 'live per-service view: connections, DB time, lock waits, deadlocks, findings',
   usage: `pgpact top [--interval 1s] [--service NAME] [--once] [--json] [--log-file FILE] [--cpus N]
+                  [--pgbouncer URL] [--replica URL]...
 
   One row per service (connections/limit, active, idle in transaction, waiting, oldest
   transaction, share of database time, mean statement time, top statement), the current
@@ -140,6 +170,13 @@ export const topCommand: Command = {
                    server's log, or the server's current log file via SQL when permitted
   --cpus N         CPUs of the database server (default: this machine's when the server is
                    local, else unknown): a service keeping them all busy starves the others
+  --pgbouncer URL  PgBouncer's admin console (database pgbouncer, a stats user): clients
+                   waiting per service, longest wait, pool saturation, pool findings;
+                   default: the PgBouncer pgpact pool start runs, if any
+  --replica URL    a streaming replica to watch too (repeatable; superuser or pg_monitor):
+                   lag, sessions and DB time per service there (server=host:port), the
+                   transaction holding back the primary's xmin through hot_standby_feedback,
+                   recovery-conflict cancellations per service (its log, read via SQL)
 
   The monitoring role needs superuser or pg_monitor. Ctrl-C exits.`,
   options: {
@@ -149,6 +186,8 @@ export const topCommand: Command = {
     json: { type: 'boolean' },
     'log-file': { type: 'string' },
     cpus: { type: 'string' },
+    pgbouncer: { type: 'string' },
+    replica: { type: 'string', multiple: true },
   },
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');

@@ -1,4 +1,5 @@
-import ELK, { type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
+import { layoutGraph } from '../graph-layout.js';
 import type {
   CouplingMap,
   MapEdge,
@@ -42,7 +43,6 @@ export interface LaidOutMap {
   hiddenTables: number;
 }
 
-const elk = new ELK();
 let measureContext: CanvasRenderingContext2D | null | undefined;
 
 /** Width of a text in the page's font (canvas measurement, rough fallback without canvas). */
@@ -151,7 +151,7 @@ export async function layoutMap(map: CouplingMap): Promise<LaidOutMap> {
     children,
     edges,
   };
-  const graph: ElkNode = await elk.layout(input);
+  const graph: ElkNode = await layoutGraph(input);
 
   const boxes = new Map<string, Box>();
   const collect = (node: ElkNode) => {

@@ -1,11 +1,11 @@
-import ELK, { type ElkExtendedEdge, type ElkNode } from 'elkjs/lib/elk.bundled.js';
+import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
+import { layoutGraph } from '../graph-layout.js';
 import type { LockWaitView, RuntimeState, Section } from '../../../src/server/api-types.js';
 import { badge, h, replaceChildren, s } from '../dom.js';
 import { clock, duration, percent } from '../format.js';
 import { textWidth } from '../map/layout.js';
 import { lineChart, serviceColors } from './chart.js';
 
-const elk = new ELK();
 const FONT = '600 13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const SMALL = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
@@ -56,7 +56,7 @@ async function lockGraph(waits: LockWaitView[]): Promise<SVGSVGElement> {
       }),
     ),
   };
-  const graph: ElkNode = await elk.layout(input);
+  const graph: ElkNode = await layoutGraph(input);
   const waiting = new Set(waits.map((w) => sessionKey(w.waiter.service, w.waiter.pid)));
   return s(
     'svg',

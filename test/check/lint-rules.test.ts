@@ -5,6 +5,7 @@ import type { Finding } from '../../src/findings.js';
 import { CHECK_FINDING_KINDS } from '../../src/impact/finding-kinds.js';
 import { runCheck } from '../../src/impact/run-check.js';
 import { loadManifest } from '../../src/manifest/load.js';
+import { withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -351,5 +352,27 @@ describeEachServer('lint parity with Squawk', (server) => {
     const f = findings.find((x) => x.kind === 'truncate-cascade');
     expect(f?.message).toContain('users.session');
     expect(f?.consumers.map((c) => c.service)).toEqual(['invoicing']);
+  });
+
+  it('gives the table sizes of a live database in the lock lints', async () => {
+    const url = await server().createDatabase('lintsizes');
+    await withClient(url, (c) =>
+      c.query(`CREATE SCHEMA users;
+               CREATE TABLE users.account (id bigint PRIMARY KEY, name text NOT NULL);
+               INSERT INTO users.account SELECT g, 'n' || g FROM generate_series(1, 3000) g;
+               CREATE INDEX account_name_idx ON users.account (name);
+               ANALYZE users.account;`),
+    );
+    const dir = project('DROP INDEX users.account_name_idx;\nREINDEX TABLE users.account;');
+    const report = await runCheck({
+      manifest: loadManifest(path.join(dir, 'pgpact.yaml')),
+      files: ['change/002_change.sql'],
+      root: dir,
+      service: 'users',
+      databaseUrl: url,
+    });
+    const message = (kind: string) => report.findings.find((f) => f.kind === kind)?.message;
+    expect(message('drop-index-without-concurrently')).toMatch(/\(≈3,000 rows, [\d.]+ kB\)/);
+    expect(message('reindex-without-concurrently')).toMatch(/\(≈3,000 rows, [\d.]+ kB\)/);
   });
 });

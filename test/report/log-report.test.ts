@@ -133,3 +133,30 @@ it('prints text, Markdown and JSON, and `pgpact report` reads the file', async (
   );
   expect(fs.existsSync(server.logFile)).toBe(true);
 });
+
+it('`pgpact report --since` keeps only the period asked for; bad input exits 2', async () => {
+  const run = async (args: string[]) => {
+    let out = '';
+    let err = '';
+    const code = await runCommand(['report', ...args], {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      isTTY: false,
+    });
+    return { code, out, err };
+  };
+  const recent = await run(['--log-file', server.logFile, '--since', '1h', '--format', 'json']);
+  expect(recent.code).toBe(0);
+  expect(JSON.parse(recent.out).deadlocks).toHaveLength(1);
+  // Everything in this log is seconds old: a period that ended before it holds none of it.
+  const since = await buildLogReport({
+    logFile: server.logFile,
+    manifest,
+    sinceMs: Date.now() + 60_000,
+  });
+  expect(since.services).toEqual([]);
+  expect(since.deadlocks).toEqual([]);
+  expect((await run(['--log-file', server.logFile, '--since', 'yesterday'])).code).toBe(2);
+  expect((await run([])).code).toBe(2);
+  expect((await run(['--log-file', '/nonexistent/postgres.log'])).code).toBe(2);
+});

@@ -1,7 +1,8 @@
 import type { DeadlockReport } from '../runtime/log-reader.js';
+import { htmlLogReport } from './html-log-report.js';
 import type { LockWaitSummary, LogReport, ServiceSummary } from './log-report.js';
 
-export type LogReportFormat = 'text' | 'json' | 'markdown';
+export type LogReportFormat = 'text' | 'json' | 'markdown' | 'html';
 
 const ms = (x: number) =>
   x >= 1000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(x >= 10 ? 0 : x >= 1 ? 1 : 3)} ms`;
@@ -30,9 +31,10 @@ function deadlockLine(d: DeadlockReport): string {
   return `${d.at ?? '?'} ${d.processes.map((p) => `${p.service} (pid ${p.pid}: ${cut(p.query, 60)})`).join(' ↔ ')}; aborted: ${d.victim.service} (pid ${d.victim.pid})`;
 }
 
-/** The report as text, JSON or a Markdown document. */
+/** The report as text, JSON, a Markdown document or a self-contained HTML page. */
 export function formatLogReport(report: LogReport, format: LogReportFormat): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'html') return htmlLogReport(report);
   const md = format === 'markdown';
   const out: string[] = [];
   const h = (t: string) => out.push('', md ? `## ${t}` : t.toUpperCase());

@@ -115,7 +115,12 @@ it('names every side of the deadlock, the timeout and the refused connection', (
   expect(reporting.refusedConnections).toBe(1);
 });
 
-it('prints text, Markdown and JSON, and `pgpact report` reads the file', async () => {
+it('prints text, Markdown, JSON and a self-contained HTML page, and `pgpact report` reads the file', async () => {
+  const html = formatLogReport(report, 'html');
+  expect(html).toMatch(/^<!doctype html>/);
+  expect(html).toContain('<svg');
+  expect(html).not.toMatch(/<script|<link|src="http/);
+  expect(html).toContain('invoicing (pid');
   expect(formatLogReport(report, 'markdown')).toMatch(/^# pgpact report: .*\n[\s\S]*\| users \| /);
   expect(formatLogReport(report, 'text')).toMatch(
     /took it with: UPDATE account SET v = v \+ 1 WHERE id = 7/,

@@ -21,7 +21,7 @@ export const reportCommand: Command = {
   name: 'report',
   summary: 'what happened per service over a period, after the fact, from the server log',
   usage: `pgpact report --log-file FILE [--since 1h] [--log-line-prefix PREFIX] [--config FILE]
-                     [--format text|json|markdown]
+                     [--format text|json|markdown|html]
 
   Reads the server log from its start (stderr with any log_line_prefix, csvlog or jsonlog)
   and tells, per service: database time, its share, calls, mean and p95 statement time
@@ -36,7 +36,7 @@ export const reportCommand: Command = {
   --log-file FILE         the server log (required)
   --since D               only what happened in the last D: 30min, 1h, 2d (default: the whole log)
   --log-line-prefix P     the server's log_line_prefix (default: guessed line by line)
-  --format F              text (default), json, markdown
+  --format F              text (default), json, markdown, html (one self-contained page with a chart)
 
   exit codes: 0 report printed, 2 invalid input (unreadable log, bad option)`,
   options: {
@@ -53,10 +53,10 @@ export const reportCommand: Command = {
       });
     }
     const format = typeof values.format === 'string' ? values.format : 'text';
-    if (!['text', 'json', 'markdown'].includes(format)) {
+    if (!['text', 'json', 'markdown', 'html'].includes(format)) {
       throw new PgpactError(
         'USAGE',
-        `--format ${JSON.stringify(format)} is not text, json or markdown`,
+        `--format ${JSON.stringify(format)} is not text, json, markdown or html`,
       );
     }
     const manifest = optionalManifest(values);

@@ -1,9 +1,11 @@
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
+import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
-import { saveObservations } from './bookkeeping.js';
+import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
+import { completeBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
@@ -20,6 +22,28 @@ export interface ConsumerAssessment {
   declared: boolean;
 }
 
+/** What complete's DROPs would fail on: views and foreign keys (with their advice), and any other dependent object. */
+export async function dependencyUses(
+  client: Queryable,
+  active: ActiveMigration,
+  catalog: CatalogSnapshot,
+  manifest: Manifest | undefined,
+): Promise<OldShapeUse[]> {
+  return [
+    ...dependentObjects(catalog, active.plan, manifest),
+    ...(await completeBlockers(client, active)).map(
+      (b): OldShapeUse => ({
+        object: b.object,
+        source: 'dependency',
+        access: 'read',
+        columns: [b.uses],
+        blocking: true,
+        change: `drop or change ${b.object}, which depends on ${b.uses} (complete would fail on it)`,
+      }),
+    ),
+  ];
+}
+
 /** Checks the manifest's contracts and the statements run since start against the old shape; stores the counts seen. */
 export async function assessConsumers(
   client: Queryable,
@@ -32,7 +56,7 @@ export async function assessConsumers(
   const plan = active.plan;
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, plan, catalog) : []),
-    ...dependentObjects(catalog, plan, manifest),
+    ...(await dependencyUses(client, active, catalog, manifest)),
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
@@ -56,15 +80,20 @@ export async function assessConsumers(
     }
   }
   let observation: ConsumerAssessment['observation'] = { available: true };
-  const read = active.baseline === undefined ? undefined : await readStatementCounts(client);
+  const read = await readStatementCounts(client);
   if (active.baseline === undefined) {
-    observation = {
-      available: false,
-      reason:
-        'pg_stat_statements was not readable when the migration started, so there is no baseline',
-    };
-  } else if (read && !read.ok) observation = { available: false, reason: read.reason };
-  else if (read?.ok) {
+    let reason =
+      'pg_stat_statements was not readable when the migration started, so there is no baseline';
+    if (read.ok) {
+      // Readable now: observe from now on, so a later status or complete has its evidence.
+      const baseline = Object.fromEntries(read.counts.map((c) => [c.key, c.calls]));
+      await saveBaseline(client, active.name, baseline);
+      active.baseline = baseline;
+      reason = `pg_stat_statements became readable only now; consumers are observed from ${new Date().toISOString()}: check again once they had time to run`;
+    } else reason = `${reason}: ${read.reason}`;
+    observation = { available: false, reason };
+  } else if (!read.ok) observation = { available: false, reason: read.reason };
+  else {
     const counts = read.counts;
     const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
     const relations = new Set(plan.droppedTables.map(tableKey));

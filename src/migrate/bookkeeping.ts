@@ -181,6 +181,18 @@ export async function saveBackfill(
   );
 }
 
+/** Records a baseline taken after start (pg_stat_statements became readable only later). */
+export async function saveBaseline(
+  client: Queryable,
+  name: string,
+  baseline: Record<string, number>,
+): Promise<void> {
+  await client.query(`${MARKER} UPDATE pgpact.migrations SET baseline = $2 WHERE name = $1`, [
+    name,
+    JSON.stringify(baseline),
+  ]);
+}
+
 /** Saves the statement counts seen by the last status or complete. */
 export async function saveObservations(
   client: Queryable,

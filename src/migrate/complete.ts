@@ -1,10 +1,13 @@
 import { PgpactError } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
-import { type ConsumerAssessment, assessConsumers } from './assess.js';
+import { readCatalog } from '../postgres/catalog.js';
+import { type ConsumerAssessment, assessConsumers, dependencyUses } from './assess.js';
 import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
 import type { OldShapeUse } from './consumers.js';
+import { stopped } from './failure.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { withMigrationLock } from './lock.js';
+import { EVIDENCE_HINT } from './observed.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
 import type { RunOptions } from './types.js';
@@ -33,6 +36,8 @@ export interface CompleteResult {
   /** For already-completed: when it was completed. */
   finishedAt?: string;
   assessment?: ConsumerAssessment;
+  /** With --force: why observed consumers could not be checked. */
+  unverified?: string;
 }
 
 /** `complete` refused: consumers still use the old shape. */
@@ -45,7 +50,8 @@ export class MigrationBlockedError extends PgpactError {
     const names = [
       ...new Set(
         uses.map(
-          (u) => `${u.service ?? `role ${u.role}`}${u.server ? ` (on replica ${u.server})` : ''}`,
+          (u) =>
+            `${u.service ?? u.object ?? `role ${u.role}`}${u.server ? ` (on replica ${u.server})` : ''}`,
         ),
       ),
     ];
@@ -54,9 +60,11 @@ export class MigrationBlockedError extends PgpactError {
       `cannot complete ${migration}: ${names.join(', ')} still ${names.length === 1 ? 'uses' : 'use'} the old shape`,
       {
         detail: uses
-          .map((u) => `${u.service ?? `role ${u.role}`} (${u.source}): ${u.change}`)
+          .map((u) => `${u.service ?? u.object ?? `role ${u.role}`} (${u.source}): ${u.change}`)
           .join('\n'),
-        hint: 'make these changes and run complete again, or pass --force to drop the old shape anyway',
+        hint: uses.every((u) => u.source === 'dependency')
+          ? 'make these changes and run complete again (--force cannot drop what they depend on: pgpact never cascades)'
+          : 'make these changes and run complete again, or pass --force to drop the old shape anyway',
       },
     );
     this.name = 'MigrationBlockedError';
@@ -116,8 +124,25 @@ export async function completeMigration(
         }
         let forcedPast: OldShapeUse[] = [];
         let assessment: ConsumerAssessment | undefined;
+        let unverified: string | undefined;
         const resumed = active.phase === 'completing';
-        if (resumed) options.onStep?.(`resuming complete of ${active.name}`);
+        if (resumed) {
+          options.onStep?.(`resuming complete of ${active.name}`);
+          // Something created since the check (a view on an old column) would make a DROP fail.
+          const dependencies = await dependencyUses(
+            client,
+            active,
+            await readCatalog(client),
+            options.manifest,
+          );
+          if (dependencies.length > 0)
+            throw new MigrationBlockedError(active.name, dependencies, {
+              uses: dependencies,
+              unaffected: [],
+              observation: { available: true },
+              declared: options.manifest !== undefined,
+            });
+        }
         if (active.phase === 'active') {
           options.onStep?.(`check who still uses the old shape of ${active.name}`);
           assessment = await assessConsumers(
@@ -134,7 +159,15 @@ export async function completeMigration(
             throw new MigrationBlockedError(active.name, dependencies, assessment);
           if (blocking.length > 0 && !options.force)
             throw new MigrationBlockedError(active.name, blocking, assessment);
+          // No evidence is not "nobody": an unseen reader would break silently.
+          if (!assessment.observation.available && !options.force)
+            throw new PgpactError(
+              'MIGRATION_UNVERIFIED',
+              `cannot complete ${active.name}: who still reads the old shape cannot be observed (${assessment.observation.reason})`,
+              { hint: `${EVIDENCE_HINT}; or pass --force to drop the old shape unverified` },
+            );
           forcedPast = blocking;
+          if (!assessment.observation.available) unverified = assessment.observation.reason;
           await setPhase(client, active.name, 'completing');
         }
         const ctx: StepContext = {
@@ -144,7 +177,15 @@ export async function completeMigration(
           retry: retryPolicy(options),
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
-        for (const step of active.plan.complete) await runStep(ctx, step);
+        try {
+          for (const step of active.plan.complete) await runStep(ctx, step);
+        } catch (error) {
+          throw stopped(
+            error,
+            `complete of ${active.name}`,
+            'the old shape may be partly gone, so it cannot be rolled back: fix the cause and rerun pgpact migrate complete, which resumes where it stopped',
+          );
+        }
         await finishRecord(
           client,
           active.name,
@@ -157,6 +198,7 @@ export async function completeMigration(
           resumed,
           forcedPast,
           ...(assessment ? { assessment } : {}),
+          ...(unverified === undefined ? {} : { unverified }),
         };
       },
       options.signal,

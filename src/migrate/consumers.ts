@@ -28,6 +28,8 @@ export interface OldShapeUse {
   view?: string;
   /** Dependency: the foreign key that references the old column (`schema.table.constraint`). */
   foreignKey?: string;
+  /** Dependency: another object that depends on the old shape (`policy p on table t`, a generated column...). */
+  object?: string;
   /** Observed on a replica: its label (host:port or its name in the manifest). */
   server?: string;
   /** Observed: the statement and how recently its count changed. */
@@ -203,9 +205,12 @@ export function dependentObjects(
 
 /** The old shape a dependent object uses on one table: the whole table when dropped, else the old columns it names. */
 function oldShapeUsed(plan: MigrationPlan, table: TableName, columns: string[]): string[] {
-  if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table))) return [`${tableKey(table)}.*`];
+  if (plan.droppedTables.some((t) => tableKey(t) === tableKey(table)))
+    return [`${tableKey(table)}.*`];
   return plan.oldShape
-    .filter((o) => o.blocking && tableKey(o.table) === tableKey(table) && columns.includes(o.column))
+    .filter(
+      (o) => o.blocking && tableKey(o.table) === tableKey(table) && columns.includes(o.column),
+    )
     .map((o) => columnKey(table, o.column));
 }
 
@@ -243,7 +248,10 @@ function referencingForeignKeys(
       if (fk.type !== 'f' || !fk.references) continue;
       const target = { schema: fk.references.schema, name: fk.references.name };
       // A key of a dropped table onto itself goes with it.
-      if (tableKey(from) === tableKey(target) && plan.droppedTables.some((t) => tableKey(t) === tableKey(target)))
+      if (
+        tableKey(from) === tableKey(target) &&
+        plan.droppedTables.some((t) => tableKey(t) === tableKey(target))
+      )
         continue;
       const columns = oldShapeUsed(plan, target, fk.references.columns);
       if (columns.length === 0) continue;

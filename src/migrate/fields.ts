@@ -41,7 +41,44 @@ export class Fields {
       this.source.report(this.at(key), `\`${key}\` of ${this.context} is empty`);
       return undefined;
     }
+    if (v.includes('\u0000')) {
+      this.source.report(this.at(key), `\`${key}\` of ${this.context} holds a NUL character`);
+      return undefined;
+    }
     return v;
+  }
+
+  /** One identifier, taken as written (it is always quoted): at most 63 bytes, as Postgres keeps it. */
+  name(key: string, required: true): string | undefined;
+  name(key: string, required?: false): string | undefined;
+  name(key: string, required = false): string | undefined {
+    const text = this.string(key, required as true);
+    if (text === undefined) return undefined;
+    const problem = identifierProblem(text);
+    if (problem) {
+      this.source.report(this.at(key), `\`${key}\` of ${this.context} ${problem}`, IDENTIFIER_HINT);
+      return undefined;
+    }
+    return text;
+  }
+
+  /** A list of identifiers. */
+  names(key: string, required = false): string[] | undefined {
+    const list = this.strings(key, required);
+    if (list === undefined) return undefined;
+    let ok = true;
+    list.forEach((text, i) => {
+      const problem = identifierProblem(text);
+      if (problem) {
+        ok = false;
+        this.source.report(
+          `${this.at(key)}.${i}`,
+          `\`${printable(text)}\` in \`${key}\` of ${this.context} ${problem}`,
+          IDENTIFIER_HINT,
+        );
+      }
+    });
+    return ok ? list : undefined;
   }
 
   boolean(key: string): boolean | undefined {
@@ -65,7 +102,7 @@ export class Fields {
     }
     if (
       !Array.isArray(v) ||
-      v.some((x) => typeof x !== 'string' && typeof x !== 'number') ||
+      v.some((x) => (typeof x !== 'string' && typeof x !== 'number') || String(x).trim() === '') ||
       v.length === 0
     ) {
       this.source.report(
@@ -154,6 +191,25 @@ export class Fields {
   }
 }
 
+const IDENTIFIER_HINT =
+  'names are taken as written and quoted; Postgres keeps at most 63 bytes of one';
+
+/** A name as it can be shown in a message: control characters escaped, long ones cut. */
+function printable(name: string): string {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name);
+  return shown.slice(1, -1);
+}
+
+/** Why a name cannot be one Postgres identifier as written, if it cannot. */
+export function identifierProblem(name: string): string | undefined {
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'holds a control character (newline, tab, NUL...)';
+  if (name === '') return 'is empty';
+  const bytes = Buffer.byteLength(name);
+  // Postgres would cut it silently, and pgpact would then not find what it created.
+  if (bytes > 63) return `is ${bytes} bytes long, more than the 63 Postgres keeps`;
+  return undefined;
+}
+
 /** Parses `schema.table` or a bare `table` (in defaultSchema); parts may be double-quoted. */
 export function parseTableName(
   text: string,
@@ -161,12 +217,22 @@ export function parseTableName(
   onError: (message: string) => void,
 ): TableName | undefined {
   const parsed = parseTableRef(text);
-  if (parsed.ok) return { schema: parsed.schema, name: parsed.table };
-  if (parsed.message === 'the schema is missing') {
+  let table: TableName | undefined;
+  if (parsed.ok) table = { schema: parsed.schema, name: parsed.table };
+  else if (parsed.message === 'the schema is missing') {
     const bare =
       text.startsWith('"') && text.endsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
-    return { schema: defaultSchema, name: bare };
+    table = { schema: defaultSchema, name: bare };
+  } else {
+    onError(parsed.message);
+    return undefined;
   }
-  onError(parsed.message);
-  return undefined;
+  for (const part of [table.schema, table.name]) {
+    const problem = identifierProblem(part);
+    if (problem) {
+      onError(`\`${printable(part)}\` ${problem}`);
+      return undefined;
+    }
+  }
+  return table;
 }

@@ -45,7 +45,7 @@ function shorten(query: string, max = 100): string {
 
 /** The lines describing one use of the old shape. */
 export function useLines(u: OldShapeUse, indent = '  '): string[] {
-  const who = u.service ?? `role ${u.role}`;
+  const who = u.service ?? u.object ?? `role ${u.role}`;
   const verb = u.access === 'read' ? 'reads' : 'writes';
   const lines = [
     `${indent}${who} (${u.source}${u.server ? ` on replica ${u.server}` : ''}${u.blocking ? '' : ', not blocking'}): ${verb} ${u.columns.join(', ')}${u.location ? `  [${u.location}]` : ''}`,
@@ -89,14 +89,24 @@ export function formatStatus(s: MigrationStatus): string {
     lines.push(`not affected: ${c.unaffected.map((u) => `${u.service} (${u.table})`).join(', ')}`);
   for (const note of s.notes) lines.push(`note: ${note}`);
   const blockers = [
-    ...new Set(c.uses.filter((u) => u.blocking).map((u) => u.service ?? `role ${u.role}`)),
+    ...new Set(
+      c.uses.filter((u) => u.blocking).map((u) => u.service ?? u.object ?? `role ${u.role}`),
+    ),
   ];
+  for (const b of s.rollbackBlockers ?? [])
+    lines.push(`rollback blocked: ${b.object} depends on ${b.uses}; drop or redefine it first`);
   lines.push(
-    s.phase !== 'active'
-      ? `complete: not yet (phase ${s.phase})`
-      : blockers.length > 0
-        ? `complete: blocked by ${blockers.join(', ')}`
-        : 'complete: ready (pgpact migrate complete)',
+    s.phase === 'rolling_back'
+      ? 'next: pgpact migrate rollback finishes the rollback (start and complete wait for it)'
+      : s.phase === 'completing'
+        ? 'next: pgpact migrate complete finishes the complete (the old shape is partly gone)'
+        : s.phase !== 'active'
+          ? `complete: not yet (phase ${s.phase}); next: pgpact migrate start ${s.file} resumes the start, pgpact migrate rollback undoes it`
+          : blockers.length > 0
+            ? `complete: blocked by ${blockers.join(', ')}`
+            : !c.observation.available
+              ? 'complete: refused until observed consumers can be checked (see above), or with --force'
+              : 'complete: ready (pgpact migrate complete)',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { readStatementStats } from '../usage/statement-stats.js';
-import { isMarked } from './sql-run.js';
+import { isMarked, MARKER } from './sql-run.js';
 
 /**
  * Observed use of the old shape: statements in pg_stat_statements whose call
@@ -42,6 +42,16 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
     }
     throw error;
   }
+  // Loaded but told to count nothing: an empty list would read as "nobody uses it".
+  const { rows } = await client.query<{ track: string | null }>(
+    `${MARKER} SELECT current_setting('pg_stat_statements.track', true) AS track`,
+  );
+  if (rows[0]?.track === 'none')
+    return {
+      ok: false,
+      reason:
+        "pg_stat_statements.track is 'none' in this database, so no statement is counted (set it to top or all)",
+    };
   // Top-level and nested entries of one statement count together.
   const byKey = new Map<string, StatementCount>();
   for (const e of stats.entries) {
@@ -54,12 +64,18 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
   return { ok: true, counts: [...byKey.values()] };
 }
 
-/** The baseline recorded at start: calls per statement, or undefined when statistics are unavailable. */
-export async function takeBaseline(client: Queryable): Promise<Record<string, number> | undefined> {
+/** The baseline recorded at start: calls per statement, or why statistics are unavailable. */
+export async function takeBaseline(
+  client: Queryable,
+): Promise<{ ok: true; baseline: Record<string, number> } | { ok: false; reason: string }> {
   const read = await readStatementCounts(client);
-  if (!read.ok) return undefined;
-  return Object.fromEntries(read.counts.map((c) => [c.key, c.calls]));
+  if (!read.ok) return read;
+  return { ok: true, baseline: Object.fromEntries(read.counts.map((c) => [c.key, c.calls])) };
 }
+
+/** What to do to get the evidence complete needs. */
+export const EVIDENCE_HINT =
+  "load pg_stat_statements (shared_preload_libraries = 'pg_stat_statements', restart, CREATE EXTENSION pg_stat_statements) and let the migrating role read every role's statements (GRANT pg_read_all_stats, or a superuser); then run pgpact migrate status to start observing";
 
 /** A statement that ran since start and touches the old shape. */
 export interface OldShapeStatement extends StatementCount {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
-import { ensureParser, parseExpression, parseScript } from './expressions.js';
+import { ensureParser, parseExpression, parseScript, parseTypeName } from './expressions.js';
 import { Fields } from './fields.js';
 import { MigrationSource } from './file-source.js';
 import {
@@ -53,8 +53,12 @@ export async function parseMigration(text: string, file: string): Promise<Migrat
     throw fail();
   }
   const top = new Fields(source, '', value as Record<string, unknown>, 'the migration');
-  const name = top.string('name') ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
-  const defaultSchema = top.string('schema') ?? 'public';
+  const given = top.string('name');
+  // The name is printed in every message and status: no terminal control sequences in it.
+  if (given !== undefined && /[\u0000-\u001f\u007f]/.test(given))
+    top.report('name', 'the migration `name` holds a control character (newline, escape...)');
+  const name = given ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
+  const defaultSchema = top.name('schema') ?? 'public';
   const schemaUrl = top.string('$schema');
   const sql: SqlToCheck[] = [];
   const kinds: string[] = [];
@@ -66,14 +70,21 @@ export async function parseMigration(text: string, file: string): Promise<Migrat
   }
   top.reportUnknown();
   for (const item of sql) {
-    const result = item.kind === 'expression' ? parseExpression(item.sql) : parseScript(item.sql);
+    const result =
+      item.kind === 'expression'
+        ? parseExpression(item.sql)
+        : item.kind === 'type'
+          ? parseTypeName(item.sql)
+          : parseScript(item.sql);
     if (!result.ok) {
       item.fields.report(
         item.key,
-        `\`${item.key}\` is not valid SQL: ${result.message}${result.position === undefined ? '' : ` at character ${result.position}`}`,
+        `\`${item.key}\` is not ${item.kind === 'type' ? 'a type name' : 'valid SQL'}: ${result.message}${result.position === undefined ? '' : ` at character ${result.position}`}`,
         item.kind === 'expression'
           ? "write one SQL expression over the row, e.g. split_part(street_and_number, ' ', 1)"
-          : undefined,
+          : item.kind === 'type'
+            ? 'write one type name, e.g. text, numeric(10,2), timestamptz or int[]'
+            : undefined,
       );
     }
   }

@@ -279,8 +279,8 @@ export function planAddIndex(
   );
   if (taken)
     problem(ctx, i, `a relation or index named ${o.table.schema}.${o.name} already exists`);
-  const using = o.method === undefined ? '' : ` USING ${o.method}`;
-  const where = o.where === undefined ? '' : ` WHERE ${o.where}`;
+  const using = o.method === undefined ? '' : ` USING ${quoteIdent(o.method)}`;
+  const where = o.where === undefined ? '' : ` WHERE (${o.where})`;
   ctx.plan.validate.push({
     kind: 'create-index',
     id: `index:${o.table.schema}.${o.name}`,

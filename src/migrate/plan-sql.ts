@@ -41,7 +41,7 @@ export function defaultConstraintName(
 export function columnDefinition(table: TableName, c: ColumnSpec, withPrimaryKey: boolean): string {
   const parts = [quoteIdent(c.name), c.type];
   if (!c.nullable) parts.push('NOT NULL');
-  if (c.default !== undefined) parts.push(`DEFAULT ${c.default}`);
+  if (c.default !== undefined) parts.push(`DEFAULT (${c.default})`);
   if (c.unique)
     parts.push(`CONSTRAINT ${quoteIdent(defaultConstraintName(table, [c.name], 'key'))} UNIQUE`);
   if (c.primaryKey && withPrimaryKey) parts.push('PRIMARY KEY');

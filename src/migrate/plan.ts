@@ -163,7 +163,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
             'give `up` (an expression filling existing and old-code rows) or a default, or nullable: true',
           );
         w.addColumns.push({
-          sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${c.default}`}${c.nullable ? '' : ' NOT NULL'}`,
+          sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}${c.default === undefined ? '' : ` DEFAULT (${c.default})`}${c.nullable ? '' : ' NOT NULL'}`,
         });
         if (c.default !== undefined)
           ctx.plan.notes.push(
@@ -174,7 +174,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
         addNewColumn(w, c.name, c.type);
         if (c.default !== undefined)
           w.afterAdd.push({
-            sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT ${c.default}`,
+            sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})`,
           });
         const inputs = expressionInputs(ctx, w, o.up, i).filter((x) => x.name !== c.name);
         w.rules.push({

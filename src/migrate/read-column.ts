@@ -1,4 +1,6 @@
 import type { Fields } from './fields.js';
+import { portableLiterals } from './expressions.js';
+import { isOnDeleteAction } from './plan-sql.js';
 import type { ColumnSpec, DerivedColumn, ForeignKeyTarget } from './types.js';
 
 /** Reading the parts operations share: SQL expressions, column definitions, foreign key targets. */
@@ -8,7 +10,7 @@ export interface SqlToCheck {
   fields: Fields;
   key: string;
   sql: string;
-  kind: 'expression' | 'script';
+  kind: 'expression' | 'type' | 'script';
 }
 
 /** What reading one operation needs: the default schema and a place to queue SQL checks. */
@@ -24,8 +26,33 @@ export function expression(
   required: boolean,
 ): string | undefined {
   const sql = required ? f.string(key, true) : f.string(key);
-  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
+  if (sql === undefined) return undefined;
+  ctx.sql.push({ fields: f, key, sql, kind: 'expression' });
+  return portableLiterals(sql);
+}
+
+/** A type name (checked by the Postgres parser with the expressions). */
+export function typeName(
+  f: Fields,
+  key: string,
+  ctx: ReadContext,
+  required: boolean,
+): string | undefined {
+  const sql = required ? f.string(key, true) : f.string(key);
+  if (sql !== undefined) ctx.sql.push({ fields: f, key, sql, kind: 'type' });
   return sql;
+}
+
+/** An ON DELETE action Postgres knows, refused at its position otherwise. */
+function onDeleteAction(f: Fields): string | undefined {
+  const text = f.string('on_delete');
+  if (text === undefined || isOnDeleteAction(text)) return text;
+  f.report(
+    'on_delete',
+    `unknown on_delete \`${text}\``,
+    'one of NO ACTION, RESTRICT, CASCADE, SET NULL, SET DEFAULT',
+  );
+  return undefined;
 }
 
 export function references(
@@ -36,10 +63,10 @@ export function references(
   if (!f) return undefined;
   const table = f.table('table', ctx.defaultSchema);
   const columns = multi
-    ? f.strings('columns', true)
-    : [f.string('column', true)].filter((c): c is string => c !== undefined);
-  const name = f.string('name');
-  const onDelete = f.string('on_delete');
+    ? f.names('columns', true)
+    : [f.name('column', true)].filter((c): c is string => c !== undefined);
+  const name = f.name('name');
+  const onDelete = onDeleteAction(f);
   f.reportUnknown();
   if (!table || !columns || columns.length === 0) return undefined;
   return {
@@ -52,8 +79,8 @@ export function references(
 
 /** Reads one column definition (pgroll's shape: `nullable` defaults to false, as in pgroll). */
 export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined {
-  const name = f.string('name', true);
-  const type = f.string('type', true);
+  const name = f.name('name', true);
+  const type = typeName(f, 'type', ctx, true);
   const nullable = f.boolean('nullable') ?? false;
   const def = expression(f, 'default', ctx, false);
   const unique = f.boolean('unique');
@@ -63,7 +90,7 @@ export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined 
   let check: ColumnSpec['check'];
   if (checkFields) {
     const expr = expression(checkFields, 'constraint', ctx, true);
-    const checkName = checkFields.string('name');
+    const checkName = checkFields.name('name');
     checkFields.reportUnknown();
     if (expr !== undefined)
       check = { expression: expr, ...(checkName === undefined ? {} : { name: checkName }) };
@@ -92,8 +119,8 @@ export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined 
 }
 
 export function derivedColumn(f: Fields, ctx: ReadContext): DerivedColumn | undefined {
-  const name = f.string('name', true);
-  const type = f.string('type', true);
+  const name = f.name('name', true);
+  const type = typeName(f, 'type', ctx, true);
   const up = expression(f, 'up', ctx, true);
   const nullable = f.boolean('nullable') ?? true;
   f.reportUnknown();

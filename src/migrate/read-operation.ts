@@ -7,6 +7,7 @@ import {
   type ReadContext,
   references,
   type SqlToCheck,
+  typeName,
 } from './read-column.js';
 import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
 
@@ -79,7 +80,7 @@ const READERS: Record<string, Reader> = {
   },
   drop_column(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const column = f.string('column', true);
+    const column = f.name('column', true);
     const down = expression(f, 'down', ctx, false);
     f.reportUnknown();
     if (!table || column === undefined) return undefined;
@@ -88,8 +89,8 @@ const READERS: Record<string, Reader> = {
   rename_column(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
     // pgpact writes from/to; pgroll writes column/name.
-    const from = f.has('column') ? f.string('column', true) : f.string('from', true);
-    const to = f.has('name') ? f.string('name', true) : f.string('to', true);
+    const from = f.has('column') ? f.name('column', true) : f.name('from', true);
+    const to = f.has('name') ? f.name('name', true) : f.name('to', true);
     f.ignore('column', 'from', 'name', 'to');
     f.reportUnknown();
     if (!table || from === undefined || to === undefined) return undefined;
@@ -97,7 +98,7 @@ const READERS: Record<string, Reader> = {
   },
   split_column(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const from = f.string('from', true);
+    const from = f.name('from', true);
     const to = f.objects('to', 'a new column', true)?.map((c) => derivedColumn(c, ctx));
     const down = expression(f, 'down', ctx, true);
     f.reportUnknown();
@@ -107,7 +108,7 @@ const READERS: Record<string, Reader> = {
   },
   merge_columns(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const from = f.strings('from', true);
+    const from = f.names('from', true);
     const toFields = f.object('to', 'the new column', true);
     const to = toFields ? derivedColumn(toFields, ctx) : undefined;
     const downFields = f.object('down', 'the down expressions (old column: expression)', true);
@@ -132,11 +133,11 @@ const READERS: Record<string, Reader> = {
   },
   change_type(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const column = f.string('column', true);
-    const type = f.string('type', true);
+    const column = f.name('column', true);
+    const type = typeName(f, 'type', ctx, true);
     const up = expression(f, 'up', ctx, true);
     const down = expression(f, 'down', ctx, true);
-    const rename = f.string('rename');
+    const rename = f.name('rename');
     f.reportUnknown();
     if (
       !table ||
@@ -158,7 +159,7 @@ const READERS: Record<string, Reader> = {
   },
   set_not_null(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const column = f.string('column', true);
+    const column = f.name('column', true);
     const up = expression(f, 'up', ctx, false);
     f.reportUnknown();
     if (!table || column === undefined) return undefined;
@@ -166,8 +167,8 @@ const READERS: Record<string, Reader> = {
   },
   add_index(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const name = f.string('name', true);
-    const columns = f.strings('columns', true);
+    const name = f.name('name', true);
+    const columns = f.names('columns', true);
     const unique = f.boolean('unique') ?? false;
     const method = f.string('method');
     const where = f.has('predicate')
@@ -178,15 +179,20 @@ const READERS: Record<string, Reader> = {
       f.report('storage_parameters', 'index storage parameters are not read');
     f.ignore('storage_parameters');
     f.reportUnknown();
-    if (!table || name === undefined || !columns) return undefined;
     if (method !== undefined && !/^[a-z_][a-z0-9_]*$/.test(method)) {
       f.report(
         'method',
         `unknown index method \`${method}\``,
         'one of btree, hash, gist, spgist, gin, brin',
       );
-      return undefined;
     }
+    if (
+      !table ||
+      name === undefined ||
+      !columns ||
+      (method !== undefined && !/^[a-z_][a-z0-9_]*$/.test(method))
+    )
+      return undefined;
     return {
       op: 'add_index',
       table,
@@ -199,9 +205,9 @@ const READERS: Record<string, Reader> = {
   },
   add_constraint(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const name = f.string('name', true);
+    const name = f.name('name', true);
     const type = f.string('type', true);
-    const columns = f.strings('columns') ?? [];
+    const columns = f.names('columns') ?? [];
     const check = type === 'check' ? expression(f, 'check', ctx, true) : f.string('check');
     const refs = references(f.object('references', 'the referenced table'), ctx, true);
     // pgroll's create_constraint rewrites rows through up/down; pgpact validates the rows as they are.
@@ -254,9 +260,9 @@ const READERS: Record<string, Reader> = {
   // pgroll: one change of one column per operation.
   alter_column(f, ctx) {
     const table = f.table('table', ctx.defaultSchema);
-    const column = f.string('column', true);
-    const name = f.string('name');
-    const type = f.string('type');
+    const column = f.name('column', true);
+    const name = f.name('name');
+    const type = typeName(f, 'type', ctx, false);
     const nullable = f.boolean('nullable');
     let unsupported = false;
     for (const key of ['check', 'unique', 'references', 'default', 'comment']) {

@@ -306,7 +306,8 @@ export async function readMigrationStatus(
     uses,
     observation,
     declared: manifest !== undefined,
-    canComplete: active.phase === 'active' && !uses.some((u) => u.blocking),
+    canComplete:
+      active.phase === 'active' && observation.available && !uses.some((u) => u.blocking),
     notes: active.plan.notes,
   };
   const rate = backfillRate(options.previous, reading);

@@ -1,5 +1,14 @@
 import { PgpactError } from '../errors.js';
-import { finishRecord, readActive, readHistory, setPhase } from './bookkeeping.js';
+import type { Queryable } from '../postgres/client.js';
+import {
+  type ActiveMigration,
+  finishRecord,
+  readActive,
+  readHistory,
+  setPhase,
+} from './bookkeeping.js';
+import { rollbackBlockers } from './drop-dependencies.js';
+import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
@@ -12,6 +21,24 @@ export interface RollbackResult {
   /** The phase the migration was in when the rollback began. */
   from: Phase;
   resumed: boolean;
+}
+
+/** A rollback refused: objects outside the migration depend on what it would drop. */
+async function refuseIfBlocked(
+  client: Queryable,
+  active: ActiveMigration,
+  untouched: boolean,
+): Promise<void> {
+  const blockers = await rollbackBlockers(client, active);
+  if (blockers.length === 0) return;
+  throw new PgpactError(
+    'MIGRATION_BLOCKED',
+    `cannot roll back ${active.name}: ${blockers.length === 1 ? 'an object depends' : 'objects depend'} on what the rollback drops (pgpact never cascades)`,
+    {
+      detail: blockers.map((b) => `${b.object} depends on ${b.uses}`).join('\n'),
+      hint: `drop or redefine ${[...new Set(blockers.map((b) => b.object))].join(', ')} first, then run pgpact migrate rollback again${untouched ? ' (nothing was changed; the migration stays where it was)' : ''}`,
+    },
+  );
 }
 
 /**
@@ -59,6 +86,15 @@ export async function rollbackMigration(
         }
         const from = active.phase;
         options.onStep?.(`roll back ${active.name} (phase ${from})`);
+        // Raw SQL downs run first and may drop what depends on the new shape (a view of the
+        // migration's own): with none left to run, check before anything changes.
+        const downsPending = active.plan.rollback.some(
+          (s) =>
+            s.kind === 'once' &&
+            !active.stepsDone.includes(s.id) &&
+            (s.onlyIfDone === undefined || active.stepsDone.includes(s.onlyIfDone)),
+        );
+        if (!downsPending) await refuseIfBlocked(client, active, from !== 'rolling_back');
         if (from !== 'rolling_back') await setPhase(client, active.name, 'rolling_back');
         const ctx: StepContext = {
           client,
@@ -67,7 +103,22 @@ export async function rollbackMigration(
           retry: retryPolicy(options),
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
-        for (const step of active.plan.rollback) await runStep(ctx, step);
+        let checked = !downsPending;
+        try {
+          for (const step of active.plan.rollback) {
+            if (!checked && step.kind !== 'once') {
+              await refuseIfBlocked(client, active, false);
+              checked = true;
+            }
+            await runStep(ctx, step);
+          }
+        } catch (error) {
+          throw stopped(
+            error,
+            `rollback of ${active.name}`,
+            'fix the cause and rerun pgpact migrate rollback, which resumes where it stopped (start and complete wait for it)',
+          );
+        }
         await finishRecord(client, active.name, 'rolled_back');
         return {
           name: active.name,

@@ -20,7 +20,11 @@ export async function withMigrationSession<T>(
     url,
     async (client) => {
       // A role's own limits (pgpact provisions statement_timeout per service) must not cut an index build short.
-      await client.query('SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0');
+      // Literals and the file's SQL were checked by a parser that reads backslashes as
+      // standard_conforming_strings = on does: the server must read them the same way.
+      await client.query(
+        'SET statement_timeout = 0; SET idle_in_transaction_session_timeout = 0; SET standard_conforming_strings = on',
+      );
       return fn(client);
     },
     { applicationName: 'pgpact migrate' },

@@ -9,9 +9,10 @@ import {
   readHistory,
   setPhase,
 } from './bookkeeping.js';
+import { stopped } from './failure.js';
 import { withMigrationLock } from './lock.js';
 import { tableKey } from './names.js';
-import { takeBaseline } from './observed.js';
+import { EVIDENCE_HINT, takeBaseline } from './observed.js';
 import { planMigration } from './plan.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
@@ -27,6 +28,8 @@ export interface StartResult {
   phase: Phase;
   backfill: TableBackfill[];
   notes: string[];
+  /** Said when the migration began without pg_stat_statements: complete will need it. */
+  warnings: string[];
 }
 
 const EXPANDING: Phase[] = ['expanding', 'backfilling', 'validating'];
@@ -54,6 +57,7 @@ export async function startMigration(
         await ensureBookkeeping(client);
         let active = await readActive(client);
         let resumed = false;
+        const warnings: string[] = [];
         if (active && active.name !== migration.name) {
           throw new PgpactError(
             'MIGRATION_IN_PROGRESS',
@@ -95,6 +99,7 @@ export async function startMigration(
               phase: active.phase,
               backfill: inPlanOrder(active),
               notes: active.plan.notes,
+              warnings,
             };
           }
           resumed = true;
@@ -109,11 +114,17 @@ export async function startMigration(
               phase: 'completed',
               backfill: [],
               notes: [],
+              warnings,
             };
           }
           options.onStep?.(`plan ${migration.name} against the live catalog`);
           const plan = planMigration(migration, await readCatalog(client));
-          await insertRecord(client, migration, plan, await takeBaseline(client));
+          const baseline = await takeBaseline(client);
+          if (!baseline.ok)
+            warnings.push(
+              `observed consumers cannot be checked: ${baseline.reason}. complete will refuse without --force until they can: ${EVIDENCE_HINT}`,
+            );
+          await insertRecord(client, migration, plan, baseline.ok ? baseline.baseline : undefined);
           active = (await readActive(client))!;
         }
         const plan = active.plan;
@@ -125,27 +136,35 @@ export async function startMigration(
           ...(options.onStep ? { onStep: options.onStep } : {}),
         };
         let phase = active.phase;
-        if (phase === 'expanding') {
-          for (const step of plan.expand) await runStep(ctx, step);
-          phase = 'backfilling';
-          await setPhase(client, active.name, phase);
-        }
-        const backfill: TableBackfill[] = [];
-        if (phase === 'backfilling') {
-          for (const b of plan.backfills) {
-            const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
-              batchSize: options.batchSize ?? DEFAULTS.batchSize,
-              ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-            });
-            backfill.push(done);
+        try {
+          if (phase === 'expanding') {
+            for (const step of plan.expand) await runStep(ctx, step);
+            phase = 'backfilling';
+            await setPhase(client, active.name, phase);
           }
-          phase = 'validating';
-          await setPhase(client, active.name, phase);
-        }
-        if (EXPANDING.includes(phase)) {
-          for (const step of plan.validate) await runStep(ctx, step);
-          phase = 'active';
-          await setPhase(client, active.name, phase);
+          const backfill: TableBackfill[] = [];
+          if (phase === 'backfilling') {
+            for (const b of plan.backfills) {
+              const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
+                batchSize: options.batchSize ?? DEFAULTS.batchSize,
+                ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+              });
+              backfill.push(done);
+            }
+            phase = 'validating';
+            await setPhase(client, active.name, phase);
+          }
+          if (EXPANDING.includes(phase)) {
+            for (const step of plan.validate) await runStep(ctx, step);
+            phase = 'active';
+            await setPhase(client, active.name, phase);
+          }
+        } catch (error) {
+          throw stopped(
+            error,
+            `start of ${active.name} (phase ${phase})`,
+            `the migration stays recorded where it stopped: fix the cause and rerun pgpact migrate start ${migration.file} to resume, or undo it with pgpact migrate rollback (the file must not change before either)`,
+          );
         }
         const final = await readActive(client);
         return {
@@ -155,6 +174,7 @@ export async function startMigration(
           phase,
           backfill: final ? inPlanOrder(final) : [],
           notes: plan.notes,
+          warnings,
         };
       },
       options.signal,

@@ -3,6 +3,7 @@ import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { type ConsumerAssessment, assessConsumers } from './assess.js';
 import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
+import { type RollbackBlocker, rollbackBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
 import type { OldShapeColumn } from './plan-types.js';
 import { withMigrationSession } from './session.js';
@@ -21,6 +22,8 @@ export interface MigrationStatus {
   consumers: ConsumerAssessment;
   /** Whether complete would proceed now without --force. */
   canComplete: boolean;
+  /** While rolling back: what the rollback's DROPs would fail on. */
+  rollbackBlockers?: RollbackBlocker[];
   notes: string[];
 }
 
@@ -50,7 +53,10 @@ export async function migrationStatus(
           done: false,
         },
     );
+    const blockers =
+      active.phase === 'rolling_back' ? await rollbackBlockers(client, active) : undefined;
     return {
+      ...(blockers ? { rollbackBlockers: blockers } : {}),
       name: active.name,
       file: active.file,
       phase: active.phase,
@@ -59,7 +65,10 @@ export async function migrationStatus(
       backfill,
       oldShape: active.plan.oldShape,
       consumers,
-      canComplete: active.phase === 'active' && !consumers.uses.some((u) => u.blocking),
+      canComplete:
+        active.phase === 'active' &&
+        consumers.observation.available &&
+        !consumers.uses.some((u) => u.blocking),
       notes: active.plan.notes,
     };
   });

@@ -49,6 +49,11 @@ function block(
   ];
 }
 
+/** A one-line comment naming the rule: a carriage return or newline in a name must not end it. */
+function comment(text: string): string {
+  return `-- ${text.replace(/[\u0000-\u001f\u007f]/g, ' ')}`;
+}
+
 function anyDistinct(inputs: ExpressionInput[], fn: string): string {
   const columns = [...new Set(inputs.map((i) => i.column))];
   return columns.length === 0
@@ -66,7 +71,7 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
   const setOld = rule.down.map((d) => `${NEW}.${quoteIdent(d.column)} := ${d.expression};`);
   const anyNewSet =
     newColumns.map((c) => `${NEW}.${quoteIdent(c)} IS NOT NULL`).join(' OR ') || 'false';
-  const lines = [`-- ${rule.operation.replaceAll('\n', ' ')}`, `IF TG_OP = 'INSERT' THEN`];
+  const lines = [comment(rule.operation), `IF TG_OP = 'INSERT' THEN`];
   if (setOld.length > 0) {
     lines.push(`  IF ${anyNewSet} THEN`, ...block(rule.downInputs, table, NEW, setOld, '    '));
     lines.push('  ELSE', ...block(rule.upInputs, table, NEW, setNew, '    '), '  END IF;');
@@ -106,7 +111,7 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
 function fill(rule: FillRule, fn: string, table: string): string[] {
   const target = `${fn}.NEW.${quoteIdent(rule.column)}`;
   return [
-    `-- ${rule.operation.replaceAll('\n', ' ')}`,
+    comment(rule.operation),
     `IF ${target} IS NULL THEN`,
     ...block(rule.inputs, table, `${fn}.NEW`, [`${target} := ${rule.expression};`], '  '),
     'END IF;',

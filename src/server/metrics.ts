@@ -199,6 +199,40 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     'Runtime findings now, by kind and severity.',
     [...findings.values()].map((f) => [f.labels, f.count]),
   );
+  // One series per noisy → slowed pair, so an alert can name both services.
+  const noisyPairs = report.findings.flatMap((f) =>
+    f.noisyNeighbour
+      ? f.noisyNeighbour.slowed.map((v) => ({ noisy: f.noisyNeighbour!.noisy, slowed: v }))
+      : [],
+  );
+  e.family(
+    'pgpact_noisy_neighbour',
+    'gauge',
+    'Noisy-neighbour findings now: 1 per noisy service and service it slowed.',
+    noisyPairs.map((p) => [{ noisy_service: p.noisy, slowed_service: p.slowed.service }, 1]),
+  );
+  e.family(
+    'pgpact_noisy_neighbour_slowdown_ratio',
+    'gauge',
+    "The slowed service's mean statement time while the noisy one was loud, divided by its own baseline.",
+    noisyPairs
+      .filter((p) => p.slowed.meanStatementMs && p.slowed.meanStatementMs.before > 0)
+      .map((p) => [
+        { noisy_service: p.noisy, slowed_service: p.slowed.service },
+        p.slowed.meanStatementMs!.after / p.slowed.meanStatementMs!.before,
+      ]),
+  );
+  e.family(
+    'pgpact_noisy_neighbour_throughput_ratio',
+    'gauge',
+    "The slowed service's calls per second while the noisy one was loud, divided by its own baseline.",
+    noisyPairs
+      .filter((p) => p.slowed.callsPerSecond && p.slowed.callsPerSecond.before > 0)
+      .map((p) => [
+        { noisy_service: p.noisy, slowed_service: p.slowed.service },
+        p.slowed.callsPerSecond!.after / p.slowed.callsPerSecond!.before,
+      ]),
+  );
   if (report.pool) renderPoolMetrics(e, report.pool);
   if (report.replicas) renderReplicaMetrics(e, report.replicas);
   e.family('pgpact_sampler_duration_seconds', 'gauge', 'What the last sample took to collect.', [

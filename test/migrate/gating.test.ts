@@ -294,12 +294,14 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
       ['users.vertrag.vertrag_tarif_fkey', ['users.Tarif.*']],
     ]);
     await withClient(url, (c) => c.query('ALTER TABLE users.vertrag DROP COLUMN tarif'));
-    expect(await completeMigration(url, { manifest: v1, force: true, quietForMs: 0 })).toMatchObject({
+    expect(
+      await completeMigration(url, { manifest: v1, force: true, quietForMs: 0 }),
+    ).toMatchObject({
       outcome: 'completed',
     });
   });
 
-  it('without pg_stat_statements: declared consumers only, and status says observation is off', async () => {
+  it('without pg_stat_statements: status says observation is off, complete needs --force', async () => {
     const url = await server().createDatabase();
     await setUp(url, []);
     await withClient(url, (c) => c.query('DROP EXTENSION pg_stat_statements'));
@@ -308,10 +310,17 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     const status = await migrationStatus(url, { manifest: v2 });
     expect(status?.consumers.observation).toEqual({
       available: false,
-      reason:
-        'pg_stat_statements was not readable when the migration started, so there is no baseline',
+      reason: expect.stringMatching(
+        /^pg_stat_statements was not readable when the migration started, so there is no baseline: pg_stat_statements is not available/,
+      ),
     });
-    expect(status?.canComplete).toBe(true);
-    expect(await completeMigration(url, { manifest: v2 })).toMatchObject({ outcome: 'completed' });
+    expect(status?.canComplete).toBe(false);
+    await expect(completeMigration(url, { manifest: v2 })).rejects.toMatchObject({
+      code: 'MIGRATION_UNVERIFIED',
+    });
+    expect(await completeMigration(url, { manifest: v2, force: true })).toMatchObject({
+      outcome: 'completed',
+      unverified: expect.stringContaining('pg_stat_statements'),
+    });
   });
 });

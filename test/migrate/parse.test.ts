@@ -131,6 +131,32 @@ operations:
     );
   });
 
+  it('refuses names Postgres would cut or that hold control characters, at their line', async () => {
+    const long = 'c'.repeat(64);
+    const problems = await problemsOf(`name: "evil\\u001b[2J"
+schema: "${'p'.repeat(64)}"
+operations:
+  - add_constraint: { table: t, name: ${long}, type: check, check: "a > 0" }
+  - add_column: { table: t, column: { name: "x\\ry", type: int, nullable: true } }
+  - add_index: { table: "${'s'.repeat(64)}.t", name: i, columns: [a] }
+  - add_index: { table: t, name: j, columns: ["a\\nb"], method: "btree; DROP" }
+`);
+    const text = problems.map((p) => `${p.line}:${p.column}: ${p.message}`);
+    expect(text).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^4:\d+: `name` of add_constraint is 64 bytes long, more than the 63/,
+        ),
+        expect.stringMatching(/^5:\d+: `name` of a column holds a control character/),
+        expect.stringMatching(/^6:\d+: `table` of add_index: `s+` is 64 bytes long/),
+        expect.stringMatching(
+          /^7:\d+: `a\\nb` in `columns` of add_index holds a control character/,
+        ),
+        expect.stringMatching(/^7:\d+: unknown index method `btree; DROP`/),
+      ]),
+    );
+  });
+
   it('takes the name from the file when the migration has none, and says which file is missing', async () => {
     const m = await parseMigration('operations:\n  - sql: { up: "SELECT 1" }\n', '/x/007_seed.yml');
     expect(m.name).toBe('007_seed');

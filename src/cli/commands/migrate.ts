@@ -12,6 +12,7 @@ import { migrationStatus } from '../../migrate/status.js';
 import type { RunOptions, TableBackfill } from '../../migrate/types.js';
 import { resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { type Command, EXIT, type Output } from '../command.js';
+import { formatError } from '../report-error.js';
 import { manifestReplicas, type ReplicaAddress } from '../../replica/open-replicas.js';
 
 type Values = Record<string, string | boolean | string[] | undefined>;
@@ -89,14 +90,21 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
                (pg_stat_statements entries that ran since start and touch an old column)
   complete     contract: drop the old columns, triggers and bookkeeping. Refused (exit 1,
                MIGRATION_BLOCKED) while a consumer uses the old shape, naming the change each
-               needs; --force drops anyway and lists what will break. Resumable.
-  rollback     undo the expand at any point before complete began. Resumable.
+               needs, and (MIGRATION_UNVERIFIED) while pg_stat_statements cannot be read, so
+               observed consumers cannot be checked; --force drops anyway and lists what will
+               break. Resumable.
+  rollback     undo the expand at any point before complete began. Refused (exit 1,
+               MIGRATION_BLOCKED) before any DROP while something outside the migration
+               depends on what it drops (a view on a new column, a foreign key onto a
+               created table), naming it. Resumable; status names the command that finishes
+               an interrupted one.
 
   --batch-size N        rows per backfill transaction (default 10000)
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
   --quiet-for D         an observed statement stops blocking once its call count has not
                         changed for D between two runs of status/complete (default 15min)
-  --force               complete even though consumers still use the old shape
+  --force               complete even though consumers still use the old shape, or cannot
+                        be observed (never past a view or other object a DROP would fail on)
   --replica URL         a streaming replica whose readers count too (repeatable; also the
                         manifest's replicas): a statement there that reads the old shape
                         blocks until its count stays unchanged for --quiet-for
@@ -113,7 +121,7 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
     rename_column, create_index, create_constraint and alter_column (name, type or
     nullable: false). See src/migrate/FORMAT.md.
 
-  exit codes: 0 done, 1 complete refused (consumers use the old shape), 2 invalid input`;
+  exit codes: 0 done, 1 complete refused (consumers use the old shape, or no evidence), 2 invalid input`;
 
 /** `pgpact migrate`: expand/contract migrations gated on the consumers of the old shape. */
 export const migrateCommand: Command = {
@@ -160,6 +168,7 @@ export const migrateCommand: Command = {
     switch (action) {
       case 'start': {
         const result = await startMigration(url, migration!, options);
+        for (const warning of result.warnings) output.err(`warning: ${warning}\n`);
         const lines =
           result.outcome === 'already-completed'
             ? [`${result.name} was completed before: nothing to do`]
@@ -201,6 +210,8 @@ export const migrateCommand: Command = {
               : [
                   `${result.name} completed${result.resumed ? ' (resumed)' : ''}: the old shape, sync triggers and bookkeeping are gone`,
                 ];
+          if (result.unverified !== undefined)
+            lines.push(`forced past unchecked observed consumers: ${result.unverified}`);
           if (result.forcedPast.length > 0)
             lines.push(
               'forced past consumers that will now break:',
@@ -209,6 +220,11 @@ export const migrateCommand: Command = {
           print(result, `${lines.join('\n')}\n`);
           return EXIT.ok;
         } catch (error) {
+          // Refused for want of evidence: the command worked and found a problem.
+          if (error instanceof PgpactError && error.code === 'MIGRATION_UNVERIFIED') {
+            output.err(formatError(error));
+            return EXIT.problem;
+          }
           if (!(error instanceof MigrationBlockedError)) throw error;
           if (json)
             output.out(
@@ -221,10 +237,20 @@ export const migrateCommand: Command = {
         }
       }
       default: {
-        const result = await rollbackMigration(url, {
-          ...options,
-          ...(migration ? { name: migration.name } : {}),
-        });
+        let result: Awaited<ReturnType<typeof rollbackMigration>>;
+        try {
+          result = await rollbackMigration(url, {
+            ...options,
+            ...(migration ? { name: migration.name } : {}),
+          });
+        } catch (error) {
+          // Refused before a DROP that would fail: the command worked and found a problem.
+          if (error instanceof PgpactError && error.code === 'MIGRATION_BLOCKED') {
+            output.err(formatError(error));
+            return EXIT.problem;
+          }
+          throw error;
+        }
         print(
           result,
           result.outcome === 'already-rolled-back'

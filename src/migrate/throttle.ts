@@ -82,6 +82,16 @@ export async function readPause(client: Queryable): Promise<string | undefined> 
   return `paused by pgpact migrate throttle (${r.paused_by}${r.reason ? `: ${r.reason}` : ''})`;
 }
 
+/** WAL positions are remembered this long: a longer lag shows as this long. */
+const WAL_HISTORY_MS = 3_600_000;
+
+function worstOf(lags: { label: string; ms: number }[]): { label: string; ms: number } | undefined {
+  return lags.reduce<{ label: string; ms: number } | undefined>(
+    (worst, l) => (!worst || l.ms > worst.ms ? l : worst),
+    undefined,
+  );
+}
+
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
@@ -89,6 +99,8 @@ function seconds(ms: number): string {
 /** Checks the throttle conditions on the backfill's own session and on the replicas it reads. */
 export class Throttle {
   private replicaClients: { label: string; client: pg.Client }[] | undefined;
+  /** The primary's WAL position at each check (for the lag of standbys that stopped replaying). */
+  private readonly walSamples: { at: number; lsn: bigint }[] = [];
 
   constructor(
     private readonly client: Queryable,
@@ -115,6 +127,11 @@ export class Throttle {
 
   /** Why the backfill must wait now, or undefined. */
   async reason(): Promise<string | undefined> {
+    // Sampled at every check, paused or not: the primary's view of lag is built from them.
+    const standbys =
+      this.options.maxReplicaLagMs !== undefined && (this.options.replicas ?? []).length === 0
+        ? await this.primaryView()
+        : undefined;
     const paused = await readPause(this.client);
     if (paused) return paused;
     const o = this.options;
@@ -135,7 +152,7 @@ export class Throttle {
       }
     }
     if (o.maxReplicaLagMs !== undefined) {
-      const lag = await this.replicaLag();
+      const lag = standbys ? worstOf(standbys) : await this.replicaLag();
       if (lag && lag.ms > o.maxReplicaLagMs)
         return `replica ${lag.label} lags ${seconds(lag.ms)} > --max-replica-lag ${seconds(o.maxReplicaLagMs)}`;
     }
@@ -161,23 +178,54 @@ export class Throttle {
     }
   }
 
-  /** The largest replay lag: of the replicas given, else as the primary sees its standbys. */
+  /**
+   * Each standby's lag as the primary sees it. replay_lag stops moving while a standby does
+   * not replay at all (no new reply to measure), so the primary's WAL position is sampled at
+   * every check: a standby whose replay position is below a position written at time t lags
+   * at least now - t. The larger of that and replay_lag counts.
+   */
+  private async primaryView(): Promise<{ label: string; ms: number }[]> {
+    const { rows } = await this.client.query<{
+      name: string;
+      current: string;
+      replayed: string | null;
+      ms: number | null;
+    }>(
+      `${MARKER} SELECT coalesce(nullif(r.application_name, ''), r.client_addr::text, r.pid::text) AS name,
+         pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::text AS current,
+         pg_wal_lsn_diff(r.replay_lsn, '0/0')::text AS replayed,
+         (extract(epoch FROM r.replay_lag) * 1000)::float8 AS ms
+       FROM (SELECT 1) one LEFT JOIN pg_stat_replication r ON true`,
+    );
+    const now = Date.now();
+    const current = rows[0] ? BigInt(rows[0].current) : undefined;
+    if (current !== undefined) {
+      const last = this.walSamples.at(-1);
+      if (!last || last.lsn !== current) this.walSamples.push({ at: now, lsn: current });
+      while (this.walSamples.length > 1 && now - this.walSamples[0]!.at > WAL_HISTORY_MS)
+        this.walSamples.shift();
+    }
+    const lags: { label: string; ms: number }[] = [];
+    for (const r of rows) {
+      if (r.name === null) continue;
+      let ms = r.ms ?? 0;
+      if (r.replayed !== null) {
+        const replayed = BigInt(r.replayed);
+        const behind = this.walSamples.find((w) => w.lsn > replayed);
+        if (behind) ms = Math.max(ms, now - behind.at);
+      }
+      lags.push({ label: r.name, ms });
+    }
+    return lags;
+  }
+
+  /** The largest replay lag of the replicas given. */
   private async replicaLag(): Promise<{ label: string; ms: number } | undefined> {
     const replicas = this.options.replicas ?? [];
     let worst: { label: string; ms: number } | undefined;
     const consider = (label: string, ms: number | null | undefined) => {
       if (ms !== null && ms !== undefined && (!worst || ms > worst.ms)) worst = { label, ms };
     };
-    if (replicas.length === 0) {
-      // replay_lag keeps growing while a standby does not replay WAL sent to it.
-      const { rows } = await this.client.query<{ name: string; ms: number | null }>(
-        `${MARKER} SELECT coalesce(application_name, client_addr::text, pid::text) AS name,
-           (extract(epoch FROM replay_lag) * 1000)::float8 AS ms
-         FROM pg_stat_replication`,
-      );
-      for (const r of rows) consider(r.name, r.ms);
-      return worst;
-    }
     this.replicaClients ??= await Promise.all(
       replicas.map(async (r) => ({
         label: r.label ?? replicaLabel(r.url),

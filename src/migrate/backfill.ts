@@ -260,7 +260,8 @@ export async function runBackfill(
   );
   const watch =
     sizer.adaptive && options.watchUrl
-      ? await WriterWatch.open(options.watchUrl, await backendPid(client))
+      ? // Without a second session (connection limit), batches still follow their duration.
+        await WriterWatch.open(options.watchUrl, await backendPid(client)).catch(() => undefined)
       : undefined;
   let lastCheck = 0;
   try {

@@ -29,8 +29,11 @@ export function shortDuration(seconds: number): string {
   return `${s}s`;
 }
 
+/** Figures older than this come from a start that no longer runs (a running one saves them at least every 500 ms). */
+const STALE_PACE_MS = 30_000;
+
 /** Rate, ETA and throttling of a running backfill: `120,000 rows/s, ETA 45s, throttled 12s (now: replica lag ...)`. */
-export function paceText(b: TableBackfill): string {
+export function paceText(b: TableBackfill, now = Date.now()): string {
   const p = b.pace;
   if (!p) return '';
   const parts: string[] = [];
@@ -39,6 +42,9 @@ export function paceText(b: TableBackfill): string {
   if (p.throttledMs >= 1000 || p.throttledBy)
     parts.push(`throttled ${shortDuration(p.throttledMs / 1000)}`);
   if (p.throttledBy) parts.push(`waiting: ${p.throttledBy}`);
+  // A start killed or stopped leaves its last figures: say how old they are.
+  if (parts.length > 0 && !b.done && now - Date.parse(p.at) > STALE_PACE_MS)
+    parts.push(`as of ${p.at.slice(11, 19)} UTC, no batch since`);
   return parts.join(', ');
 }
 

@@ -233,3 +233,34 @@ describe('backfill progress', () => {
     expect(later.rowsPerSecond).toBe(Math.round((600 / 66_000) * 1000));
   });
 });
+
+describe('backfill progress text', () => {
+  it('shows rate, ETA, time throttled and why; figures of a start that stopped say how old they are', async () => {
+    const { backfillLine, progressBar } = await import('../../src/migrate/format.js');
+    const at = new Date().toISOString();
+    const b = {
+      table: { schema: 'users', name: 'account' },
+      strategy: 'primary-key' as const,
+      lastKey: ['360000'],
+      keyRange: { min: '1', max: '1000000' },
+      rowsDone: 360_000,
+      rowsTotal: 1_000_000,
+      done: false,
+      pace: {
+        rowsPerSecond: 12_000,
+        etaSeconds: 53,
+        throttledMs: 75_000,
+        throttledBy: 'replica r1 lags 7.0s > --max-replica-lag 5.0s',
+        at,
+      },
+    };
+    expect(progressBar(b)).toBe(
+      '[#########...............]  36% users.account 360,000/1,000,000 rows, 12,000 rows/s, ETA 53s, throttled 1m15s, waiting: replica r1 lags 7.0s > --max-replica-lag 5.0s',
+    );
+    const old = { ...b, pace: { ...b.pace, at: '2026-01-01T10:00:00.000Z' } };
+    expect(backfillLine(old)).toMatch(/\(36%\), .*as of 10:00:00 UTC, no batch since$/);
+    expect(progressBar({ ...b, lastKey: ['1000000'], rowsDone: 1_000_000, done: true })).toMatch(
+      /^\[#{24}\] 100% users\.account 1,000,000\/1,000,000 rows/,
+    );
+  });
+});

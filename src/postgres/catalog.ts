@@ -44,11 +44,13 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     version: string;
     database: string;
     current_user: string;
+    owner: string;
     grants: Grant[];
     extensions: string[];
   }>(`
     SELECT current_setting('server_version_num') AS version,
            current_database() AS database, current_user::text AS current_user,
+           pg_get_userbyid(d.datdba) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
            COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
     FROM pg_database d WHERE d.datname = current_database()`);
@@ -161,6 +163,10 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')`);
 
+  const databases = await client.query<{ name: string }>(
+    `SELECT datname AS name FROM pg_database WHERE NOT datistemplate ORDER BY 1`,
+  );
+
   const roles = await client.query<{
     oid: number;
     name: string;
@@ -174,6 +180,8 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     member_of: string[] | null;
     memberships: { role: string; grantor: string }[] | null;
     settings: string[] | null;
+    database_settings: Record<string, string[]> | null;
+    comment: string | null;
   }>(`
     SELECT r.oid::int AS oid, r.rolname AS name, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
            r.rolcreaterole AS createrole, r.rolcanlogin AS can_login, r.rolreplication AS replication,
@@ -183,7 +191,10 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
            (SELECT json_agg(json_build_object('role', g.rolname, 'grantor', pg_get_userbyid(m.grantor))
                             ORDER BY g.rolname, pg_get_userbyid(m.grantor))
               FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) AS memberships,
-           (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
+           (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings,
+           (SELECT json_object_agg(d.datname, s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+             WHERE s.setrole = r.oid) AS database_settings,
+           shobj_description(r.oid, 'pg_authid') AS comment
     FROM pg_roles r
     WHERE r.rolname !~ '^pg_'
     ORDER BY r.rolname`);
@@ -295,18 +306,19 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     connectionLimit: r.connection_limit,
     memberOf: r.member_of ?? [],
     memberships: r.memberships ?? [],
-    settings: Object.fromEntries(
-      (r.settings ?? []).map((s) => {
-        const eq = s.indexOf('=');
-        return [s.slice(0, eq), s.slice(eq + 1)];
-      }),
+    settings: settingsOf(r.settings),
+    settingsByDatabase: Object.fromEntries(
+      Object.entries(r.database_settings ?? {}).map(([db, config]) => [db, settingsOf(config)]),
     ),
+    ...(r.comment === null ? {} : { comment: r.comment }),
   }));
 
   const m = meta.rows[0]!;
   return {
     serverVersion: Number(m.version),
     database: m.database,
+    databaseOwner: m.owner,
+    databases: databases.rows.map((d) => d.name),
     schemas: schemas.rows.map((s) => ({ name: s.name, owner: s.owner, grants: sortGrants(s.grants) })),
     relations: relationInfos,
     roles: roleInfos,
@@ -330,6 +342,16 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     currentUser: m.current_user,
     types: types.rows,
   };
+}
+
+/** `name=value` entries of a setconfig array as a map. */
+function settingsOf(config: string[] | null): Record<string, string> {
+  return Object.fromEntries(
+    (config ?? []).map((s) => {
+      const eq = s.indexOf('=');
+      return [s.slice(0, eq), s.slice(eq + 1)];
+    }),
+  );
 }
 
 /** Finds a relation by schema and name. */

@@ -134,7 +134,7 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
   --batch-time D        adaptive batches aim at this duration (default 100ms); a batch that
                         makes writers of the table wait on its locks halves the size
   --max-replica-lag D   wait before a batch while a replica lags more than D (the --replica
-                        and manifest replicas; else pg_stat_replication's replay_lag)
+                        and manifest replicas; else the standbys in pg_stat_replication)
   --max-active N        wait while more than N sessions of the database are active
   --throttle-query SQL  wait while SQL returns true (read-only transaction, 2s statement_timeout)
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)

@@ -1,5 +1,7 @@
 import { PgpactError } from '../../errors.js';
 import { monitorEvery, type RuntimeReport } from '../../runtime/monitor.js';
+import { defaultStateDir } from '../../postgres/embedded.js';
+import { StatementSnapshotKeeper } from '../../report/statement-snapshots.js';
 import { serveMetrics } from '../../server/metrics.js';
 import { type Command, EXIT } from '../command.js';
 import { openMonitor, parseInterval } from './top.js';
@@ -27,6 +29,10 @@ export const metricsCommand: Command = {
   transaction, share of DB time, DB time and calls (counters), lock waits by waiting and
   holding service, deadlocks, findings, and the sampler's own duration.
 
+  Once a minute it also appends pg_stat_statements' counters per role and statement to
+  .pgpact/statement-snapshots.jsonl (0600, cut to its newer half past 20 MB, 7 days kept,
+  texts carrying a password withheld), which pgpact report --since reads.
+
   --port N         TCP port (default 9187; 0 picks a free one)
   --host ADDR      address to bind (default 127.0.0.1: not reachable from other machines)
   --interval D     time between samples (default 1s)
@@ -53,6 +59,8 @@ export const metricsCommand: Command = {
     const opened = await openMonitor(values, 'pgpact metrics');
     let report: RuntimeReport | undefined;
     let error: string | undefined;
+    const keeper = new StatementSnapshotKeeper({ stateDir: defaultStateDir() });
+    let lastSnapshot = 0;
     try {
       const served = await serveMetrics({
         host,
@@ -75,6 +83,12 @@ export const metricsCommand: Command = {
           (next) => {
             report = next;
             error = undefined;
+            if (Date.now() - lastSnapshot >= 60_000) {
+              lastSnapshot = Date.now();
+              keeper.keep(opened.client).catch((e: Error) => {
+                output.err(`pgpact metrics: snapshot not kept: ${e.message}\n`);
+              });
+            }
           },
           (e) => {
             error = (e as Error).message;

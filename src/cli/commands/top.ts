@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type pg from 'pg';
 import { PgpactError } from '../../errors.js';
 import type { Manifest } from '../../manifest/types.js';
-import { connect } from '../../postgres/client.js';
+import { connect, type Queryable } from '../../postgres/client.js';
 import { defaultStateDir, embeddedStatus, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { FileLogSource, type LogSource, ServerLogSource } from '../../runtime/log-source.js';
 import {
@@ -61,6 +61,8 @@ async function logSourceFor(
 /** A running monitor on its own connection, and how to close it. */
 export interface OpenedMonitor {
   monitor: RuntimeMonitor;
+  /** The monitoring session (queries queue behind the sampler's). */
+  client: Queryable;
   target: string;
   close(): Promise<void>;
 }
@@ -113,6 +115,7 @@ export async function openMonitor(
     const parsed = new URL(url);
     return {
       monitor,
+      client,
       target: `${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`,
       close: closeAll,
     };

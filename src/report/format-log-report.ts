@@ -94,6 +94,16 @@ export function formatLogReport(report: LogReport, format: LogReportFormat): str
     out.push(
       `${md ? '- ' : '  '}${l.at ?? '?'} ${l.process.service}: ${l.kind === 'connection-refused' ? `connection refused (${l.limit})` : l.limit}`,
     );
+  h(`Noisy episodes (${report.noisyEpisodes.length})`);
+  for (const e of report.noisyEpisodes)
+    out.push(
+      `${md ? '- ' : '  '}${e.from} → ${e.to} ${e.noisy.service} took ${pct(e.noisy.shareDuring)} of DB time (usually ${pct(e.noisy.shareBefore)}) with ${cut(e.noisy.statement, 80)}; slowed: ${e.slowed
+        .map(
+          (s) =>
+            `${s.service} (mean ${ms(s.meanBeforeMs)} → ${ms(s.meanDuringMs)}, ${s.callsPerSecondBefore.toFixed(1)} → ${s.callsPerSecondDuring.toFixed(1)} calls/s)`,
+        )
+        .join(', ')}`,
+    );
   return `${out.join('\n')}\n`;
 }
 

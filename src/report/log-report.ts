@@ -12,6 +12,7 @@ import {
 import type { LogSource } from '../runtime/log-source.js';
 import { nameService } from '../runtime/service-namer.js';
 import { SessionDirectory } from '../runtime/session-directory.js';
+import { findNoisyEpisodes, type NoisyEpisode, type TimedStatement } from './noisy-episodes.js';
 
 /** Database time, calls, mean and p95 of one service or statement, from the log's duration lines. */
 export interface DurationStats {
@@ -74,6 +75,8 @@ export interface LogReport {
   lockWaits: LockWaitSummary[];
   deadlocks: DeadlockReport[];
   limits: LoggedLimit[];
+  /** Periods where one service's share of DB time jumped while another got slower (from durations). */
+  noisyEpisodes: NoisyEpisode[];
 }
 
 export interface LogReportOptions {
@@ -171,6 +174,7 @@ export async function buildLogReport(options: LogReportOptions): Promise<LogRepo
   >();
   const recentStatements = new Map<number, LoggedStatement[]>();
   const cancellations = new Map<string, number>();
+  const timed: TimedStatement[] = [];
   const timeOf = (e: LogEntry) =>
     e.timestamp ? parseLogTimestamp(e.timestamp, options.timeZone) : undefined;
   let firstMs: number | undefined;
@@ -204,6 +208,7 @@ export async function buildLogReport(options: LogReportOptions): Promise<LogRepo
         const list = durations.get(service) ?? [];
         list.push(ms);
         durations.set(service, list);
+        if (atMs !== undefined) timed.push({ atMs, service, ms, statement: text });
         if (text) {
           const key = `${service}\u0000${text}`;
           const s = byStatement.get(key) ?? { service, statement: text, durations: [] };
@@ -300,6 +305,7 @@ export async function buildLogReport(options: LogReportOptions): Promise<LogRepo
     lockWaits,
     deadlocks: keptDeadlocks,
     limits: keptLimits,
+    noisyEpisodes: findNoisyEpisodes(timed),
   };
 }
 

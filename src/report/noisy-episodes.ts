@@ -108,11 +108,6 @@ export function findNoisyEpisodes(
   };
   // The first and last buckets are partly outside the log: they would look like slowdowns.
   const loud = buckets.map((_, i) => (i === 0 || i === count - 1 ? null : loudOf(i)));
-  console.error(
-    JSON.stringify(loud),
-    JSON.stringify([...usual]),
-    JSON.stringify(buckets.map((b) => [Object.fromEntries(b.calls), Object.fromEntries(b.time)])),
-  );
   const quiet = loud.flatMap((l, i) => (l === undefined ? [i] : []));
   const episodes: NoisyEpisode[] = [];
   for (let i = 0; i < count; ) {

@@ -5,6 +5,7 @@
  */
 import { Document, isSeq, visit } from 'yaml';
 import { formatTableRef } from '../manifest/table-ref.js';
+import type { PartitionRoot } from '../postgres/catalog.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { describeOwnRole, type OwnRoles } from '../postgres/own-roles.js';
 import type { RoleUsage, UsageSnapshot } from '../usage/types.js';
@@ -25,6 +26,8 @@ export interface FirstManifestInput {
   usage?: UsageSnapshot;
   /** Why usage is missing (shown in the file). */
   usageUnavailable?: string;
+  /** Partitions and their root tables (readPartitionRoots): a partition follows its root. */
+  partitions?: readonly PartitionRoot[];
   /** The time written in the header. */
   now?: Date;
 }
@@ -149,7 +152,13 @@ function ref(t: TableName): string {
 /** Builds the first manifest (text with comments) from the catalog and the observed use. */
 export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
   const { catalog, own, usage } = input;
-  const proposal = proposeOwnership(catalog, own, writersOf(usage));
+  const roots = new Map(
+    (input.partitions ?? []).map((p) => [
+      tableKey(p.schema, p.name),
+      tableKey(p.rootSchema, p.rootName),
+    ]),
+  );
+  const proposal = proposeOwnership(catalog, own, writersOf(usage), roots);
   const ownerOf = new Map<string, string>();
   for (const [role, tables] of proposal.tables)
     for (const t of tables) ownerOf.set(tableKey(t.schema, t.table), role);

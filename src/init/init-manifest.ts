@@ -1,6 +1,6 @@
 /** `pgpact init` as a library call: read the database, propose the first manifest. */
 import { PgpactError } from '../errors.js';
-import { readCatalog } from '../postgres/catalog.js';
+import { readCatalog, readPartitionRoots } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
 import { readOwnRoles } from '../postgres/own-roles.js';
 import { observeUsage } from '../usage/observe.js';
@@ -20,7 +20,14 @@ export async function initManifest(client: Queryable, now = new Date()): Promise
   try {
     const observed = await observeUsage({ client, sinceReset: true });
     const own = await readOwnRoles(client);
-    return buildFirstManifest({ catalog: observed.catalog, own, usage: observed.usage, now });
+    const partitions = await readPartitionRoots(client);
+    return buildFirstManifest({
+      catalog: observed.catalog,
+      own,
+      usage: observed.usage,
+      partitions,
+      now,
+    });
   } catch (error) {
     if (
       !(error instanceof PgpactError) ||
@@ -29,9 +36,10 @@ export async function initManifest(client: Queryable, now = new Date()): Promise
       throw error;
     const catalog = await readCatalog(client);
     const own = await readOwnRoles(client);
+    const partitions = await readPartitionRoots(client);
     const usageUnavailable = error.message;
     return {
-      ...buildFirstManifest({ catalog, own, usageUnavailable, now }),
+      ...buildFirstManifest({ catalog, own, usageUnavailable, partitions, now }),
       usageUnavailable,
     };
   }

@@ -61,8 +61,17 @@ export function tableKey(schema: string, table: string): string {
 export function proposeOwnership(
   catalog: CatalogSnapshot,
   own: OwnRoles,
-  writers: ReadonlyMap<string, ReadonlySet<string>>,
+  observedWriters: ReadonlyMap<string, ReadonlySet<string>>,
+  /** tableKey of a partition → tableKey of its root: a partition follows its root. */
+  partitionRoots: ReadonlyMap<string, string> = new Map(),
 ): OwnershipProposal {
+  // A write into a partition is a write into its partitioned table.
+  const writers = new Map<string, Set<string>>();
+  for (const [key, roles] of observedWriters) {
+    const root = partitionRoots.get(key) ?? key;
+    if (!writers.has(root)) writers.set(root, new Set());
+    for (const role of roles) writers.get(root)!.add(role);
+  }
   const login = new Set(catalog.roles.filter((r) => r.canLogin).map((r) => r.name));
   const isServiceRole = (role: string) => login.has(role) && !own.has(role);
   const proposal: OwnershipProposal = {
@@ -81,22 +90,39 @@ export function proposeOwnership(
     (r: RelationInfo) => TABLE_KINDS.has(r.kind) && !PGPACT_SCHEMAS.has(r.schema),
   );
   let ownedByService = 0;
+  /** tableKey → the service role given it (for partitions to follow), or null for nobody. */
+  const given = new Map<string, string | null>();
+  const partitions: RelationInfo[] = [];
   for (const rel of tables) {
     const t = { schema: rel.schema, table: rel.name };
+    const key = tableKey(rel.schema, rel.name);
+    if (partitionRoots.has(key) && !isServiceRole(rel.owner)) {
+      partitions.push(rel);
+      continue;
+    }
     const wrote = [...(writers.get(tableKey(rel.schema, rel.name)) ?? [])]
       .filter(isServiceRole)
       .sort();
     if (isServiceRole(rel.owner)) {
       ownedByService++;
       give(rel.owner, t);
+      given.set(key, rel.owner);
       if (wrote.some((w) => w !== rel.owner))
         proposal.disagreements.push({ ...t, owner: rel.owner, writers: wrote });
     } else if (wrote.length === 1) {
       give(wrote[0]!, t);
+      given.set(key, wrote[0]!);
     } else {
+      given.set(key, null);
       proposal.unowned.push({ ...t, dbOwner: rel.owner, writers: wrote });
       if (wrote.length > 1) proposal.disagreements.push({ ...t, writers: wrote });
     }
+  }
+  // A partition nobody in particular owns goes with its root; when the root is nobody's, the
+  // root's comment speaks for it.
+  for (const rel of partitions) {
+    const owner = given.get(partitionRoots.get(tableKey(rel.schema, rel.name))!);
+    if (owner) give(owner, { schema: rel.schema, table: rel.name });
   }
   for (const schema of catalog.schemas) {
     if (PGPACT_SCHEMAS.has(schema.name) || !isServiceRole(schema.owner)) continue;

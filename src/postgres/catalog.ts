@@ -363,3 +363,31 @@ export function findRelation(catalog: CatalogSnapshot, schema: string, name: str
 export function findRole(catalog: CatalogSnapshot, name: string): RoleInfo | undefined {
   return catalog.roles.find((r) => r.name === name);
 }
+
+/** A partition and the partitioned table at the top of its tree. */
+export type PartitionRoot = {
+  schema: string;
+  name: string;
+  rootSchema: string;
+  rootName: string;
+};
+
+/** Every partition of the database's user schemas with its root table, in one query. */
+export async function readPartitionRoots(client: Queryable): Promise<PartitionRoot[]> {
+  const { rows } = await client.query<PartitionRoot>(`
+    WITH RECURSIVE up AS (
+      SELECT i.inhrelid AS child, i.inhparent AS parent
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE c.relispartition
+      UNION ALL
+      SELECT up.child, i.inhparent
+        FROM up JOIN pg_inherits i ON i.inhrelid = up.parent
+        JOIN pg_class p ON p.oid = up.parent
+       WHERE p.relispartition)
+    SELECT cn.nspname AS schema, c.relname AS name, rn.nspname AS "rootSchema", r.relname AS "rootName"
+      FROM up
+      JOIN pg_class c ON c.oid = up.child JOIN pg_namespace cn ON cn.oid = c.relnamespace
+      JOIN pg_class r ON r.oid = up.parent JOIN pg_namespace rn ON rn.oid = r.relnamespace
+     WHERE NOT r.relispartition`);
+  return rows;
+}

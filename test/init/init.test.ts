@@ -60,7 +60,14 @@ describeEachServer('pgpact init', (server) => {
         CREATE TABLE public.audit_log (id serial PRIMARY KEY, what text);
         CREATE TABLE public.orphan (id int);
         CREATE TABLE public."Weird.Name" (id int);
-        CREATE VIEW public.user_names AS SELECT id, name FROM public.users;`);
+        CREATE VIEW public.user_names AS SELECT id, name FROM public.users;
+        CREATE TABLE public.events (id int, at date) PARTITION BY RANGE (at);
+        CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+        CREATE TABLE public.old_events PARTITION OF public.events FOR VALUES FROM ('2000-01-01') TO ('2024-01-01')
+          PARTITION BY RANGE (at);
+        CREATE TABLE public.old_events_1 PARTITION OF public.old_events FOR VALUES FROM ('2000-01-01') TO ('2010-01-01');
+        CREATE TABLE public.logs (id int, at date) PARTITION BY RANGE (at);
+        CREATE TABLE public.logs_1 PARTITION OF public.logs FOR VALUES FROM ('2000-01-01') TO ('2100-01-01');`);
       for (const role of roles) {
         await c.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pw-${role}'`);
         await c.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
@@ -85,6 +92,9 @@ describeEachServer('pgpact init', (server) => {
       ['INSERT INTO batch_changes (state) VALUES ($1)', ['open']],
       ['UPDATE batch_specs SET spec = $1 WHERE id = $2', ['s', 1]],
       ['SELECT count(*) FROM invoices', []],
+      // Into the partitioned table, and straight into a partition: both are writes of events.
+      ['INSERT INTO events (id, at) VALUES ($1, $2)', [1, '2024-05-01']],
+      ['INSERT INTO events_2024 (id, at) VALUES ($1, $2)', [2, '2024-06-01']],
     ]);
     await asRole(url, 'reports', [['SELECT id, amount FROM invoices', []]]);
     // The admin writes too: never a service.
@@ -97,7 +107,14 @@ describeEachServer('pgpact init', (server) => {
     expect(Object.keys(doc.services).sort()).toEqual(['accounts', 'batches', 'billing']);
     expect(doc.services.accounts.owns).toEqual(['public."Weird.Name"', 'public.users*']);
     expect(doc.services.billing.owns).toEqual(['public.invoice*']);
-    expect(doc.services.batches.owns).toEqual(['public.batch_*']);
+    // Partitions follow their root, down the tree.
+    expect(doc.services.batches.owns).toEqual([
+      'public.batch_*',
+      'public.events*',
+      'public.old_events*',
+    ]);
+    expect(result.text).not.toContain('logs_1');
+    expect(result.text).toMatch(/# {3}public\.logs: owned by \S+, written by no service role/);
     expect(doc.services.billing.reads).toEqual({ 'public.users': ['email', 'id', 'name'] });
     expect(doc.services.batches.reads).toEqual({ 'public.invoices': ['id'] });
     expect(doc.services.accounts.reads).toBeUndefined();
@@ -117,8 +134,8 @@ describeEachServer('pgpact init', (server) => {
     const out = path.join(dir, `admin-${server().label.replace(/\W/g, '')}.yaml`);
     const first = await runInit({ 'database-url': url, out });
     expect(first.code).toBe(0);
-    expect(first.out).toContain('3 services, 2 tables nobody owns, owners proposed from writers');
-    expect(parse(fs.readFileSync(out, 'utf8')).services.batches.owns).toEqual(['public.batch_*']);
+    expect(first.out).toContain('3 services, 3 tables nobody owns, owners proposed from writers');
+    expect(parse(fs.readFileSync(out, 'utf8')).services.batches.owns).toContain('public.batch_*');
     fs.writeFileSync(out, 'mine\n');
     const again = await runInit({ 'database-url': url, out });
     expect(again.code).toBe(2);

@@ -14,6 +14,7 @@ import type { Change } from './change.js';
 import { ConsumerIndex } from './consumers.js';
 import { diffCatalogs } from './diff-catalogs.js';
 import { failureFindings, skippedFindings } from './failure-findings.js';
+import { lintMigration } from './lint/index.js';
 import { assessLockRisks } from './lock-risks.js';
 import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
@@ -265,6 +266,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       base: snaps.before,
       sizesKnown: options.databaseUrl !== undefined,
       manifest: options.manifest,
+      consumers,
+    }),
+    ...lintMigration({
+      statements: snaps.applied,
+      base: snaps.before,
+      sizesKnown: options.databaseUrl !== undefined,
       consumers,
     }),
     ...failureFindings(snaps.applied, consumers, files, snaps.before),

@@ -6,6 +6,8 @@ import { parse } from 'yaml';
 import { initCommand } from '../../src/cli/commands/init.js';
 import { initManifest } from '../../src/init/init-manifest.js';
 import { loadManifest } from '../../src/manifest/load.js';
+import { applyProvisioning } from '../../src/provision/apply.js';
+import { passwordEnvVar } from '../../src/provision/credentials.js';
 import { urlWith, withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
 
@@ -202,6 +204,45 @@ describeEachServer('pgpact init', (server) => {
     expect(doc.services.svc_invoicing.writes).toEqual({ 'users.account': ['city'] });
     expect(text).toContain('#   users.account: owned by svc_users, written by svc_invoicing');
     expect(text).not.toContain('Every table is owned by');
+
+    // apply with it (audit mode) changes no result of the roles' statements.
+    const samples: [string, string][] = [
+      ['svc_invoicing', "SELECT name, city FROM users.account WHERE name = 'ADA'"],
+      ['svc_invoicing', 'SELECT amount FROM invoicing.invoice ORDER BY id'],
+      [
+        'svc_users',
+        "SELECT name, status FROM users.account WHERE status IS NULL OR status = 'active'",
+      ],
+      [
+        'svc_reporting',
+        'SELECT i.amount, a.city FROM invoicing.invoice i JOIN users.account a ON a.id = i.account_id',
+      ],
+      ['svc_reporting', 'SELECT count(*) FROM users.address'],
+    ];
+    const results = async () => {
+      const seen: unknown[] = [];
+      for (const [role, sql] of samples)
+        seen.push(
+          await withClient(urlWith(url, { user: role, password: `pw-${role}` }), (c) =>
+            c.query(sql).then(
+              (r) => r.rows,
+              (e: Error) => `error: ${e.message}`,
+            ),
+          ),
+        );
+      return seen;
+    };
+    const before = await results();
+    expect(JSON.stringify(before)).not.toContain('error');
+    for (const role of roles) process.env[passwordEnvVar(role)] = `pw-${role}`;
+    try {
+      await applyProvisioning(url, manifest, {
+        stateDir: path.join(dir, `state-${server().label.replace(/\W/g, '')}`),
+      });
+    } finally {
+      for (const role of roles) delete process.env[passwordEnvVar(role)];
+    }
+    expect(await results()).toEqual(before);
     expect(text).toContain(
       'only read (not services; pgpact observe reports them as unknown roles): svc_reporting',
     );

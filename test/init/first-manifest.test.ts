@@ -1,0 +1,150 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { buildFirstManifest } from '../../src/init/first-manifest.js';
+import type { CatalogSnapshot, RelationInfo, RoleInfo } from '../../src/postgres/catalog-types.js';
+import type { OwnRoles } from '../../src/postgres/own-roles.js';
+import type { RoleUsage, UsageSnapshot } from '../../src/usage/types.js';
+
+function role(name: string, canLogin = true): RoleInfo {
+  return {
+    oid: 0,
+    name,
+    superuser: false,
+    createdb: false,
+    createrole: false,
+    canLogin,
+    replication: false,
+    bypassRls: false,
+    connectionLimit: -1,
+    memberOf: [],
+    settings: {},
+  };
+}
+
+function table(
+  schema: string,
+  name: string,
+  owner: string,
+  kind: RelationInfo['kind'] = 'table',
+): RelationInfo {
+  return {
+    oid: 0,
+    schema,
+    name,
+    kind,
+    owner,
+    columns: [{ name: 'id', position: 1, type: 'integer', notNull: true, grants: [] }],
+    grants: [],
+    constraints: [],
+    indexes: [],
+    estimatedRows: 0,
+    sizeBytes: 0,
+  };
+}
+
+function catalog(relations: RelationInfo[], roles: RoleInfo[]): CatalogSnapshot {
+  const schemas = [...new Set(relations.map((r) => r.schema))].map((name) => ({
+    name,
+    owner: 'admin',
+    grants: [],
+  }));
+  return {
+    serverVersion: 180000,
+    database: 'app',
+    schemas,
+    relations,
+    roles,
+    defaultPrivileges: [],
+    functions: [],
+    databaseGrants: [],
+    extensions: [],
+  };
+}
+
+function used(name: string, written: string[], read: Record<string, string[]> = {}): RoleUsage {
+  const count = { calls: 1, rows: 1, totalTimeMs: 1 };
+  return {
+    role: name,
+    reads: Object.fromEntries(
+      Object.entries(read).flatMap(([t, cols]) => cols.map((c) => [`${t}.${c}`, count])),
+    ),
+    writes: {},
+    relationsRead: Object.fromEntries(Object.keys(read).map((t) => [t, count])),
+    relationsWritten: Object.fromEntries(written.map((t) => [t, count])),
+    statements: [],
+  };
+}
+
+const own: OwnRoles = new Map([
+  ['admin', 'admin'],
+  ['pgpact_monitor', 'monitor'],
+]);
+
+describe('buildFirstManifest', () => {
+  it("never makes pgpact's own roles, roles that cannot log in, or pgpact's schema a service's", () => {
+    const result = buildFirstManifest({
+      catalog: catalog(
+        [
+          table('public', 'a', 'admin'),
+          table('public', 'b', 'group_role'),
+          table('pgpact', 'migrations', 'svc'),
+          table('public', 'c', 'svc'),
+          table('public', 'mon', 'pgpact_monitor'),
+        ],
+        [role('admin'), role('group_role', false), role('svc'), role('pgpact_monitor')],
+      ),
+      own,
+    });
+    const doc = parse(result.text);
+    expect(doc.services).toEqual({ svc: { owns: ['public.c'] } });
+    expect(result.proposal.unowned.map((u) => u.table)).toEqual(['a', 'b', 'mon']);
+    expect(result.text).toContain('#   public.b: owned by group_role, written by no service role');
+    expect(result.text).not.toContain('Every table is owned by');
+  });
+
+  it('escapes line breaks of names in comments, so a name cannot end a comment', () => {
+    const result = buildFirstManifest({
+      catalog: catalog(
+        [table('public', 'bad\nservices: {}', 'admin'), table('public', 'ok', 'svc')],
+        [role('admin'), role('svc')],
+      ),
+      own,
+    });
+    expect(result.text).toContain('bad\\u000aservices: {}');
+    const doc = parse(result.text);
+    expect(doc.services).toEqual({ svc: { owns: ['public.ok'] } });
+  });
+
+  it('declares the reads and writes of other services’ tables, with a column for count(*)', () => {
+    const usage: UsageSnapshot = {
+      version: 1,
+      database: 'app',
+      takenAt: '2026-01-01T00:00:00Z',
+      roles: [
+        used('a', ['s.a1', 's.b1']),
+        used('b', ['s.b1', 's.b2'], { 's.a1': ['id'], 's.a2': [] }),
+        { ...used('admin', ['s.a2']), pgpactRole: 'admin' },
+      ],
+    };
+    const result = buildFirstManifest({
+      catalog: catalog(
+        [
+          table('s', 'a1', 'a'),
+          table('s', 'a2', 'a'),
+          table('s', 'b1', 'b'),
+          table('s', 'b2', 'admin'),
+        ],
+        [role('a'), role('b'), role('admin')],
+      ),
+      own,
+      usage,
+    });
+    const doc = parse(result.text);
+    expect(doc.services).toEqual({
+      a: { owns: ['s.a*'], writes: { 's.b1': ['id'] } },
+      b: { owns: ['s.b*'], reads: { 's.a1': ['id'], 's.a2': ['id'] } },
+    });
+    expect(result.text).toContain('#   s.b1: owned by b, written by a, b');
+    expect(result.text).toContain('b read s.a2 without naming a column');
+  });
+});

@@ -100,6 +100,14 @@ export function tablePartMatches(part: TablePart, name: string): boolean {
   return part.name !== undefined ? part.name === name : name.startsWith(part.prefix!);
 }
 
+/**
+ * A schema owned whole as an `owns:` entry: plain, or double-quoted when it holds a dot (which
+ * would make it a table pattern) or starts with a quote.
+ */
+export function formatOwnedSchema(name: string): string {
+  return name.includes('.') || name.startsWith('"') ? `"${name.replaceAll('"', '""')}"` : name;
+}
+
 /** `owns:` entries for one service: schema names it has whole, else `schema.table` patterns. */
 export function ownsEntries(schemas: readonly SchemaTables[]): string[] {
   const entries: string[] = [];
@@ -107,7 +115,7 @@ export function ownsEntries(schemas: readonly SchemaTables[]): string[] {
     a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : 0,
   )) {
     if (others.length === 0) {
-      entries.push(schema);
+      entries.push(formatOwnedSchema(schema));
       continue;
     }
     for (const part of coverTableNames(mine, others))

@@ -164,6 +164,16 @@ describe('ownsEntries', () => {
     ).toEqual(['Public."Weird.Name"', '"my schema".t*', 'public.batch_*', 'users']);
   });
 
+  it('quotes a schema owned whole when its name holds a dot, so it is not read as a table pattern', () => {
+    expect(
+      ownsEntries([
+        { schema: 'my.schema', mine: ['t'], others: [] },
+        { schema: 'My Schema', mine: ['t'], others: [] },
+        { schema: '"q', mine: ['t'], others: [] },
+      ]),
+    ).toEqual(['"""q"', 'My Schema', '"my.schema"']);
+  });
+
   it('gives no entry in a schema where the service has no table and others do', () => {
     expect(ownsEntries([{ schema: 'public', mine: [], others: ['users'] }])).toEqual([]);
   });

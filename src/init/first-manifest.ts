@@ -115,6 +115,7 @@ function contractsOf(
   role: RoleUsage,
   usage: UsageSnapshot,
   ownerOf: ReadonlyMap<string, string>,
+  unowned: ReadonlySet<string>,
   catalog: CatalogSnapshot,
   notes: string[],
 ): { reads: Record<string, string[]>; writes: Record<string, string[]> } {
@@ -128,6 +129,10 @@ function contractsOf(
     )) {
       const { schema, table } = relationParts(usage, key);
       const owner = ownerOf.get(tableKey(schema, table));
+      if (owner === undefined && kind === 'reads' && unowned.has(tableKey(schema, table)))
+        notes.push(
+          `${role.role} read ${formatTableRef(schema, table)}, which nobody owns: no contract until it has an owner`,
+        );
       if (owner === undefined || owner === role.role) continue;
       let names = [...used].sort(byName);
       if (names.length === 0) {
@@ -162,6 +167,7 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
   const ownerOf = new Map<string, string>();
   for (const [role, tables] of proposal.tables)
     for (const t of tables) ownerOf.set(tableKey(t.schema, t.table), role);
+  const unownedKeys = new Set(proposal.unowned.map((u) => tableKey(u.schema, u.table)));
   const roles = [...new Set([...proposal.tables.keys(), ...proposal.schemas.keys()])].sort(byName);
   const notes: string[] = [];
   const services: Record<string, Record<string, unknown>> = {};
@@ -176,7 +182,7 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
     if (list.length > 0) entry.owns = list;
     const used = usage?.roles.find((r) => r.role === role);
     if (used && usage) {
-      const { reads, writes } = contractsOf(used, usage, ownerOf, catalog, notes);
+      const { reads, writes } = contractsOf(used, usage, ownerOf, unownedKeys, catalog, notes);
       if (Object.keys(reads).length > 0) entry.reads = reads;
       if (Object.keys(writes).length > 0) entry.writes = writes;
     }

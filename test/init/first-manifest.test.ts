@@ -122,7 +122,7 @@ describe('buildFirstManifest', () => {
       takenAt: '2026-01-01T00:00:00Z',
       roles: [
         used('a', ['s.a1', 's.b1']),
-        used('b', ['s.b1', 's.b2'], { 's.a1': ['id'], 's.a2': [] }),
+        used('b', ['s.b1', 's.b2'], { 's.a1': ['id'], 's.a2': [], 's.nobody': ['id'] }),
         { ...used('admin', ['s.a2']), pgpactRole: 'admin' },
       ],
     };
@@ -133,6 +133,7 @@ describe('buildFirstManifest', () => {
           table('s', 'a2', 'a'),
           table('s', 'b1', 'b'),
           table('s', 'b2', 'admin'),
+          table('s', 'nobody', 'admin'),
         ],
         [role('a'), role('b'), role('admin')],
       ),
@@ -146,5 +147,8 @@ describe('buildFirstManifest', () => {
     });
     expect(result.text).toContain('#   s.b1: owned by b, written by a, b');
     expect(result.text).toContain('b read s.a2 without naming a column');
+    expect(result.text).toContain(
+      '# b read s.nobody, which nobody owns: no contract until it has an owner',
+    );
   });
 });

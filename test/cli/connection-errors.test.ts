@@ -122,7 +122,6 @@ describe('connection failures', () => {
       name: 'a malformed URL',
       url: () => 'postgresql://u:secretpw@[::1/db',
       code: 'DATABASE_URL_INVALID',
-      envCode: 'USAGE',
       says: [/not a valid URL/],
     },
   ];

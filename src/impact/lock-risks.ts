@@ -1,6 +1,6 @@
 import type { Finding } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import type { AppliedStatement, ResolvedTarget } from './apply-migration.js';
 import { type ConsumerIndex, toConsumerRefs } from './consumers.js';
 import type { Act, ActVerb } from './statement-acts.js';

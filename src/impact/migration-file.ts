@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
-import { isParserOutOfMemory, SINGLE_PARSE_CHARS } from '../sql/parse.js';
+import { isParserOutOfMemory, loadParser, parseTree, SINGLE_PARSE_CHARS } from '../sql/parse.js';
 import { decodeSql, noStatementsError } from '../sql/read-sql.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
 import { statementRanges } from '../sql/statement-ranges.js';
@@ -37,8 +36,6 @@ export interface MigrationFile {
   statements: MigrationStatement[];
 }
 
-let loaded: Promise<void> | undefined;
-
 /**
  * The largest migration file pgpact check reads: its statements' parse trees are all kept
  * (about 100 bytes of memory per byte of SQL), so bulk data belongs in other files.
@@ -60,12 +57,6 @@ function migrationTooLarge(display: string, size: number): PgpactError {
       hint: 'keep schema changes in the migration and load bulk data separately (COPY, or a data file the migration does not hold)',
     },
   );
-}
-
-/** Loads the Postgres parser (WASM) once per process. */
-export function loadParser(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
 }
 
 /** Character offset of a UTF-8 byte offset (libpg-query reports byte offsets). */
@@ -148,7 +139,7 @@ export function parseMigrationText(
     stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[];
   };
   try {
-    tree = parseSync(text) as typeof tree;
+    tree = parseTree(text) as typeof tree;
   } catch (error) {
     if (isParserOutOfMemory(error)) {
       throw new PgpactError(

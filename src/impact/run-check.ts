@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type Finding, sortFindings } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { type Queryable, withClient } from '../postgres/client.js';
 import { defaultStateDir } from '../postgres/embedded.js';
 import type { ServerBinaries } from '../postgres/local-server.js';

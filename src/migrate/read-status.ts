@@ -1,7 +1,7 @@
 import { PgpactError } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { Queryable } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { type ActiveMigration, readActive } from './bookkeeping.js';

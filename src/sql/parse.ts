@@ -1,4 +1,11 @@
-import { loadModule, type Node, parseSync } from 'libpg-query';
+import {
+  loadModule,
+  type Node,
+  type ParseResult,
+  parseSync,
+  type ScanResult,
+  scanSync,
+} from 'libpg-query';
 import { caretAt, PgpactError } from '../errors.js';
 import { statementRanges } from './statement-ranges.js';
 
@@ -32,6 +39,19 @@ let loaded: Promise<void> | undefined;
 export function loadParser(): Promise<void> {
   loaded ??= loadModule();
   return loaded;
+}
+
+/**
+ * The parser's own tree of a text (after loadParser); throws the parser's error as it is.
+ * Other folders ask this (or the functions below), never libpg-query: sql/ owns the parser.
+ */
+export function parseTree(text: string): ParseResult {
+  return parseSync(text);
+}
+
+/** The parser's tokens of a text (after loadParser); throws the scanner's error as it is. */
+export function scanTokens(text: string): ScanResult {
+  return scanSync(text);
 }
 
 function isAscii(text: string): boolean {

@@ -1,10 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  loadParser as loadMigrationParser,
-  parseMigrationText,
-} from '../../src/impact/migration-file.js';
+import { parseMigrationText } from '../../src/impact/migration-file.js';
 import { loadParser, splitStatements } from '../../src/sql/parse.js';
 import { startTestServer, type TestServer } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -110,7 +107,7 @@ describe('pgpact analyze on large inputs', () => {
 
 describe('migration and base files for check', () => {
   it('a 24 MB schema text (a --base dump) parses piece by piece: every statement, located, no false syntax error', async () => {
-    await loadMigrationParser();
+    await loadParser();
     const stmt = `SELECT ${Array.from({ length: 1000 }, (_, i) => i).join(', ')};\n`;
     const count = Math.ceil(24e6 / stmt.length);
     const text = `CREATE SCHEMA users;\n${stmt.repeat(count)}`;

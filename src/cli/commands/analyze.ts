@@ -1,4 +1,4 @@
-import type { CatalogSnapshot } from '../../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../../catalog-types.js';
 import { readCatalog } from '../../postgres/catalog.js';
 import { withClient } from '../../postgres/client.js';
 import { resolveDatabaseUrl } from '../../postgres/embedded.js';
@@ -7,7 +7,7 @@ import { createCatalogIndex } from '../../sql/catalog-index.js';
 import { formatAnalysisText, toAnalysisJson } from '../../sql/format-analysis.js';
 import { eachStatement, loadParser, MAX_STATEMENT_BYTES } from '../../sql/parse.js';
 import { noStatementsError, readSqlInput } from '../../sql/read-sql.js';
-import { catalogFromSchemaFiles } from '../../sql/schema-catalog.js';
+import { catalogFromSchemaFiles } from '../../postgres/schema-catalog.js';
 import { parseSearchPath } from '../../sql/search-path.js';
 import { type Command, EXIT } from '../command.js';
 

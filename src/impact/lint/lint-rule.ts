@@ -1,5 +1,5 @@
 import type { Finding, Severity } from '../../findings.js';
-import type { CatalogSnapshot, RelationInfo } from '../../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../../catalog-types.js';
 import type { AppliedStatement } from '../apply-migration.js';
 import { type ConsumerIndex, toConsumerRefs } from '../consumers.js';
 import { sizeText } from '../lock-risks.js';

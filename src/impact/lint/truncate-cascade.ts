@@ -1,5 +1,5 @@
 import type { Finding } from '../../findings.js';
-import type { RelationInfo } from '../../postgres/catalog-types.js';
+import type { RelationInfo } from '../../catalog-types.js';
 import { toConsumerRefs } from '../consumers.js';
 import type { LintContext, LintRule } from './lint-rule.js';
 import {

@@ -27,7 +27,13 @@ export interface ColumnInfo {
   grants: Grant[];
 }
 
-export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence';
+export type RelationKind =
+  | 'table'
+  | 'partitioned_table'
+  | 'view'
+  | 'materialized_view'
+  | 'foreign_table'
+  | 'sequence';
 
 export interface ConstraintInfo {
   name: string;

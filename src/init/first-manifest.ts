@@ -6,7 +6,7 @@
 import { Document, isSeq, visit } from 'yaml';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { PartitionRoot } from '../postgres/catalog.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { describeOwnRole, type OwnRoles } from '../postgres/own-roles.js';
 import type { RoleUsage, UsageSnapshot } from '../usage/types.js';
 import {

@@ -2,7 +2,7 @@
  * Who owns which table in a first manifest: the login role that owns it, or, for a table the
  * admin (or a role that cannot log in) owns, the one service role that writes it.
  */
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import type { OwnRoles } from '../postgres/own-roles.js';
 
 /** Relation kinds `owns:` gives an owner: rows a service keeps. */

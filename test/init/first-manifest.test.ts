@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildFirstManifest } from '../../src/init/first-manifest.js';
-import type { CatalogSnapshot, RelationInfo, RoleInfo } from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo, RoleInfo } from '../../src/catalog-types.js';
 import type { OwnRoles } from '../../src/postgres/own-roles.js';
 import type { RoleUsage, UsageSnapshot } from '../../src/usage/types.js';
 

@@ -23,6 +23,15 @@ export type ParsedExpression =
 const PREFIX = 'SELECT ';
 
 /**
+ * An expression as a value wherever it is pasted (backfill SET list, sync-trigger assignment):
+ * parenthesized, so pgroll's `SELECT CASE … END` style reads as a scalar subquery there too,
+ * exactly as parseExpression checked it.
+ */
+export function asScalar(expression: string): string {
+  return `(${expression}\n)`;
+}
+
+/**
  * Parses `expression` as one SQL scalar expression (call ensureParser first).
  * Returns the distinct column names it references unqualified, in order of appearance.
  */

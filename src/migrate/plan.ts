@@ -1,6 +1,7 @@
 import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { asScalar } from './expressions.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
   planAddConstraint,
@@ -322,8 +323,8 @@ function backfillPlan(ctx: PlanState, w: TableWork): BackfillPlan {
     .flatMap((p) =>
       p.assignments.map(({ column, expression }) =>
         parts.length === 1
-          ? `${quoteIdent(column)} = (${expression})`
-          : `${quoteIdent(column)} = CASE WHEN ${p.condition} THEN (${expression}) ELSE ${quoteIdent(column)} END`,
+          ? `${quoteIdent(column)} = ${asScalar(expression)}`
+          : `${quoteIdent(column)} = CASE WHEN ${p.condition} THEN ${asScalar(expression)} ELSE ${quoteIdent(column)} END`,
       ),
     )
     .join(', ');

@@ -180,6 +180,24 @@ function collectColumnRefs(node: unknown, into: string[]): void {
   for (const value of Object.values(record)) collectColumnRefs(value, into);
 }
 
+/** Whether an expression calls a function (a constant default never rewrites the table; a call may). */
+export function callsFunction(expression: string): boolean {
+  let tree: unknown;
+  try {
+    tree = parseSync(`${PREFIX}(${expression}\n)`);
+  } catch {
+    return true;
+  }
+  const found = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(found);
+    if (node === null || typeof node !== 'object') return false;
+    const record = node as Record<string, unknown>;
+    if ('FuncCall' in record || 'SubLink' in record) return true;
+    return Object.values(record).some(found);
+  };
+  return found(tree);
+}
+
 /** Parses a whole SQL script (raw `sql` operations) and returns the error, if any. */
 export function parseScript(
   sql: string,

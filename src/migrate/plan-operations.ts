@@ -2,12 +2,15 @@ import { findRelation } from '../postgres/catalog.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import {
+  carryDefaultSql,
   columnDefinition,
   commentSql,
+  copyCommentSql,
   defaultConstraintName,
   isOnDeleteAction,
   qualified,
   referencesSql,
+  tableCommentSql,
 } from './plan-sql.js';
 import {
   absent,
@@ -183,6 +186,16 @@ export function planTwoWay(
     downs.flatMap((d) => expressionInputs(ctx, w, d.expression, i, alias)),
   );
   for (const n of news) addNewColumn(w, n.name, n.type);
+  // A column taking another's place keeps its comment (pgroll duplicates it).
+  if (o.op === 'rename_column' || o.op === 'change_type')
+    w.afterAdd.push({ sql: copyCommentSql(w.table, olds[0]!, news[0]!.name) });
+  // A sequence default is not carried: the sequence belongs to the old column and goes with it.
+  if (
+    o.op === 'change_type' &&
+    oldInfos[0]!.default !== undefined &&
+    !oldInfos[0]!.default.includes('nextval(')
+  )
+    w.complete.push({ sql: carryDefaultSql(w.table, news[0]!.name, oldInfos[0]!.default, o.type) });
   w.rules.push({
     kind: 'two-way',
     operation: `${o.op} ${olds.join(', ')} -> ${finalNames.join(', ')}`,
@@ -322,6 +335,7 @@ export function planCreateTable(
   ];
   for (const c of o.columns)
     if (c.comment !== undefined) statements.push({ sql: commentSql(o.table, c.name, c.comment) });
+  if (o.comment !== undefined) statements.push({ sql: tableCommentSql(o.table, o.comment) });
   ctx.plan.expand.push({
     kind: 'ddl',
     id: `create-table:${key}`,

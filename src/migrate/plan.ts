@@ -1,7 +1,7 @@
 import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
-import { asScalar } from './expressions.js';
+import { asScalar, callsFunction } from './expressions.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
   planAddConstraint,
@@ -166,9 +166,9 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
         w.addColumns.push({
           sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}${c.default === undefined ? '' : ` DEFAULT (${c.default})`}${c.nullable ? '' : ' NOT NULL'}`,
         });
-        if (c.default !== undefined)
+        if (c.default !== undefined && callsFunction(c.default))
           ctx.plan.notes.push(
-            `${key}.${c.name}: a volatile default (random(), clock_timestamp()...) rewrites the table under an exclusive lock; write it as \`up\` instead`,
+            `${key}.${c.name}: its default calls a function; a volatile one (random(), clock_timestamp()...) rewrites the table under an exclusive lock: write it as \`up\` instead`,
           );
         w.rollback.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(c.name)}` });
       } else {

@@ -48,7 +48,8 @@ const READERS: Record<string, Reader> = {
     const table = f.has('table')
       ? f.table('table', ctx.defaultSchema)
       : f.table('name', ctx.defaultSchema);
-    f.ignore('table', 'name', 'comment');
+    f.ignore('table', 'name');
+    const comment = f.string('comment');
     if (f.has('constraints'))
       f.report(
         'constraints',
@@ -59,7 +60,12 @@ const READERS: Record<string, Reader> = {
     const columns = f.objects('columns', 'a column', true)?.map((c) => columnSpec(c, ctx));
     f.reportUnknown();
     if (!table || !columns || columns.some((c) => c === undefined)) return undefined;
-    return { op: 'create_table', table, columns: columns as ColumnSpec[] };
+    return {
+      op: 'create_table',
+      table,
+      columns: columns as ColumnSpec[],
+      ...(comment === undefined ? {} : { comment }),
+    };
   },
   drop_table(f, ctx) {
     const table = f.has('table')

@@ -60,7 +60,7 @@ export async function startMigration(
       ...options,
       name: migration.name,
     }).catch(() => undefined);
-    if (!rolledBack || rolledBack.outcome !== 'rolled-back') throw error;
+    if (rolledBack?.outcome !== 'rolled-back') throw error;
     const e = error as PgpactError;
     throw new PgpactError(e.code, `${e.message}; the start was rolled back`, {
       ...(e.detail === undefined ? {} : { detail: e.detail }),

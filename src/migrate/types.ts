@@ -38,7 +38,7 @@ export interface DerivedColumn {
 
 /** One declarative operation. Every expression is SQL over the row's columns. */
 export type Operation =
-  | { op: 'create_table'; table: TableName; columns: ColumnSpec[] }
+  | { op: 'create_table'; table: TableName; columns: ColumnSpec[]; comment?: string }
   | { op: 'drop_table'; table: TableName }
   | { op: 'add_column'; table: TableName; column: ColumnSpec; up?: string }
   | { op: 'drop_column'; table: TableName; column: string; down?: string }

@@ -184,6 +184,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
           column: c.name,
           expression: o.up,
           inputs,
+          onInputChange: true,
         });
         w.backfill.push({
           assignments: [{ column: c.name, expression: o.up }],
@@ -206,6 +207,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
           column: o.column,
           expression: o.down,
           inputs,
+          onInputChange: true,
         });
       } else if (column.notNull && column.default === undefined) {
         ctx.plan.notes.push(

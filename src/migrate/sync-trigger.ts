@@ -113,12 +113,27 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
 
 function fill(rule: FillRule, fn: string, table: string): string[] {
   const target = `${fn}.NEW.${quoteIdent(rule.column)}`;
-  return [
-    comment(rule.operation),
-    `IF ${target} IS NULL THEN`,
-    ...block(rule.inputs, table, `${fn}.NEW`, [`${target} := ${asScalar(rule.expression)};`], '  '),
-    'END IF;',
-  ];
+  const set = block(
+    rule.inputs,
+    table,
+    `${fn}.NEW`,
+    [`${target} := ${asScalar(rule.expression)};`],
+    '  ',
+  );
+  const lines = [comment(rule.operation), `IF ${target} IS NULL THEN`, ...set];
+  const inputsChanged = anyDistinct(rule.inputs, fn);
+  if (rule.onInputChange && inputsChanged !== 'false') {
+    // An UPDATE through the other shape changed what the value is derived from and left the
+    // value itself alone: derive it again (OLD is only read on UPDATE).
+    lines.push(
+      `ELSIF TG_OP = 'UPDATE' THEN`,
+      `  IF ${target} IS NOT DISTINCT FROM ${fn}.OLD.${quoteIdent(rule.column)} AND (${inputsChanged}) THEN`,
+      ...set.map((l) => `  ${l}`),
+      '  END IF;',
+    );
+  }
+  lines.push('END IF;');
+  return lines;
 }
 
 /** A dollar-quote tag that does not occur in the body. */

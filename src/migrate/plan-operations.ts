@@ -1,4 +1,5 @@
 import { findRelation } from '../postgres/catalog.js';
+import { planCarryOver } from './carry-over.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import {
@@ -180,7 +181,9 @@ export function planTwoWay(
     finalNames = [o.rename ?? o.column];
   }
   for (const n of news) if (!absent(ctx, w, n.name, i)) return;
-  for (const old of olds) noteCarried(ctx, w, old, 'are dropped with the old column at complete');
+  const oneToOne = o.op === 'rename_column' || o.op === 'change_type';
+  if (!oneToOne)
+    for (const old of olds) noteCarried(ctx, w, old, 'are dropped with the old column at complete');
   const upInputs = uniqueInputs(news.flatMap((n) => expressionInputs(ctx, w, n.up, i)));
   const downInputs = uniqueInputs(
     downs.flatMap((d) => expressionInputs(ctx, w, d.expression, i, alias)),
@@ -217,6 +220,8 @@ export function planTwoWay(
       guard: { kind: 'column-exists', table: w.table, column: target },
     });
   }
+  // After the old column's DROP (which drops the originals): the duplicates take their names.
+  if (oneToOne) planCarryOver(ctx, w, olds[0]!, news[0]!.name);
   news.forEach((n, k) => {
     if (!n.nullable) setNotNullAtComplete(w, finalNames[k]!, addNotNullCheck(ctx, w, n.name));
   });

@@ -4,7 +4,7 @@ import { parseMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
-import { columnFacts } from './schema-facts.js';
+import { columnFacts, constraintsOf, indexesOf } from './schema-facts.js';
 
 async function run(url: string, name: string, text: string): Promise<string[]> {
   const migration = await parseMigration(text, `${name}.yaml`);
@@ -90,3 +90,54 @@ describeEachServer('what a replaced column keeps (pgroll semantics)', (server) =
     expect(call.join('\n')).toMatch(/volatile/);
   });
 });
+
+describeEachServer(
+  'a replaced column keeps its indexes and constraints (pgroll duplicates them)',
+  (server) => {
+    it('rename and change_type carry unique, foreign key, check and index over under the original names', async () => {
+      const url = await server().createDatabase();
+      await withClient(url, (c) =>
+        c.query(`CREATE TABLE owners (id int PRIMARY KEY);
+        INSERT INTO owners SELECT generate_series(1, 5);
+        CREATE TABLE things (id serial PRIMARY KEY, code text CONSTRAINT things_code_key UNIQUE,
+          owner int CONSTRAINT things_owner_fkey REFERENCES owners (id) ON DELETE CASCADE,
+          qty text CONSTRAINT things_qty_check CHECK (qty <> 'none'), label text);
+        CREATE INDEX things_label_idx ON things (lower(label)) WHERE label IS NOT NULL;
+        INSERT INTO things (code, owner, qty, label) SELECT 'c' || g, 1 + g % 5, g::text, 'L' || g FROM generate_series(1, 40) g`),
+      );
+      const notes = await run(
+        url,
+        '01_carry',
+        `operations:
+  - alter_column: { table: things, column: code, name: ref }
+  - alter_column: { table: things, column: owner, name: owner_id }
+  - alter_column: { table: things, column: label, name: title }
+  - alter_column: { table: things, column: qty, type: varchar(20), up: qty, down: qty }
+`,
+      );
+      expect(notes.join('\n')).not.toMatch(/not carried|add_index/);
+      await withClient(url, async (c) => {
+        expect(await constraintsOf(c, 'things')).toEqual({
+          things_code_key: 'UNIQUE (ref)',
+          things_owner_fkey: 'FOREIGN KEY (owner_id) REFERENCES owners(id) ON DELETE CASCADE',
+          things_pkey: 'PRIMARY KEY (id)',
+          things_qty_check: "CHECK (((qty)::text <> 'none'::text))",
+        });
+        const indexes = await indexesOf(c, 'things');
+        expect(indexes.things_label_idx).toBe(
+          'CREATE INDEX things_label_idx ON public.things USING btree (lower(title)) WHERE (title IS NOT NULL)',
+        );
+        expect(Object.keys(indexes).sort()).toEqual([
+          'things_code_key',
+          'things_label_idx',
+          'things_pkey',
+        ]);
+        await expect(c.query(`INSERT INTO things (ref) VALUES ('c1')`)).rejects.toThrow(/unique/);
+        await expect(c.query(`INSERT INTO things (owner_id) VALUES (99)`)).rejects.toThrow(
+          /foreign key/,
+        );
+        await expect(c.query(`INSERT INTO things (qty) VALUES ('none')`)).rejects.toThrow(/check/);
+      });
+    });
+  },
+);

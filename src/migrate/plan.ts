@@ -2,10 +2,12 @@ import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../postgres/catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { asScalar, callsFunction } from './expressions.js';
+import { isSimple, planSimple } from './simple-operations.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
   planAddConstraint,
   planAddIndex,
+  planDropIndex,
   planColumnExtras,
   planCreateTable,
   planOnCreatedTable,
@@ -50,7 +52,12 @@ function build(ctx: PlanState): MigrationPlan {
   ops.forEach((o, i) => {
     const before = ctx.plan.expand.length;
     operation(ctx, o, i);
-    if (o.op !== 'sql' && o.op !== 'create_table' && !ctx.created.has(tableKey(o.table))) {
+    if (
+      o.op !== 'sql' &&
+      o.op !== 'drop_index' &&
+      o.op !== 'create_table' &&
+      !ctx.created.has(tableKey(o.table))
+    ) {
       const key = tableKey(o.table);
       // The table's one expand step goes where its first operation is.
       if (!emitted.has(key) && ctx.work.has(key)) {
@@ -88,6 +95,10 @@ function build(ctx: PlanState): MigrationPlan {
 
 /** The work of an existing table, checking it exists. */
 function operation(ctx: PlanState, o: Operation, i: number): void {
+  if (o.op === 'drop_index') {
+    planDropIndex(ctx, o, i);
+    return;
+  }
   if (o.op === 'sql') {
     const id = `sql:${i}`;
     if (o.onComplete)
@@ -130,6 +141,10 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
   }
   const w = tableWork(ctx, o.table, i);
   if (!w) return;
+  if (isSimple(o)) {
+    planSimple(ctx, w, o, i);
+    return;
+  }
   const t = qualified(w.table);
   switch (o.op) {
     case 'drop_table':

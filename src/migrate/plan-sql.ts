@@ -42,6 +42,8 @@ export function columnDefinition(table: TableName, c: ColumnSpec, withPrimaryKey
   const parts = [quoteIdent(c.name), c.type];
   if (!c.nullable) parts.push('NOT NULL');
   if (c.default !== undefined) parts.push(`DEFAULT (${c.default})`);
+  if (c.identity) parts.push(`GENERATED ${c.identity.toUpperCase()} AS IDENTITY`);
+  if (c.generated !== undefined) parts.push(`GENERATED ALWAYS AS (${c.generated}) STORED`);
   if (c.unique)
     parts.push(`CONSTRAINT ${quoteIdent(defaultConstraintName(table, [c.name], 'key'))} UNIQUE`);
   if (c.primaryKey && withPrimaryKey) parts.push('PRIMARY KEY');

@@ -170,6 +170,13 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
       if (!absent(ctx, w, c.name, i)) return;
       if (c.primaryKey)
         problem(ctx, i, `add_column ${key}.${c.name}: pk is only read by create_table`);
+      if (c.identity || c.generated !== undefined)
+        problem(
+          ctx,
+          i,
+          `add_column ${key}.${c.name}: an identity or generated column fills every row under an exclusive lock`,
+          'add a plain column with `up`, or create the table with it',
+        );
       if (o.up === undefined) {
         if (!c.nullable && c.default === undefined)
           problem(

@@ -27,6 +27,10 @@ export interface ColumnSpec {
   check?: { name?: string; expression: string };
   references?: ForeignKeyTarget & { name?: string };
   comment?: string;
+  /** An identity column (pgroll's `generated.identity`). */
+  identity?: 'always' | 'by default';
+  /** A stored generated column's expression (pgroll's `generated.expression`). */
+  generated?: string;
 }
 
 /** What a pgroll alter_column may set on the column that replaces the old one. */

@@ -1,5 +1,6 @@
 import { findRelation } from '../postgres/catalog.js';
 import { planCarryOver, renameColumnRefs } from './carry-over.js';
+import { tableConstraintSql } from './table-constraints.js';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import {
@@ -92,6 +93,7 @@ export function planUniqueIndexConstraint(
   name: string,
   columns: string[],
   description: string,
+  kind: 'UNIQUE' | 'PRIMARY KEY' = 'UNIQUE',
 ): void {
   const t = qualified(table);
   ctx.plan.validate.push({
@@ -103,7 +105,7 @@ export function planUniqueIndexConstraint(
     sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(name)} ON ${t} (${columns.map(quoteIdent).join(', ')})`,
     afterwards: [
       {
-        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(name)}`,
+        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${kind} USING INDEX ${quoteIdent(name)}`,
         guard: { kind: 'constraint-missing', table, name },
       },
     ],
@@ -315,8 +317,11 @@ export function planAddConstraint(
       problem(ctx, i, `column ${tableKey(w.table)}.${c} does not exist`);
   if (w.relation.constraints.some((c) => c.name === o.name))
     problem(ctx, i, `constraint ${o.name} already exists on ${tableKey(w.table)}`);
-  if (o.type === 'unique') {
-    planUniqueIndexConstraint(ctx, w.table, o.name, o.columns, `unique ${o.name}`);
+  if (o.type === 'unique' || o.type === 'primary_key') {
+    if (o.type === 'primary_key' && w.relation.constraints.some((c) => c.type === 'p'))
+      problem(ctx, i, `${tableKey(w.table)} has a primary key already`);
+    const kind = o.type === 'unique' ? 'UNIQUE' : 'PRIMARY KEY';
+    planUniqueIndexConstraint(ctx, w.table, o.name, o.columns, `${o.type} ${o.name}`, kind);
     return;
   }
   let body: string;
@@ -407,6 +412,7 @@ export function planCreateTable(
   const pk = o.columns.filter((c) => c.primaryKey).map((c) => c.name);
   const defs = o.columns.map((c) => columnDefinition(o.table, c, pk.length === 1));
   if (pk.length > 1) defs.push(`PRIMARY KEY (${pk.map(quoteIdent).join(', ')})`);
+  for (const c of o.constraints ?? []) defs.push(tableConstraintSql(c));
   const statements: GuardedStatement[] = [
     { sql: `CREATE TABLE IF NOT EXISTS ${qualified(o.table)} (\n  ${defs.join(',\n  ')}\n)` },
   ];
@@ -467,8 +473,8 @@ export function planOnCreatedTable(ctx: PlanState, o: Operation, i: number): voi
     const body =
       o.type === 'check'
         ? `CHECK (${o.check})`
-        : o.type === 'unique'
-          ? `UNIQUE (${o.columns.map(quoteIdent).join(', ')})`
+        : o.type === 'unique' || o.type === 'primary_key'
+          ? `${o.type === 'unique' ? 'UNIQUE' : 'PRIMARY KEY'} (${o.columns.map(quoteIdent).join(', ')})`
           : `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) ${referencesSql(o.references!)}`;
     ctx.plan.expand.push({
       kind: 'ddl',

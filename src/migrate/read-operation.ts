@@ -10,6 +10,7 @@ import {
   typeName,
 } from './read-column.js';
 import { PGROLL_READERS } from './read-pgroll.js';
+import { readTableConstraint } from './table-constraints.js';
 import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
 
 /** pgpact's operations; pgroll's shared ones carry pgroll's field names. */
@@ -56,13 +57,9 @@ const READERS: Record<string, Reader> = {
       : f.table('name', ctx.defaultSchema);
     f.ignore('table', 'name');
     const comment = f.string('comment');
-    if (f.has('constraints'))
-      f.report(
-        'constraints',
-        'table-level constraints are not read',
-        'add them with add_constraint operations',
-      );
-    f.ignore('constraints');
+    const constraints = f
+      .objects('constraints', 'a table constraint')
+      ?.map((c) => readTableConstraint(c, ctx));
     const columns = f.objects('columns', 'a column', true)?.map((c) => columnSpec(c, ctx));
     f.reportUnknown();
     if (!table || !columns || columns.some((c) => c === undefined)) return undefined;
@@ -71,6 +68,9 @@ const READERS: Record<string, Reader> = {
       table,
       columns: columns as ColumnSpec[],
       ...(comment === undefined ? {} : { comment }),
+      ...(constraints && constraints.length > 0
+        ? { constraints: constraints.filter((c) => c !== undefined) }
+        : {}),
     };
   },
   drop_table(f, ctx) {
@@ -226,8 +226,12 @@ const READERS: Record<string, Reader> = {
     f.ignore('up', 'down');
     f.reportUnknown();
     if (!table || name === undefined || type === undefined) return undefined;
-    if (type !== 'check' && type !== 'foreign_key' && type !== 'unique') {
-      f.report('type', `unknown constraint type \`${type}\``, 'one of check, foreign_key, unique');
+    if (type !== 'check' && type !== 'foreign_key' && type !== 'unique' && type !== 'primary_key') {
+      f.report(
+        'type',
+        `unknown constraint type \`${type}\``,
+        'one of check, foreign_key, unique, primary_key',
+      );
       return undefined;
     }
     if (type !== 'check' && columns.length === 0)

@@ -1,4 +1,5 @@
 import type { SimpleOperation } from './simple-operations.js';
+import type { TableConstraint } from './table-constraints.js';
 
 /** The model of an expand/contract migration, read from a pgpact YAML/JSON file or a pgroll JSON file. */
 
@@ -54,7 +55,13 @@ export interface DerivedColumn {
 
 /** One declarative operation. Every expression is SQL over the row's columns. */
 export type Operation =
-  | { op: 'create_table'; table: TableName; columns: ColumnSpec[]; comment?: string }
+  | {
+      op: 'create_table';
+      table: TableName;
+      columns: ColumnSpec[];
+      comment?: string;
+      constraints?: TableConstraint[];
+    }
   | { op: 'drop_table'; table: TableName }
   | { op: 'add_column'; table: TableName; column: ColumnSpec; up?: string }
   | { op: 'drop_column'; table: TableName; column: string; down?: string }
@@ -102,7 +109,7 @@ export type Operation =
       op: 'add_constraint';
       table: TableName;
       name: string;
-      type: 'check' | 'foreign_key' | 'unique';
+      type: 'check' | 'foreign_key' | 'unique' | 'primary_key';
       check?: string;
       columns: string[];
       references?: ForeignKeyTarget;

@@ -3,7 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { isMap, isSeq } from 'yaml';
 import { closestName } from './closest.js';
-import { checkIdentifier, checkOwnedSchemaName, checkRoleName, printable } from './names.js';
+import {
+  checkIdentifier,
+  checkOwnedSchemaName,
+  checkRoleName,
+  checkText,
+  printable,
+} from './names.js';
 import { readContracts } from './read-contracts.js';
 import { readLimits } from './read-limits.js';
 import type { Enforcement, Service, SourceLocation } from './types.js';
@@ -123,6 +129,11 @@ function readMigrations(
 ): string | undefined {
   const text = readText(source, entry, context);
   if (text === undefined) return undefined;
+  const issue = checkText(text, `migrations folder ${context}`);
+  if (issue) {
+    source.report(issue.code, issue.message, entry.value, issue.hint);
+    return undefined;
+  }
   const path = isAbsolute(text) ? text : resolve(dir, text);
   let problem: string | undefined;
   try {
@@ -217,7 +228,10 @@ function readServiceKeys(
       case 'team':
       case 'contact': {
         const text = readText(source, item, context);
-        if (text !== undefined) service[item.key] = text;
+        if (text === undefined) break;
+        const issue = checkText(text, `${item.key} ${context}`);
+        if (issue) source.report(issue.code, issue.message, item.value, issue.hint);
+        service[item.key] = text;
         break;
       }
       case 'enforcement': {

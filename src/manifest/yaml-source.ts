@@ -19,6 +19,7 @@ import {
 } from 'yaml';
 import type { Problem } from '../errors.js';
 import { closestName } from './closest.js';
+import { escapeUnsafe } from './names.js';
 import type { ManifestProblemCode } from './problem-codes.js';
 import type { SourceLocation } from './types.js';
 
@@ -78,13 +79,14 @@ export class ManifestSource {
   ): void {
     const location =
       where && 'line' in where ? where : this.locate(where as Node | null | undefined);
+    // Messages quote what the file says: no control character of it reaches a terminal.
     this.problems.push({
       code,
-      message,
+      message: escapeUnsafe(message),
       file: location.file,
       line: location.line,
       column: location.column,
-      ...(hint === undefined ? {} : { hint }),
+      ...(hint === undefined ? {} : { hint: escapeUnsafe(hint) }),
     });
   }
 

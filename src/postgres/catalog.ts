@@ -6,7 +6,7 @@ import type {
   RelationInfo,
   RelationKind,
   RoleInfo,
-} from './catalog-types.js';
+} from '../catalog-types.js';
 
 /**
  * The one module that reads Postgres's catalog. Every other part of pgpact works
@@ -35,7 +35,9 @@ const PRIVILEGE_GRANTS = (aclExpr: string) => `
     FROM aclexplode(${aclExpr}) a), '[]'::json)`;
 
 function sortGrants(grants: Grant[]): Grant[] {
-  return grants.sort((a, b) => a.grantee.localeCompare(b.grantee) || a.privilege.localeCompare(b.privilege));
+  return grants.sort(
+    (a, b) => a.grantee.localeCompare(b.grantee) || a.privilege.localeCompare(b.privilege),
+  );
 }
 
 /** Reads a consistent snapshot of schemas, relations, columns, grants, roles and settings. */
@@ -44,11 +46,13 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     version: string;
     database: string;
     current_user: string;
+    owner: string;
     grants: Grant[];
     extensions: string[];
   }>(`
     SELECT current_setting('server_version_num') AS version,
            current_database() AS database, current_user::text AS current_user,
+           pg_get_userbyid(d.datdba) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
            COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
     FROM pg_database d WHERE d.datname = current_database()`);
@@ -131,14 +135,25 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     WHERE c.conrelid <> 0 AND c.contype <> 'n' AND ${USER_SCHEMA_FILTER}
     ORDER BY c.conrelid, c.conname`);
 
-  const indexes = await client.query<{ relid: number; name: string; definition: string; unique: boolean; valid: boolean }>(`
+  const indexes = await client.query<{
+    relid: number;
+    name: string;
+    definition: string;
+    unique: boolean;
+    valid: boolean;
+  }>(`
     SELECT i.indrelid::int AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition,
            i.indisunique AS unique, i.indisvalid AS valid
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
     WHERE ${USER_SCHEMA_FILTER}
     ORDER BY i.indrelid, ic.relname`);
 
-  const viewDeps = await client.query<{ view_oid: number; schema: string; name: string; columns: string[] | null }>(`
+  const viewDeps = await client.query<{
+    view_oid: number;
+    schema: string;
+    name: string;
+    columns: string[] | null;
+  }>(`
     SELECT v.oid::int AS view_oid, rn.nspname AS schema, rc.relname AS name,
            array_agg(DISTINCT a.attname::text ORDER BY a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS columns
     FROM pg_depend d
@@ -152,7 +167,12 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     GROUP BY v.oid, rn.nspname, rc.relname
     ORDER BY v.oid, rn.nspname, rc.relname`);
 
-  const sequenceOwners = await client.query<{ seq_oid: number; schema: string; table: string; column: string }>(`
+  const sequenceOwners = await client.query<{
+    seq_oid: number;
+    schema: string;
+    table: string;
+    column: string;
+  }>(`
     SELECT d.objid::int AS seq_oid, tn.nspname AS schema, t.relname AS table, a.attname AS column
     FROM pg_depend d
     JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
@@ -160,6 +180,10 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     JOIN pg_namespace tn ON tn.oid = t.relnamespace
     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')`);
+
+  const databases = await client.query<{ name: string }>(
+    `SELECT datname AS name FROM pg_database WHERE NOT datistemplate ORDER BY 1`,
+  );
 
   const roles = await client.query<{
     oid: number;
@@ -174,6 +198,8 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     member_of: string[] | null;
     memberships: { role: string; grantor: string }[] | null;
     settings: string[] | null;
+    database_settings: Record<string, string[]> | null;
+    comment: string | null;
   }>(`
     SELECT r.oid::int AS oid, r.rolname AS name, r.rolsuper AS superuser, r.rolcreatedb AS createdb,
            r.rolcreaterole AS createrole, r.rolcanlogin AS can_login, r.rolreplication AS replication,
@@ -183,12 +209,20 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
            (SELECT json_agg(json_build_object('role', g.rolname, 'grantor', pg_get_userbyid(m.grantor))
                             ORDER BY g.rolname, pg_get_userbyid(m.grantor))
               FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) AS memberships,
-           (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings
+           (SELECT s.setconfig FROM pg_db_role_setting s WHERE s.setrole = r.oid AND s.setdatabase = 0) AS settings,
+           (SELECT json_object_agg(d.datname, s.setconfig) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+             WHERE s.setrole = r.oid) AS database_settings,
+           shobj_description(r.oid, 'pg_authid') AS comment
     FROM pg_roles r
     WHERE r.rolname !~ '^pg_'
     ORDER BY r.rolname`);
 
-  const defaults = await client.query<{ role: string; schema: string | null; object_type: string; grants: Grant[] }>(`
+  const defaults = await client.query<{
+    role: string;
+    schema: string | null;
+    object_type: string;
+    grants: Grant[];
+  }>(`
     SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype::text AS object_type,
            ${PRIVILEGE_GRANTS('d.defaclacl')} AS grants
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
@@ -229,7 +263,11 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       type: c.type,
       notNull: c.not_null,
       ...(c.default === null ? {} : { default: c.default }),
-      ...(c.identity === 'a' ? { identity: 'always' as const } : c.identity === 'd' ? { identity: 'by default' as const } : {}),
+      ...(c.identity === 'a'
+        ? { identity: 'always' as const }
+        : c.identity === 'd'
+          ? { identity: 'by default' as const }
+          : {}),
       ...(c.generated !== '' ? { generated: true } : {}),
       grants: sortGrants(c.grants),
     });
@@ -244,7 +282,10 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
   const indexesByRel = group(indexes.rows);
   const depsByView = new Map<number, { schema: string; name: string; columns: string[] }[]>();
   for (const d of viewDeps.rows) {
-    depsByView.set(d.view_oid, [...(depsByView.get(d.view_oid) ?? []), { schema: d.schema, name: d.name, columns: d.columns ?? [] }]);
+    depsByView.set(d.view_oid, [
+      ...(depsByView.get(d.view_oid) ?? []),
+      { schema: d.schema, name: d.name, columns: d.columns ?? [] },
+    ]);
   }
   const ownerBySeq = new Map(sequenceOwners.rows.map((s) => [s.seq_oid, s]));
 
@@ -278,8 +319,12 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       estimatedRows: Number(r.estimated_rows),
       sizeBytes: Number(r.size_bytes),
       ...(r.view_definition === null ? {} : { viewDefinition: r.view_definition }),
-      ...(kind === 'view' || kind === 'materialized_view' ? { dependsOn: depsByView.get(r.oid) ?? [] } : {}),
-      ...(owned ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } } : {}),
+      ...(kind === 'view' || kind === 'materialized_view'
+        ? { dependsOn: depsByView.get(r.oid) ?? [] }
+        : {}),
+      ...(owned
+        ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } }
+        : {}),
     };
   });
 
@@ -295,19 +340,24 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     connectionLimit: r.connection_limit,
     memberOf: r.member_of ?? [],
     memberships: r.memberships ?? [],
-    settings: Object.fromEntries(
-      (r.settings ?? []).map((s) => {
-        const eq = s.indexOf('=');
-        return [s.slice(0, eq), s.slice(eq + 1)];
-      }),
+    settings: settingsOf(r.settings),
+    settingsByDatabase: Object.fromEntries(
+      Object.entries(r.database_settings ?? {}).map(([db, config]) => [db, settingsOf(config)]),
     ),
+    ...(r.comment === null ? {} : { comment: r.comment }),
   }));
 
   const m = meta.rows[0]!;
   return {
     serverVersion: Number(m.version),
     database: m.database,
-    schemas: schemas.rows.map((s) => ({ name: s.name, owner: s.owner, grants: sortGrants(s.grants) })),
+    databaseOwner: m.owner,
+    databases: databases.rows.map((d) => d.name),
+    schemas: schemas.rows.map((s) => ({
+      name: s.name,
+      owner: s.owner,
+      grants: sortGrants(s.grants),
+    })),
     relations: relationInfos,
     roles: roleInfos,
     defaultPrivileges: defaults.rows.map((d) => ({
@@ -332,8 +382,22 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
   };
 }
 
+/** `name=value` entries of a setconfig array as a map. */
+function settingsOf(config: string[] | null): Record<string, string> {
+  return Object.fromEntries(
+    (config ?? []).map((s) => {
+      const eq = s.indexOf('=');
+      return [s.slice(0, eq), s.slice(eq + 1)];
+    }),
+  );
+}
+
 /** Finds a relation by schema and name. */
-export function findRelation(catalog: CatalogSnapshot, schema: string, name: string): RelationInfo | undefined {
+export function findRelation(
+  catalog: CatalogSnapshot,
+  schema: string,
+  name: string,
+): RelationInfo | undefined {
   return catalog.relations.find((r) => r.schema === schema && r.name === name);
 }
 

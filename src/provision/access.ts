@@ -5,9 +5,10 @@
  */
 import path from 'node:path';
 import type { Finding } from '../findings.js';
+import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Contract, Service, SourceLocation } from '../manifest/types.js';
-import type { RelationInfo } from '../postgres/catalog-types.js';
+import type { RelationInfo } from '../catalog-types.js';
 import type { PlanContext } from './context.js';
 import { DesiredAcl, ownerPrivileges } from './privileges.js';
 import { sequencesOfColumn } from './sequences.js';
@@ -68,16 +69,36 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
       ownerPrivileges('schema', ctx.serverVersion),
       `service ${owner.name} owns schema ${schema}`,
     );
+    const before = catalog.schemas.find((s) => s.name === schema)?.owner;
+    if (before !== undefined && keepsOldAccess(ctx, owner, before, owner.role)) {
+      acl.add(
+        before,
+        ownerPrivileges('schema', ctx.serverVersion),
+        `audit mode: ${before} owned schema ${schema} and keeps its access until enforce mode`,
+      );
+    }
     access.schemas.set(schema, acl);
   }
   for (const relation of catalog.relations) {
-    if (!managedSchemas.has(relation.schema)) continue;
+    const service = managedSchemas.get(relation.schema);
+    if (!service) continue;
     const owner = ctx.ownerAfter(relation);
+    const kind = relation.kind === 'sequence' ? 'sequence' : 'table';
+    const ref = formatTableRef(relation.schema, relation.name);
     relationAccess(access, relation).table.add(
       owner,
-      ownerPrivileges(relation.kind === 'sequence' ? 'sequence' : 'table', ctx.serverVersion),
-      `${owner} owns ${formatTableRef(relation.schema, relation.name)}`,
+      ownerPrivileges(kind, ctx.serverVersion),
+      `${owner} owns ${ref}`,
     );
+    // Ownership moves to the service; in audit mode the old owner, a role outside the
+    // manifest, keeps using the table as it did (enforce mode revokes it).
+    if (keepsOldAccess(ctx, service, relation.owner, owner)) {
+      relationAccess(access, relation).table.add(
+        relation.owner,
+        ownerPrivileges(kind, ctx.serverVersion),
+        `audit mode: ${relation.owner} owned ${ref} and keeps its access until enforce mode`,
+      );
+    }
   }
 
   for (const service of ctx.manifest.services) {
@@ -86,6 +107,22 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
     if (service.enforcement === 'audit') addAuditReads(ctx, access, service);
   }
   return access;
+}
+
+/** Whether an object's old owner, a role outside the manifest, keeps its access after the move (audit mode). */
+function keepsOldAccess(
+  ctx: PlanContext,
+  service: Service,
+  before: string,
+  after: string,
+): boolean {
+  return (
+    service.enforcement === 'audit' &&
+    before !== after &&
+    before !== 'PUBLIC' &&
+    !ctx.servicesByRole.has(before) &&
+    !ctx.ignored(before)
+  );
 }
 
 function addContract(
@@ -126,7 +163,12 @@ function addContract(
       location: where(contract.location),
       message: `${service.name} declares ${verb} on ${ref}, which does not exist${schemaHoldsTables ? '' : ' yet'}: nothing granted for it`,
       suggestion: schemaHoldsTables
-        ? `fix the table name in the contract, or let ${owner.name} create the table`
+        ? `${closestHint(
+            contract.table,
+            ctx.catalog.relations
+              .filter((r) => r.schema === contract.schema && r.kind !== 'sequence')
+              .map((r) => r.name),
+          )}fix the table name in the contract, or let ${owner.name} create the table (apply refuses until then)`
         : `if ${owner.name}'s migrations create it, apply grants it right after running them`,
     });
     return;
@@ -148,7 +190,7 @@ function addContract(
         consumers,
         location: where(contract.columnLocations[i] ?? contract.location),
         message: `${service.name} declares ${verb} on column ${column} of ${ref}, which has no such column: nothing granted for it`,
-        suggestion: `fix the column name in the contract, or let ${owner.name} add the column`,
+        suggestion: `${closestHint(column, [...existing])}fix the column name in the contract, or let ${owner.name} add the column (apply refuses until then)`,
       });
     });
   }
@@ -178,6 +220,12 @@ function addContract(
       );
     }
   }
+}
+
+/** "did you mean x? " when a name is close to one that exists, else nothing. */
+function closestHint(name: string, existing: string[]): string {
+  const closest = closestName(name, existing);
+  return closest === undefined ? '' : `did you mean ${closest}? `;
 }
 
 function addAuditReads(ctx: PlanContext, access: DesiredAccess, service: Service): void {

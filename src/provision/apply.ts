@@ -3,7 +3,12 @@
  * then a second plan for what they created, then proof that nothing is left.
  */
 import { isServerError, PgpactError, PostgresError } from '../errors.js';
+import type { Problem } from '../errors.js';
+import { checkManifestAgainstCatalog } from '../manifest/check-against-catalog.js';
+import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest } from '../manifest/types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
+import type { UsageSnapshot } from '../usage/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import {
   type Queryable,
@@ -13,7 +18,13 @@ import {
 } from '../postgres/client.js';
 import { quoteLiteral } from '../postgres/quote.js';
 import { newRolePassword, saveRolePasswords } from './credentials.js';
-import { APPLY_LOCK_KEY, MigrationFailedError, runPendingMigrations } from './migration-folders.js';
+import { printableSql } from './format-plan.js';
+import {
+  APPLY_LOCK_KEY,
+  MigrationFailedError,
+  pendingMigrations,
+  runPendingMigrations,
+} from './migration-folders.js';
 import { planProvisioning } from './plan.js';
 import { scramVerifier } from './scram.js';
 import {
@@ -31,6 +42,10 @@ export interface ApplyOptions {
   onStep?: (step: PlanStep) => void;
   /** How long a step may wait for a lock a running service holds (default 10 s). */
   lockTimeoutMs?: number;
+  /** Observed usage (.pgpact/usage.json): a revoke of access a statement uses is refused. */
+  usage?: UsageSnapshot;
+  /** Apply even when a step takes away access in use (a view's or an observed statement's). */
+  allowRevoke?: boolean;
 }
 
 /** The statement a step runs: a create-role step gets a fresh SCRAM verifier in place of the redacted password. */
@@ -43,40 +58,63 @@ function executableSql(step: PlanStep, passwords: Record<string, string>): strin
   return `${step.sql.slice(0, -REDACTED_PASSWORD.length)}PASSWORD ${quoteLiteral(scramVerifier(password))}`;
 }
 
-/** Runs the steps in one transaction: all or nothing. Generated passwords are saved before COMMIT. */
+/**
+ * Runs the steps in one transaction: all or nothing. Generated passwords are saved before
+ * COMMIT. With `regrant`, the plan is made again inside the transaction after the steps and
+ * its grant steps run too: a `REVOKE … CASCADE` also drops the grants its grantee passed on,
+ * declared ones among them, and those are given back before anything commits. Returns
+ * every step that ran.
+ */
 export async function applySteps(
   client: Queryable,
   adminUrl: string,
   steps: PlanStep[],
   options: ApplyOptions = {},
-): Promise<void> {
-  if (steps.length === 0) return;
+  regrant?: (tx: Queryable) => Promise<PlanStep[]>,
+): Promise<PlanStep[]> {
+  if (steps.length === 0) return [];
   const passwords: Record<string, string> = {};
+  const ran = [...steps];
   await withTransaction(client, async (tx) => {
     await tx.query(
       `SET LOCAL lock_timeout = ${quoteLiteral(`${options.lockTimeoutMs ?? 10_000}ms`)}`,
     );
-    for (const [i, step] of steps.entries()) {
-      options.onStep?.(step);
-      try {
-        await tx.query(executableSql(step, passwords));
-      } catch (error) {
-        if (!isServerError(error)) throw error;
-        const { code, detail, hint, position, where, schema, table, column, constraint } = error;
-        const waited =
-          code === '55P03'
-            ? ' (a running service holds a lock on it; try again when it is quieter)'
-            : '';
-        throw new PostgresError(
-          `step ${i + 1} of ${steps.length} (${step.kind}: ${step.reason}) failed: ${error.message}${waited}; everything was rolled back`,
-          { code, detail, hint, position, where, schema, table, column, constraint },
-          step.sql,
-          error,
-        );
-      }
+    await runSteps(tx, steps, passwords, options);
+    if (regrant && steps.some((s) => s.kind === 'revoke' && s.sql.endsWith(' CASCADE'))) {
+      const again = (await regrant(tx)).filter((s) => s.kind === 'grant');
+      await runSteps(tx, again, passwords, options);
+      ran.push(...again);
     }
     saveRolePasswords(adminUrl, passwords, options.stateDir);
   });
+  return ran;
+}
+
+async function runSteps(
+  tx: Queryable,
+  steps: PlanStep[],
+  passwords: Record<string, string>,
+  options: ApplyOptions,
+): Promise<void> {
+  for (const [i, step] of steps.entries()) {
+    options.onStep?.(step);
+    try {
+      await tx.query(executableSql(step, passwords));
+    } catch (error) {
+      if (!isServerError(error)) throw error;
+      const { code, detail, hint, position, where, schema, table, column, constraint } = error;
+      const waited =
+        code === '55P03'
+          ? ' (a running service holds a lock on it; try again when it is quieter)'
+          : '';
+      throw new PostgresError(
+        `step ${i + 1} of ${steps.length} (${step.kind}: ${escapeUnsafe(step.reason)}) failed: ${error.message}${waited}; everything was rolled back`,
+        { code, detail, hint, position, where, schema, table, column, constraint },
+        step.sql,
+        error,
+      );
+    }
+  }
 }
 
 /**
@@ -105,8 +143,64 @@ export async function applyProvisioning(
   );
 }
 
-async function planFresh(client: Queryable, manifest: Manifest): Promise<ProvisionPlan> {
-  return planProvisioning(manifest, await readCatalog(client));
+async function planFresh(
+  client: Queryable,
+  manifest: Manifest,
+  options: ApplyOptions,
+  catalog?: CatalogSnapshot,
+): Promise<ProvisionPlan> {
+  return planProvisioning(manifest, catalog ?? (await readCatalog(client)), {
+    ...(options.usage === undefined ? {} : { usage: options.usage }),
+  });
+}
+
+/**
+ * Contracts naming a table or column the database does not have: an error, never a
+ * revoke of the real column. Schemas whose owner has pending migrations are skipped
+ * (`later`) until those ran: they may create what the contract names.
+ */
+function refuseMissingContracts(
+  manifest: Manifest,
+  catalog: CatalogSnapshot,
+  later: Set<string> = new Set(),
+): void {
+  const checked: Manifest = {
+    ...manifest,
+    services: manifest.services.map((s) => ({
+      ...s,
+      reads: s.reads.filter((c) => !later.has(c.schema)),
+      writes: s.writes.filter((c) => !later.has(c.schema)),
+    })),
+  };
+  const problems: Problem[] = checkManifestAgainstCatalog(checked, catalog);
+  if (problems.length === 0) return;
+  throw new PgpactError(
+    'CONTRACT_MISMATCH',
+    `${problems.length === 1 ? 'a contract names' : `${problems.length} contracts name`} what the database does not have: nothing was changed`,
+    {
+      problems,
+      hint: 'fix the names in pgpact.yaml (each problem says the closest existing one), or let the owner create them first',
+    },
+  );
+}
+
+/** Refuses (before anything changed) a plan that takes away access in use, unless allowed. */
+function refuseRevokesInUse(plan: ProvisionPlan, options: ApplyOptions): void {
+  const taking = plan.steps.filter((s) => s.inUse !== undefined && s.inUse.length > 0);
+  if (taking.length === 0 || options.allowRevoke) return;
+  throw new PgpactError(
+    'REVOKE_IN_USE',
+    `apply would take away access in use (${taking.length} step(s)); nothing was changed`,
+    {
+      detail: taking
+        .map(
+          (s) =>
+            `${printableSql(s.sql)};\n${s.inUse!.map((u) => `  in use: ${escapeUnsafe(u)}`).join('\n')}`,
+        )
+        .join('\n'),
+      hint: "declare the access in the consumer's reads: (or fix a misspelt contract), or run apply --allow-revoke when it should go",
+    },
+  );
 }
 
 async function applyLocked(
@@ -116,9 +210,17 @@ async function applyLocked(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const ran: PlanStep[] = [];
-  const first = await planFresh(client, manifest);
-  await applySteps(client, adminUrl, first.steps, options);
-  ran.push(...first.steps);
+  const catalog = await readCatalog(client);
+  const pendingOwners = new Set(
+    (await pendingMigrations(client, manifest)).flatMap(
+      (m) => manifest.services.find((s) => s.name === m.service)?.owns ?? [],
+    ),
+  );
+  refuseMissingContracts(manifest, catalog, pendingOwners);
+  const first = await planFresh(client, manifest, options, catalog);
+  refuseRevokesInUse(first, options);
+  const regrant = async (tx: Queryable) => (await planFresh(tx, manifest, options)).steps;
+  ran.push(...(await applySteps(client, adminUrl, first.steps, options, regrant)));
 
   let migrations: AppliedMigration[] = [];
   let migrationError: unknown;
@@ -133,22 +235,24 @@ async function applyLocked(
     // What the migrations created needs its grants; do it even when a later file failed.
     rounds = 2;
     try {
-      const second = await planFresh(client, manifest);
-      await applySteps(client, adminUrl, second.steps, options);
-      ran.push(...second.steps);
+      if (migrationError === undefined) refuseMissingContracts(manifest, await readCatalog(client));
+      const second = await planFresh(client, manifest, options);
+      ran.push(...(await applySteps(client, adminUrl, second.steps, options, regrant)));
     } catch (error) {
       throw migrationError ?? error;
     }
   }
   if (migrationError !== undefined) throw migrationError;
 
-  const final = await planFresh(client, manifest);
+  const final = await planFresh(client, manifest, options);
   if (final.steps.length > 0) {
     throw new PgpactError(
       'APPLY_INCOMPLETE',
       `after apply, ${final.steps.length} step(s) are still planned: the database did not reach the manifest`,
       {
-        detail: final.steps.map((s) => `${s.sql};  -- ${s.kind}: ${s.reason}`).join('\n'),
+        detail: final.steps
+          .map((s) => `${printableSql(s.sql)};  -- ${escapeUnsafe(`${s.kind}: ${s.reason}`)}`)
+          .join('\n'),
         hint: 'another session may have changed privileges meanwhile, or pgpact cannot express this change; run pgpact plan to see it',
       },
     );

@@ -1,11 +1,7 @@
 /** What every part of planning needs to know about a manifest and a catalog, computed once. */
 import type { Manifest, Service } from '../manifest/types.js';
-import type {
-  CatalogSnapshot,
-  FunctionInfo,
-  RelationInfo,
-  TypeInfo,
-} from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, FunctionInfo, RelationInfo, TypeInfo } from '../catalog-types.js';
+import { isPgpactOwnRole } from '../postgres/own-roles.js';
 import { quoteQualified } from '../postgres/quote.js';
 
 /** The schema pgpact keeps its own bookkeeping in (migration history): never managed, never reported. */
@@ -18,11 +14,17 @@ export interface PlanContext {
   serverVersion: number;
   /** The role running the plan; never altered, its grants left alone. */
   currentUser?: string;
+  /**
+   * Roles that administer the database rather than use it: the role running the plan, the
+   * owner of pgpact's bookkeeping schema, the database's owner and superusers (unless a
+   * service uses them), and pgpact's own roles.
+   */
+  isAdministrative(role: string): boolean;
   /** Every schema a service owns (the reserved pgpact schema excepted) → its owner. */
   managedSchemas: Map<string, Service>;
   /** Login role → the services using it, in manifest order. */
   servicesByRole: Map<string, Service[]>;
-  /** Whether provisioning leaves a grantee's privileges alone (the role running apply, superusers the manifest does not name). */
+  /** Whether provisioning leaves a grantee's privileges alone: the administrative roles. */
   ignored(grantee: string): boolean;
   /** The role owning a relation once the plan ran. */
   ownerAfter(relation: RelationInfo): string;
@@ -43,9 +45,15 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
   }
   const superusers = new Set(catalog.roles.filter((r) => r.superuser).map((r) => r.name));
   const currentUser = catalog.currentUser;
-  const ignored = (grantee: string) =>
-    grantee !== 'PUBLIC' &&
-    (grantee === currentUser || (superusers.has(grantee) && !servicesByRole.has(grantee)));
+  // The role that ran apply and migrate before owns pgpact's bookkeeping schema.
+  const bookkeeper = catalog.schemas.find((s) => s.name === PGPACT_SCHEMA)?.owner;
+  const isAdministrative = (role: string) =>
+    role !== 'PUBLIC' &&
+    (role === currentUser ||
+      isPgpactOwnRole(role) ||
+      (role === bookkeeper && !servicesByRole.has(role)) ||
+      ((superusers.has(role) || role === catalog.databaseOwner) && !servicesByRole.has(role)));
+  const ignored = isAdministrative;
 
   const byName = new Map(catalog.relations.map((r) => [`${r.schema}\u0000${r.name}`, r]));
   const ownerAfter = (relation: RelationInfo, depth = 0): string => {
@@ -61,6 +69,7 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
     catalog,
     serverVersion: catalog.serverVersion,
     currentUser,
+    isAdministrative,
     managedSchemas,
     servicesByRole,
     ignored,

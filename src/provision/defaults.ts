@@ -3,11 +3,19 @@
  * stay private to the owner (audit readers excepted), routines are not
  * executable by PUBLIC, and no undeclared default survives in a managed schema.
  */
-import type { Grant } from '../postgres/catalog-types.js';
+import type { Grant } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';
-import { DesiredAcl, diffAcl, labelGrantee, ownerPrivileges, sqlGrantee } from './privileges.js';
+import { deferOutsiderRevokes } from './grants.js';
+import {
+  type AclDiff,
+  DesiredAcl,
+  diffAcl,
+  labelGrantee,
+  ownerPrivileges,
+  sqlGrantee,
+} from './privileges.js';
 import type { PlanStep } from './types.js';
 
 const OBJECT_WORDS: Record<string, string> = {
@@ -107,37 +115,22 @@ export function planDefaultPrivileges(ctx: PlanContext, access: DesiredAccess): 
       : key.schema === undefined
         ? builtInDefaults(key.objectType, key.role, ctx.serverVersion)
         : [];
-    const diff = diffAcl(
-      actual,
-      key.desired,
-      ctx.ignored,
-      key.schema === undefined ? key.role : undefined,
-    );
     const objects = OBJECT_WORDS[key.objectType]!;
     const where = key.schema === undefined ? '' : ` in schema ${key.schema}`;
-    for (const r of diff.revoke) {
-      steps.push({
-        kind: 'default-privileges',
-        sql: statement(
-          key,
-          `REVOKE ${r.privileges.join(', ')} ON ${objects} FROM ${sqlGrantee(r.grantee)}`,
-        ),
-        reason:
-          r.grantee === 'PUBLIC' && key.objectType === 'f'
-            ? `routines ${key.role} creates later are not executable by PUBLIC`
-            : `${objects.toLowerCase()} ${key.role} creates${where} later would give ${labelGrantee(r.grantee)} ${r.privileges.join(', ')}, which the manifest does not declare`,
-      });
-    }
-    for (const r of diff.revokeGrantOption) {
-      steps.push({
-        kind: 'default-privileges',
-        sql: statement(
-          key,
-          `REVOKE GRANT OPTION FOR ${r.privileges.join(', ')} ON ${objects} FROM ${sqlGrantee(r.grantee)}`,
-        ),
-        reason: `${objects.toLowerCase()} ${key.role} creates${where} later would let ${labelGrantee(r.grantee)} grant on; only owners grant`,
-      });
-    }
+    const mode =
+      (key.schema === undefined
+        ? ctx.servicesByRole.get(key.role)?.[0]
+        : ctx.managedSchemas.get(key.schema)
+      )?.enforcement ?? 'enforce';
+    const diff = deferOutsiderRevokes(
+      ctx,
+      mode,
+      diffAcl(actual, key.desired, ctx.ignored, key.schema === undefined ? key.role : undefined),
+      access.findings,
+      key.schema ?? key.role,
+      (d) => revokeSteps(key, d, objects, where),
+    );
+    steps.push(...revokeSteps(key, diff, objects, where));
     for (const g of diff.grant) {
       steps.push({
         kind: 'default-privileges',
@@ -148,6 +141,35 @@ export function planDefaultPrivileges(ctx: PlanContext, access: DesiredAccess): 
         reason: g.reasons.join('; '),
       });
     }
+  }
+  return steps;
+}
+
+/** The revoke steps of one default-privileges difference. */
+function revokeSteps(key: DefaultsKey, diff: AclDiff, objects: string, where: string): PlanStep[] {
+  const steps: PlanStep[] = [];
+  for (const r of diff.revoke) {
+    steps.push({
+      kind: 'default-privileges',
+      sql: statement(
+        key,
+        `REVOKE ${r.privileges.join(', ')} ON ${objects} FROM ${sqlGrantee(r.grantee)}`,
+      ),
+      reason:
+        r.grantee === 'PUBLIC' && key.objectType === 'f'
+          ? `routines ${key.role} creates later are not executable by PUBLIC`
+          : `${objects.toLowerCase()} ${key.role} creates${where} later would give ${labelGrantee(r.grantee)} ${r.privileges.join(', ')}, which the manifest does not declare`,
+    });
+  }
+  for (const r of diff.revokeGrantOption) {
+    steps.push({
+      kind: 'default-privileges',
+      sql: statement(
+        key,
+        `REVOKE GRANT OPTION FOR ${r.privileges.join(', ')} ON ${objects} FROM ${sqlGrantee(r.grantee)}`,
+      ),
+      reason: `${objects.toLowerCase()} ${key.role} creates${where} later would let ${labelGrantee(r.grantee)} grant on; only owners grant`,
+    });
   }
   return steps;
 }

@@ -1,8 +1,74 @@
 /** Plans, apply results and findings as text for people (the CLI prints what these return). */
 import type { Finding } from '../findings.js';
+import { escapeUnsafe, unsafeCharacter } from '../manifest/names.js';
 import type { MigrationFile } from './migration-folders.js';
 import { countByKind } from './plan.js';
 import type { ApplyResult, ProvisionPlan } from './types.js';
+
+/**
+ * One line of text, whatever names it quotes: names come from the manifest and
+ * from the database's catalog, where they may hold line breaks and terminal
+ * escapes. In a plan every such line is a SQL comment, and a line break in it
+ * would end the comment: the text after it would run when the plan is piped to psql.
+ */
+export function oneLine(text: string): string {
+  return escapeUnsafe(text);
+}
+
+/** A quoted name or literal written with Unicode escapes (`U&"a\000Ab"`): the same value, in one line of ASCII-safe text. */
+function unicodeEscaped(quote: string, body: string): string {
+  let out = '';
+  for (const c of body) {
+    if (c === '\\') out += '\\\\';
+    else if (c === quote) out += quote + quote;
+    else if (unsafeCharacter(c) === undefined) out += c;
+    else {
+      const code = c.codePointAt(0)!;
+      out +=
+        code > 0xffff
+          ? `\\+${code.toString(16).padStart(6, '0')}`
+          : `\\${code.toString(16).padStart(4, '0')}`;
+    }
+  }
+  return `U&${quote}${out}${quote}`;
+}
+
+/**
+ * A statement of the plan as one printable line. Names from the catalog may hold line
+ * breaks; inside a quoted name they are harmless to Postgres but not to a reader (nor
+ * to a tool splitting on lines), so such a name is printed in its Unicode-escape form,
+ * which Postgres reads as the same name. Statements without such names print unchanged.
+ */
+export function printableSql(sql: string): string {
+  if (unsafeCharacter(sql) === undefined) return sql;
+  let out = '';
+  let i = 0;
+  while (i < sql.length) {
+    const c = sql[i]!;
+    if (c !== '"' && c !== "'") {
+      out += unsafeCharacter(c) === undefined ? c : escapeUnsafe(c);
+      i += 1;
+      continue;
+    }
+    let body = '';
+    let j = i + 1;
+    while (j < sql.length) {
+      if (sql[j] === c && sql[j + 1] === c) {
+        body += c;
+        j += 2;
+      } else if (sql[j] === c) break;
+      else body += sql[j++];
+    }
+    out += unsafeCharacter(body) === undefined ? sql.slice(i, j + 1) : unicodeEscaped(c, body);
+    i = j + 1;
+  }
+  return out;
+}
+
+/** A SQL comment line holding the text (safe by construction: the text cannot end the comment). */
+function comment(text: string): string {
+  return `-- ${oneLine(text)}`;
+}
 
 /** Findings, one per line with its suggestion; `prefix` makes them SQL comments in a plan. */
 export function formatFindings(findings: Finding[], prefix = ''): string {
@@ -11,9 +77,9 @@ export function formatFindings(findings: Finding[], prefix = ''): string {
   for (const f of findings) {
     const who = f.consumers.length > 0 ? ` [${f.consumers.map((c) => c.service).join(', ')}]` : '';
     lines.push(
-      `${prefix}  ${f.severity} ${f.kind} ${f.object}${who}: ${f.message}${f.location ? ` (${f.location})` : ''}`,
+      `${prefix}${oneLine(`  ${f.severity} ${f.kind} ${f.object}${who}: ${f.message}${f.location ? ` (${f.location})` : ''}`)}`,
     );
-    if (f.suggestion) lines.push(`${prefix}    → ${f.suggestion}`);
+    if (f.suggestion) lines.push(`${prefix}${oneLine(`    → ${f.suggestion}`)}`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -28,21 +94,23 @@ function kindSummary(plan: { steps: ProvisionPlan['steps'] }): string {
 export function formatPlan(plan: ProvisionPlan, pending: MigrationFile[], target: string): string {
   const out: string[] = [];
   if (plan.steps.length === 0) {
-    out.push(`-- nothing to do: ${target} matches the manifest\n`);
+    out.push(`${comment(`nothing to do: ${target} matches the manifest`)}\n`);
   } else {
     out.push(
-      `-- pgpact plan for ${target}: ${plan.steps.length} step(s) (${kindSummary(plan)})`,
+      comment(`pgpact plan for ${target}: ${plan.steps.length} step(s) (${kindSummary(plan)})`),
       "-- pgpact apply runs them in one transaction; passwords show as '<redacted>', so do not run this text by hand",
       '',
     );
     plan.steps.forEach((step, i) => {
-      out.push(`-- ${i + 1}. ${step.kind}: ${step.reason}`, `${step.sql};`, '');
+      out.push(comment(`${i + 1}. ${step.kind}: ${step.reason}`));
+      for (const use of step.inUse ?? []) out.push(comment(`!! takes away access in use: ${use}`));
+      out.push(`${printableSql(step.sql)};`, '');
     });
   }
   if (pending.length > 0) {
     out.push(
       `-- pending migrations (apply runs them as their service's role, then grants on what they create):`,
-      ...pending.map((m) => `--   ${m.service}/${m.file}`),
+      ...pending.map((m) => comment(`  ${m.service}/${m.file}`)),
       '',
     );
   }
@@ -54,13 +122,13 @@ export function formatPlan(plan: ProvisionPlan, pending: MigrationFile[], target
 export function formatApplyResult(result: ApplyResult, target: string): string {
   const lines = [
     result.steps.length === 0
-      ? `nothing to change on ${target}`
-      : `applied ${result.steps.length} step(s) on ${target} (${kindSummary(result)})${result.rounds > 1 ? `, in ${result.rounds} rounds (the second grants on what migrations created)` : ', in one transaction'}`,
+      ? `nothing to change on ${oneLine(target)}`
+      : `applied ${result.steps.length} step(s) on ${oneLine(target)} (${kindSummary(result)})${result.rounds > 1 ? `, in ${result.rounds} rounds (the second grants on what migrations created)` : ', in one transaction'}`,
   ];
   if (result.migrations.length > 0) {
     lines.push(
       `ran ${result.migrations.length} migration file(s):`,
-      ...result.migrations.map((m) => `  ${m.service}/${m.file} (${m.durationMs} ms)`),
+      ...result.migrations.map((m) => oneLine(`  ${m.service}/${m.file} (${m.durationMs} ms)`)),
     );
   }
   lines.push('the database matches the manifest (catalog re-read, plan empty)');

@@ -2,8 +2,10 @@
  * grant and revoke steps: the desired privileges of access.ts against the
  * catalog's, as they stand once the ownership steps ran.
  */
+import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { Grant, RelationInfo } from '../postgres/catalog-types.js';
+import type { Enforcement } from '../manifest/types.js';
+import type { Grant, RelationInfo } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
 import { functionSignature, type PlanContext, relationTarget } from './context.js';
@@ -18,14 +20,106 @@ import {
 } from './privileges.js';
 import type { PlanStep } from './types.js';
 
-function diffSteps(target: string, label: string, diff: AclDiff, columns?: string): PlanStep[] {
+/** Whether a grantee is a role the manifest does not name (PUBLIC and administrative roles are not). */
+export function isOutsider(ctx: PlanContext, grantee: string): boolean {
+  return grantee !== 'PUBLIC' && !ctx.servicesByRole.has(grantee) && !ctx.ignored(grantee);
+}
+
+/** Login roles outside the manifest: who may be using what PUBLIC holds today. */
+function outsiderLogins(ctx: PlanContext): string[] {
+  return ctx.catalog.roles
+    .filter((r) => r.canLogin && !r.name.startsWith('pg_') && isOutsider(ctx, r.name))
+    .map((r) => r.name);
+}
+
+/**
+ * In audit mode nothing that works today stops working: revokes from roles outside the
+ * manifest (a BI tool, a backup job) are not planned but reported with the statement
+ * enforce mode will run; what PUBLIC loses on an existing object, each login role outside
+ * the manifest keeps by its own grant (`held`: the grants on the object now), revoked in
+ * enforce mode like the others. Returns the diff without the deferred revokes; their statements go to `findings`.
+ */
+export function deferOutsiderRevokes(
+  ctx: PlanContext,
+  mode: Enforcement,
+  diff: AclDiff,
+  findings: Finding[],
+  object: string,
+  statements: (deferred: AclDiff) => PlanStep[],
+  held?: Grant[],
+): AclDiff {
+  if (mode !== 'audit') return diff;
+  const kept: AclDiff['grant'] = [];
+  const fromPublic = diff.revoke.find((r) => r.grantee === 'PUBLIC');
+  // Only for objects that exist (`held`): default privileges concern objects not yet created.
+  for (const role of fromPublic && held ? outsiderLogins(ctx) : []) {
+    const privileges = fromPublic!.privileges.filter(
+      (p) => !held!.some((g) => g.grantee === role && g.privilege === p),
+    );
+    if (privileges.length === 0) continue;
+    kept.push({
+      grantee: role,
+      privileges,
+      reasons: [
+        `audit mode: ${role} may ${privileges.join(', ')} ${object} through PUBLIC today, and keeps it until enforce mode`,
+      ],
+    });
+  }
+  const deferred: AclDiff = {
+    revoke: diff.revoke.filter((r) => isOutsider(ctx, r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => isOutsider(ctx, r.grantee)),
+    grant: [],
+  };
+  for (const step of statements(deferred)) {
+    findings.push({
+      severity: 'info',
+      kind: 'revoke-deferred',
+      object,
+      consumers: [],
+      message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
+      suggestion: `enforce mode runs: ${step.sql}`,
+    });
+  }
+  return {
+    revoke: diff.revoke.filter((r) => !isOutsider(ctx, r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => !isOutsider(ctx, r.grantee)),
+    grant: [...diff.grant, ...kept],
+  };
+}
+
+/** What an object's revokes take: the schema itself, or a relation (and one column of it). */
+interface Taken {
+  schema: string;
+  relation?: string;
+}
+
+function diffSteps(
+  target: string,
+  label: string,
+  diff: AclDiff,
+  columns?: string,
+  on?: Taken,
+): PlanStep[] {
   const cols = columns === undefined ? '' : ` (${quoteIdent(columns)})`;
   const steps: PlanStep[] = [];
+  const takes = (grantee: string, privileges: string[]): Pick<PlanStep, 'takes'> =>
+    on === undefined
+      ? {}
+      : {
+          takes: {
+            grantee,
+            privileges,
+            schema: on.schema,
+            ...(on.relation === undefined ? {} : { relation: on.relation }),
+            ...(columns === undefined ? {} : { columns: [columns] }),
+          },
+        };
   for (const r of diff.revoke) {
     steps.push({
+      ...takes(r.grantee, r.privileges),
       kind: 'revoke',
       sql: `REVOKE ${r.privileges.map((p) => p + cols).join(', ')} ON ${target} FROM ${sqlGrantee(r.grantee)}${r.cascade ? ' CASCADE' : ''}`,
-      reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare`,
+      reason: `${labelGrantee(r.grantee)} holds ${r.privileges.join(', ')} on ${label}${columns === undefined ? '' : `.${columns}`}, which the manifest does not declare${r.cascade ? ` (CASCADE also drops what ${labelGrantee(r.grantee)} granted on; apply grants the declared ones again in the same transaction)` : ''}`,
     });
   }
   for (const r of diff.revokeGrantOption) {
@@ -67,11 +161,16 @@ function columnGrantsAfter(
 }
 
 /** Column-level grant steps, one statement per grantee and privilege set (columns grouped). */
-function columnSteps(target: string, label: string, diffs: Map<string, AclDiff>): PlanStep[] {
+function columnSteps(
+  target: string,
+  label: string,
+  diffs: Map<string, AclDiff>,
+  on: Taken,
+): PlanStep[] {
   const revokes: PlanStep[] = [];
   const grants = new Map<string, { columns: string[]; reasons: Set<string> }>();
   for (const [column, diff] of diffs) {
-    revokes.push(...diffSteps(target, label, diff, column));
+    revokes.push(...diffSteps(target, label, diff, column, on));
     for (const g of diff.grant) {
       const key = `${g.grantee}\u0000${g.privileges.join(',')}`;
       const entry = grants.get(key) ?? { columns: [], reasons: new Set<string>() };
@@ -108,8 +207,17 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
           privilege,
           grantable: false,
         }));
-    const diff = diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role);
-    steps.push(...diffSteps(`SCHEMA ${quoteIdent(schema)}`, `schema ${schema}`, diff));
+    const schemaTarget = `SCHEMA ${quoteIdent(schema)}`;
+    const diff = deferOutsiderRevokes(
+      ctx,
+      service.enforcement,
+      diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role),
+      access.findings,
+      schema,
+      (d) => diffSteps(schemaTarget, `schema ${schema}`, d),
+      grants,
+    );
+    steps.push(...diffSteps(schemaTarget, `schema ${schema}`, diff, undefined, { schema }));
     steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
   }
 
@@ -119,25 +227,37 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const owner = ctx.ownerAfter(relation);
     const target = relationTarget(relation);
     const label = formatTableRef(relation.schema, relation.name);
-    const diff = diffAcl(
-      afterOwnerChange(relation.grants, relation.owner, owner),
-      desired.table,
-      ctx.ignored,
-      owner,
+    const mode = ctx.managedSchemas.get(relation.schema)?.enforcement ?? 'enforce';
+    const tableGrants = afterOwnerChange(relation.grants, relation.owner, owner);
+    const diff = deferOutsiderRevokes(
+      ctx,
+      mode,
+      diffAcl(tableGrants, desired.table, ctx.ignored, owner),
+      access.findings,
+      label,
+      (d) => diffSteps(target, label, d),
+      tableGrants,
     );
-    steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
+    const on = { schema: relation.schema, relation: relation.name };
+    steps.push(...diffSteps(target, label, diff, undefined, on), ...grantSteps(target, diff));
     const columnGrants = columnGrantsAfter(relation, relation.owner, owner, diff.revoke);
     const columnDiffs = new Map<string, AclDiff>();
     for (const column of relation.columns) {
-      const d = diffAcl(
-        columnGrants.get(column.name) ?? [],
-        desired.columns.get(column.name) ?? new DesiredAcl(),
-        ctx.ignored,
+      const held = columnGrants.get(column.name) ?? [];
+      const d = deferOutsiderRevokes(
+        ctx,
+        mode,
+        diffAcl(held, desired.columns.get(column.name) ?? new DesiredAcl(), ctx.ignored),
+        access.findings,
+        `${label}.${column.name}`,
+        (deferred) => diffSteps(target, label, deferred, column.name),
+        // A table-level grant covers the column already.
+        [...held, ...tableGrants.filter((g) => !diff.revoke.some((r) => r.grantee === g.grantee))],
       );
       if (d.revoke.length + d.revokeGrantOption.length + d.grant.length > 0)
         columnDiffs.set(column.name, d);
     }
-    steps.push(...columnSteps(target, label, columnDiffs));
+    steps.push(...columnSteps(target, label, columnDiffs, on));
   }
 
   for (const fn of catalog.functions) {
@@ -149,14 +269,18 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       { grantee: fn.owner, privilege: 'EXECUTE', grantable: false },
       { grantee: 'PUBLIC', privilege: 'EXECUTE', grantable: false },
     ];
-    const diff = diffAcl(
-      afterOwnerChange(actual, fn.owner, service.role),
-      desired,
-      ctx.ignored,
-      service.role,
-    );
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
+    const fnGrants = afterOwnerChange(actual, fn.owner, service.role);
+    const diff = deferOutsiderRevokes(
+      ctx,
+      service.enforcement,
+      diffAcl(fnGrants, desired, ctx.ignored, service.role),
+      access.findings,
+      `${fn.schema}.${fn.name}`,
+      (d) => diffSteps(target, label, d),
+      fnGrants,
+    );
     steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
   }
 

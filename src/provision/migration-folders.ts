@@ -6,8 +6,8 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, isServerError, PgpactError, type Problem } from '../errors.js';
+import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest, Service } from '../manifest/types.js';
 import {
   type Queryable,
@@ -16,6 +16,7 @@ import {
   withTransaction,
 } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { loadParser, parseTree } from '../sql/parse.js';
 import type { AppliedMigration } from './types.js';
 
 /** One migration file of a service. */
@@ -47,7 +48,7 @@ export function listMigrationFiles(service: Service): MigrationFile[] {
   } catch (error) {
     throw new PgpactError(
       'MIGRATION_INVALID',
-      `the migrations folder of service ${service.name} cannot be read: ${dir}`,
+      `the migrations folder of service ${service.name} cannot be read: ${escapeUnsafe(dir)}`,
       {
         hint: 'create the folder, or fix `migrations:` of the service in the manifest',
         cause: error,
@@ -99,13 +100,13 @@ export async function pendingMigrations(
       if (checksum !== undefined && checksum !== f.checksum) {
         throw new PgpactError(
           'MIGRATION_INVALID',
-          `migration ${service.name}/${f.file} changed after it was applied`,
+          `migration ${service.name}/${escapeUnsafe(f.file)} changed after it was applied`,
           {
             problems: [
               {
                 code: 'MIGRATION_CHANGED',
                 message: 'checksum differs from the applied file',
-                file: f.path,
+                file: escapeUnsafe(f.path),
                 line: 1,
                 column: 1,
               },
@@ -118,18 +119,18 @@ export async function pendingMigrations(
       if (i < lastApplied) {
         throw new PgpactError(
           'MIGRATION_INVALID',
-          `migration ${service.name}/${f.file} is new but sorts before ${files[lastApplied]!.file}, which already ran`,
+          `migration ${service.name}/${escapeUnsafe(f.file)} is new but sorts before ${escapeUnsafe(files[lastApplied]!.file)}, which already ran`,
           {
             problems: [
               {
                 code: 'MIGRATION_OUT_OF_ORDER',
                 message: 'sorts before an applied file',
-                file: f.path,
+                file: escapeUnsafe(f.path),
                 line: 1,
                 column: 1,
               },
             ],
-            hint: `rename it so it sorts after ${files[lastApplied]!.file}`,
+            hint: `rename it so it sorts after ${escapeUnsafe(files[lastApplied]!.file)}`,
           },
         );
       }
@@ -144,17 +145,14 @@ export class MigrationFailedError extends PgpactError {
   readonly applied: AppliedMigration[] = [];
 }
 
-let parserReady: Promise<void> | undefined;
-
 /** Statements of a file with their start and end as JS string offsets; undefined when the parser rejects the file. */
 async function splitStatements(sql: string): Promise<{ start: number; end: number }[] | undefined> {
-  parserReady ??= loadModule();
-  await parserReady;
+  await loadParser();
   let parsed: {
     stmts?: { stmt_location?: number; stmt_len?: number; stmt: Record<string, unknown> }[];
   };
   try {
-    parsed = parseSync(sql) as typeof parsed;
+    parsed = parseTree(sql) as typeof parsed;
   } catch {
     return undefined;
   }
@@ -185,7 +183,7 @@ function migrationError(
   const problem: Problem = {
     code: server ? `SQLSTATE ${e.code}` : 'MIGRATION_FAILED',
     message: e.message,
-    file: file.path,
+    file: escapeUnsafe(file.path),
     line,
     column,
     ...(e.hint ? { hint: e.hint } : {}),
@@ -197,7 +195,7 @@ function migrationError(
   ].join('\n');
   return new MigrationFailedError(
     'MIGRATION_FAILED',
-    `migration ${file.service}/${file.file} failed at line ${line}, column ${column}: ${e.message}; it was rolled back${appliedBefore > 0 ? `, the ${appliedBefore} file(s) before it stay applied` : ''}`,
+    `migration ${file.service}/${escapeUnsafe(file.file)} failed at line ${line}, column ${column}: ${e.message}; it was rolled back${appliedBefore > 0 ? `, the ${appliedBefore} file(s) before it stay applied` : ''}`,
     {
       problems: [problem],
       detail,

@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { type PlanContext, PGPACT_SCHEMA } from './context.js';
 
 const RELATION_WORDS: Record<string, string> = {
@@ -71,7 +71,7 @@ export function ownershipFindings(ctx: PlanContext): Finding[] {
     });
   }
   for (const role of catalog.roles) {
-    if (role.name === ctx.currentUser || ctx.servicesByRole.has(role.name)) continue;
+    if (ctx.isAdministrative(role.name) || ctx.servicesByRole.has(role.name)) continue;
     for (const group of role.memberOf) {
       const service = ctx.servicesByRole.get(group)?.[0];
       if (!service) continue;
@@ -86,8 +86,8 @@ export function ownershipFindings(ctx: PlanContext): Finding[] {
     }
   }
   for (const role of rolesPresentInDatabase(catalog)) {
-    const info = catalog.roles.find((r) => r.name === role);
-    if (ctx.servicesByRole.has(role) || role === ctx.currentUser || info?.superuser) continue;
+    // Administrators and pgpact's own roles hold what they hold on purpose: never "drop what it holds".
+    if (ctx.servicesByRole.has(role) || ctx.isAdministrative(role)) continue;
     findings.push({
       severity: 'info',
       kind: 'unused-role',

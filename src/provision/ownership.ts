@@ -34,6 +34,8 @@ export function planOwnership(ctx: PlanContext): PlanStep[] {
     if (relation.owner === owner || (relation.kind === 'sequence' && relation.ownedBy)) continue;
     steps.push({
       kind: 'alter-owner',
+      // The old owner's privileges go to the new owner: the old owner loses its access.
+      takes: { grantee: relation.owner, schema: relation.schema, relation: relation.name },
       sql: `ALTER ${relationKeyword(relation)} ${quoteQualified(relation.schema, relation.name)} OWNER TO ${quoteIdent(owner)}`,
       reason: `${formatTableRef(relation.schema, relation.name)} is in schema ${relation.schema} of service ${service.name} (owned by ${relation.owner})`,
     });

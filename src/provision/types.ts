@@ -24,6 +24,21 @@ export interface PlanStep {
   kind: StepKind;
   /** Set on create-role steps: apply puts this role's password verifier in place of the redacted one. */
   passwordFor?: string;
+  /**
+   * Set on steps that take access away (revoke, alter-owner, alter-role): whose access, and
+   * on what. `schema` absent: anything (a membership, superuser); `relation` absent: the
+   * schema itself (USAGE); `columns` absent: the whole relation.
+   */
+  takes?: {
+    grantee: string;
+    schema?: string;
+    relation?: string;
+    columns?: string[];
+    /** The privileges taken (absent: every one, as by an owner change or a membership). */
+    privileges?: string[];
+  };
+  /** Access in use this step removes: each a view or an observed statement, naming its service. */
+  inUse?: string[];
 }
 
 /** What planProvisioning returns: the steps that reach the manifest, and what it reports without granting. */

@@ -6,6 +6,7 @@ import { noisyNeighbourChapter } from '../../src/demo/chapters/runtime-noisy-nei
 import { type DemoReport, runDemo } from '../../src/demo/run-demo.js';
 import type { DemoChapter } from '../../src/demo/types.js';
 import { withClient } from '../../src/postgres/client.js';
+import { quoteIdent } from '../../src/postgres/quote.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: figures are JSON read back by the assertions below
 type Figures = Record<string, any>;
@@ -87,8 +88,11 @@ describe('pgpact demo: the runtime chapters on the running system', () => {
     const unlimited: DemoChapter = {
       ...noisyNeighbourChapter,
       async run(ctx) {
+        // pgpact apply sets limits per database (ALTER ROLE … IN DATABASE …).
         await withClient(ctx.adminUrl, (c) =>
-          c.query('ALTER ROLE reporting RESET statement_timeout'),
+          c.query(
+            `ALTER ROLE reporting IN DATABASE ${quoteIdent(new URL(ctx.adminUrl).pathname.slice(1))} RESET statement_timeout`,
+          ),
         );
         const manifest = {
           ...ctx.manifest,

@@ -181,7 +181,13 @@ const pgName = fc
     minLength: 1,
     maxLength: 20,
   })
-  .filter((s) => !s.includes('\u0000') && Buffer.byteLength(s) <= 63)
+  // No control, line-breaking or direction-changing characters: a manifest refuses them in names.
+  .filter(
+    (s) =>
+      !/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/.test(
+        s,
+      ) && Buffer.byteLength(s) <= 63,
+  )
   .filter((s) => !s.startsWith('pg_') && !['public', 'none', 'information_schema'].includes(s));
 
 describe('random valid manifests', () => {

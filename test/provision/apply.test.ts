@@ -82,10 +82,14 @@ describeEachServer('apply', (server) => {
       replication: false,
       bypassRls: false,
       connectionLimit: 5,
-      settings: {
-        statement_timeout: '30000ms',
-        idle_in_transaction_session_timeout: '10000ms',
-        work_mem: '16384kB',
+      // Settings hold in this database only: none for every database.
+      settings: {},
+      settingsByDatabase: {
+        [new URL(url).pathname.slice(1)]: {
+          statement_timeout: '30000ms',
+          idle_in_transaction_session_timeout: '10000ms',
+          work_mem: '16384kB',
+        },
       },
     });
     const fn = catalog.functions.find((f) => f.name === 'normalize_zip')!;
@@ -123,7 +127,8 @@ services:
     });
     const plan = await planFor(url, next);
     const sql = plan.steps.map((s) => s.sql);
-    expect(sql).toContain('ALTER ROLE "c_users" RESET statement_timeout');
+    const database = new URL(url).pathname.slice(1);
+    expect(sql).toContain(`ALTER ROLE "c_users" IN DATABASE "${database}" RESET statement_timeout`);
     expect(sql).toContain('ALTER ROLE "c_users" CONNECTION LIMIT -1');
     expect(sql).toContain('ALTER SCHEMA "invoicing" OWNER TO "c_billing"');
     expect(sql).toContain('ALTER TABLE "invoicing"."invoice" OWNER TO "c_billing"');

@@ -68,7 +68,9 @@ describeEachServer('pgpact plan / apply', (server) => {
     expect(plan.stdout).toContain(
       'CREATE ROLE "cli_users" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD \'<redacted>\';',
     );
-    expect(plan.stdout).toContain('ALTER ROLE "cli_users" SET statement_timeout = \'5000ms\';');
+    expect(plan.stdout).toContain(
+      `ALTER ROLE "cli_users" IN DATABASE "${new URL(url).pathname.slice(1)}" SET statement_timeout = '5000ms';`,
+    );
     expect(plan.stdout).toContain('--   users/001_account.sql');
     expect(plan.stdout).toContain(
       '--   warning unowned-table public.legacy_audit_log: table public.legacy_audit_log (owner postgres) belongs to no service',

@@ -83,7 +83,7 @@ services:
     const none = manifestWith('');
     const reset = await planFor(url, none);
     expect(reset.steps.map((s) => s.sql)).toEqual([
-      'ALTER ROLE "report writer" RESET max_parallel_workers_per_gather',
+      `ALTER ROLE "report writer" IN DATABASE "${new URL(url).pathname.slice(1)}" RESET max_parallel_workers_per_gather`,
     ]);
     expect(reset.steps[0]!.reason).toBe(
       'service Reporting Team no longer declares parallel_workers (was 1)',

@@ -3,17 +3,19 @@ import { redactUrl } from '../../postgres/client.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { applyProvisioning } from '../../provision/apply.js';
 import { credentialsPath } from '../../provision/credentials.js';
-import { formatApplyResult } from '../../provision/format-plan.js';
+import { formatApplyResult, oneLine } from '../../provision/format-plan.js';
 import { type Command, EXIT } from '../command.js';
 import { formatError } from '../report-error.js';
 import { loadManifestOption } from '../manifest-option.js';
+import { loadUsageOption } from './plan.js';
 
 /** `pgpact apply`: provisions the database from the manifest in one transaction and proves the plan is empty afterwards. */
 export const applyCommand: Command = {
   name: 'apply',
   summary:
     'provision the database from the manifest in one transaction, then run pending migrations',
-  usage: `pgpact apply [--config FILE] [--database-url URL] [--json] [--quiet]
+  usage: `pgpact apply [--config FILE] [--database-url URL] [--usage FILE] [--allow-revoke]
+                    [--json] [--quiet]
 
   Runs what \`pgpact plan\` prints in ONE transaction (any failure rolls everything back and
   names the step), then each service's pending migration files (natural filename order,
@@ -22,16 +24,28 @@ export const applyCommand: Command = {
   Roles pgpact creates get a random password, sent as a SCRAM verifier and kept in
   <state dir>/credentials.json (mode 0600; PGPACT_HOME, default ./.pgpact); set
   PGPACT_PASSWORD_<ROLE> to use your own. Passwords are never printed.
+  Refused before anything changes: a contract naming a table or column the database does not
+  have (CONTRACT_MISMATCH, with the closest existing name), and a step that takes away access
+  in use, a view's or a statement's observed in --usage (REVOKE_IN_USE), unless --allow-revoke.
 
-  --json    print {"steps", "migrations", "findings", "rounds"}
-  --quiet   no per-step progress on stderr
+  --usage FILE    observed usage (default: <state dir>/usage.json when it exists, from observe)
+  --allow-revoke  apply even when a step takes away access in use
+  --json          print {"steps", "migrations", "findings", "rounds"}
+  --quiet         no per-step progress on stderr
 
   exit codes: 0 applied (or nothing to do), 1 applied but the database still differs from the
-  manifest (APPLY_INCOMPLETE), 2 invalid input or a failed step or migration (nothing of that
-  transaction was kept)`,
-  options: { json: { type: 'boolean' }, quiet: { type: 'boolean' } },
+  manifest (APPLY_INCOMPLETE), or refused because it would take away access in use
+  (REVOKE_IN_USE, nothing changed), 2 invalid input (CONTRACT_MISMATCH among it) or a failed
+  step or migration (nothing of that transaction was kept)`,
+  options: {
+    json: { type: 'boolean' },
+    quiet: { type: 'boolean' },
+    usage: { type: 'string' },
+    'allow-revoke': { type: 'boolean' },
+  },
   async run({ values }, output) {
     const manifest = loadManifestOption(values);
+    const usage = loadUsageOption(values);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
     });
@@ -39,13 +53,18 @@ export const applyCommand: Command = {
     try {
       const result = await applyProvisioning(url, manifest, {
         stateDir: defaultStateDir(),
+        ...(usage ? { usage } : {}),
+        allowRevoke: values['allow-revoke'] === true,
         onStep: (step) => {
           n += 1;
-          if (!values.quiet && !values.json) output.err(`  ${step.kind}: ${step.reason}\n`);
+          if (!values.quiet && !values.json)
+            output.err(`  ${oneLine(`${step.kind}: ${step.reason}`)}\n`);
         },
       });
       if (values.json) {
-        output.out(`${JSON.stringify(result, null, 2)}\n`);
+        // `takes` is the planner's own bookkeeping, not part of the printed interface.
+        const steps = result.steps.map(({ takes: _takes, ...step }) => step);
+        output.out(`${JSON.stringify({ ...result, steps }, null, 2)}\n`);
       } else {
         output.out(formatApplyResult(result, redactUrl(url)));
         if (result.steps.some((s) => s.passwordFor !== undefined)) {
@@ -54,7 +73,10 @@ export const applyCommand: Command = {
       }
       return EXIT.ok;
     } catch (error) {
-      if (error instanceof PgpactError && error.code === 'APPLY_INCOMPLETE') {
+      if (
+        error instanceof PgpactError &&
+        (error.code === 'APPLY_INCOMPLETE' || error.code === 'REVOKE_IN_USE')
+      ) {
         output.err(formatError(error));
         return EXIT.problem;
       }

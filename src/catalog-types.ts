@@ -27,7 +27,13 @@ export interface ColumnInfo {
   grants: Grant[];
 }
 
-export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence';
+export type RelationKind =
+  | 'table'
+  | 'partitioned_table'
+  | 'view'
+  | 'materialized_view'
+  | 'foreign_table'
+  | 'sequence';
 
 export interface ConstraintInfo {
   name: string;
@@ -92,6 +98,10 @@ export interface RoleInfo {
   memberships?: { role: string; grantor: string }[];
   /** ALTER ROLE ... SET values that apply in every database (name → value as stored). */
   settings: Record<string, string>;
+  /** ALTER ROLE ... IN DATABASE d SET values, per database name (name → value as stored). */
+  settingsByDatabase?: Record<string, Record<string, string>>;
+  /** COMMENT ON ROLE (shared by every database of the server). */
+  comment?: string;
 }
 
 export interface DefaultPrivilege {
@@ -130,6 +140,10 @@ export interface CatalogSnapshot {
   /** server_version_num, e.g. 180004. */
   serverVersion: number;
   database: string;
+  /** The role owning the database (usually its administrator). */
+  databaseOwner?: string;
+  /** Every database of the server but templates (role settings and limits span them). */
+  databases?: string[];
   /** User schemas (system schemas pg_catalog, information_schema, pg_toast... excluded). */
   schemas: SchemaInfo[];
   relations: RelationInfo[];

@@ -1,5 +1,5 @@
-import { scanSync } from 'libpg-query';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
+import { renameColumnRefs } from './expressions.js';
 import { tableKey, truncateIdentifier } from './names.js';
 import { planUniqueIndexConstraint } from './plan-operations.js';
 import { doBlock, qualified } from './plan-sql.js';
@@ -16,24 +16,6 @@ import type { PlanState, TableWork } from './plan-state.js';
 /** The name a duplicate carries until complete. */
 export function duplicateName(name: string): string {
   return truncateIdentifier(`_pgpact_dup_${name}`);
-}
-
-/** `sql` with every reference to column `from` written as `to` (not function names, not literals). */
-export function renameColumnRefs(sql: string, from: string, to: string): string {
-  const tokens = scanSync(sql).tokens;
-  const bytes = Buffer.from(sql, 'utf8');
-  const parts: string[] = [];
-  let at = 0;
-  tokens.forEach((token, k) => {
-    if (['SCONST', 'ICONST', 'FCONST', 'BCONST', 'XCONST', 'Op'].includes(token.tokenName)) return;
-    const text = bytes.subarray(token.start, token.end).toString('utf8');
-    const name = text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
-    if (name !== from || tokens[k + 1]?.text === '(') return;
-    parts.push(bytes.subarray(at, token.start).toString('utf8'), quoteIdent(to));
-    at = token.end;
-  });
-  parts.push(bytes.subarray(at).toString('utf8'));
-  return parts.join('');
 }
 
 /** Runs `sql`, ignoring the errors saying the new type does not fit (42804, 42883, 22P02, 42846). */

@@ -1,4 +1,5 @@
 import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { quoteIdent } from '../postgres/quote.js';
 
 /**
  * SQL fragments of a migration file, checked with the Postgres parser itself before any of
@@ -196,6 +197,24 @@ export function callsFunction(expression: string): boolean {
     return Object.values(record).some(found);
   };
   return found(tree);
+}
+
+/** `sql` with every reference to column `from` written as `to` (not function names, not literals). */
+export function renameColumnRefs(sql: string, from: string, to: string): string {
+  const tokens = scanSync(sql).tokens;
+  const bytes = Buffer.from(sql, 'utf8');
+  const parts: string[] = [];
+  let at = 0;
+  tokens.forEach((token, k) => {
+    if (['SCONST', 'ICONST', 'FCONST', 'BCONST', 'XCONST', 'Op'].includes(token.tokenName)) return;
+    const text = bytes.subarray(token.start, token.end).toString('utf8');
+    const name = text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
+    if (name !== from || tokens[k + 1]?.text === '(') return;
+    parts.push(bytes.subarray(at, token.start).toString('utf8'), quoteIdent(to));
+    at = token.end;
+  });
+  parts.push(bytes.subarray(at).toString('utf8'));
+  return parts.join('');
 }
 
 /** Parses a whole SQL script (raw `sql` operations) and returns the error, if any. */

@@ -1,5 +1,6 @@
 import { findRelation } from '../postgres/catalog.js';
-import { planCarryOver, renameColumnRefs } from './carry-over.js';
+import { planCarryOver } from './carry-over.js';
+import { renameColumnRefs } from './expressions.js';
 import { tableConstraintSql } from './table-constraints.js';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 import { tableKey, temporaryColumnName } from './names.js';

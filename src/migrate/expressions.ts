@@ -1,4 +1,4 @@
-import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { loadParser, parseTree, scanTokens } from '../sql/parse.js';
 import { quoteIdent } from '../postgres/quote.js';
 
 /**
@@ -8,12 +8,9 @@ import { quoteIdent } from '../postgres/quote.js';
  * pasted into (a `;`, a `)` it did not open, a `--` comment running to its end) is refused.
  */
 
-let loaded: Promise<void> | undefined;
-
-/** Loads the WASM parser once. */
+/** Loads the Postgres parser (sql/ owns it) once. */
 export function ensureParser(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
+  return loadParser();
 }
 
 /** The result of parsing one expression: the columns it names, or a syntax error with its offset. */
@@ -41,7 +38,7 @@ export function parseExpression(expression: string): ParsedExpression {
   if (unsafe) return { ok: false, message: unsafe };
   let tree: unknown;
   try {
-    tree = parseSync(`${PREFIX}(${expression}\n)`);
+    tree = parseTree(`${PREFIX}(${expression}\n)`);
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
@@ -76,7 +73,7 @@ const SELECT_KEYS = new Set(['targetList', 'limitOption', 'op']);
 function breakout(text: string, comments = true): string | undefined {
   let tokens: { text: string; tokenName: string }[];
   try {
-    tokens = scanSync(text).tokens;
+    tokens = scanTokens(text).tokens;
   } catch {
     return undefined; // the parser reports it with its position
   }
@@ -104,7 +101,7 @@ function breakout(text: string, comments = true): string | undefined {
 export function portableLiterals(expression: string): string {
   let tokens: { start: number; end: number; tokenName: string }[];
   try {
-    tokens = scanSync(expression).tokens;
+    tokens = scanTokens(expression).tokens;
   } catch {
     return expression; // the parser reports it
   }
@@ -134,7 +131,7 @@ export function parseTypeName(
   if (unsafe) return { ok: false, message: unsafe };
   let tree: unknown;
   try {
-    tree = parseSync(`${TYPE_PREFIX}${text}`);
+    tree = parseTree(`${TYPE_PREFIX}${text}`);
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
@@ -185,7 +182,7 @@ function collectColumnRefs(node: unknown, into: string[]): void {
 export function callsFunction(expression: string): boolean {
   let tree: unknown;
   try {
-    tree = parseSync(`${PREFIX}(${expression}\n)`);
+    tree = parseTree(`${PREFIX}(${expression}\n)`);
   } catch {
     return true;
   }
@@ -201,7 +198,7 @@ export function callsFunction(expression: string): boolean {
 
 /** `sql` with every reference to column `from` written as `to` (not function names, not literals). */
 export function renameColumnRefs(sql: string, from: string, to: string): string {
-  const tokens = scanSync(sql).tokens;
+  const tokens = scanTokens(sql).tokens;
   const bytes = Buffer.from(sql, 'utf8');
   const parts: string[] = [];
   let at = 0;
@@ -222,7 +219,7 @@ export function parseScript(
   sql: string,
 ): { ok: true } | { ok: false; message: string; position?: number } {
   try {
-    parseSync(sql);
+    parseTree(sql);
     return { ok: true };
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })

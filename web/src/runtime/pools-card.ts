@@ -7,11 +7,11 @@ import { findingList } from './finding-list.js';
 export const POOL_FINDING_KINDS = new Set(['pool-contention', 'pool-exhausted']);
 
 function saturationCell(p: PoolServiceView): HTMLTableCellElement {
-  if (p.saturation === null) return h('td', {}, 'unknown');
+  if (p.saturation === null) return h('td', { 'data-label': 'Saturation' }, 'unknown');
   const tone = p.saturation >= 1 ? 'danger' : p.saturation >= 0.8 ? 'warn' : 'ok';
   return h(
     'td',
-    {},
+    { 'data-label': 'Saturation' },
     h(
       'span',
       { class: 'saturation' },
@@ -39,7 +39,7 @@ export function poolsCard(pools: PoolServiceView[], findings: RuntimeFinding[]):
       ? h('p', { class: 'muted' }, 'PgBouncer reports no pool for a known service.')
       : h(
           'table',
-          { class: 'data-table pools-table', 'aria-labelledby': 'pools-title' },
+          { class: 'data-table pools-table stack-narrow', 'aria-labelledby': 'pools-title' },
           h(
             'thead',
             null,
@@ -68,16 +68,24 @@ export function poolsCard(pools: PoolServiceView[], findings: RuntimeFinding[]):
                   'data-waiting': p.clientsWaiting,
                 },
                 h('th', { scope: 'row' }, p.service),
-                h('td', { class: 'num' }, String(p.clientsActive)),
+                h('td', { class: 'num', 'data-label': 'Clients active' }, String(p.clientsActive)),
                 h(
                   'td',
-                  { class: 'num' },
+                  { class: 'num', 'data-label': 'Clients waiting' },
                   p.clientsWaiting > 0
                     ? badge(`${p.clientsWaiting} waiting`, 'warn')
                     : String(p.clientsWaiting),
                 ),
-                h('td', { class: 'num' }, p.clientsWaiting > 0 ? duration(p.longestWaitMs) : '—'),
-                h('td', { class: 'num' }, `${p.serversHeld} / ${p.poolSize ?? '?'}`),
+                h(
+                  'td',
+                  { class: 'num', 'data-label': 'Longest wait' },
+                  p.clientsWaiting > 0 ? duration(p.longestWaitMs) : '—',
+                ),
+                h(
+                  'td',
+                  { class: 'num', 'data-label': 'Server connections / pool size' },
+                  `${p.serversHeld} / ${p.poolSize ?? '?'}`,
+                ),
                 saturationCell(p),
               ),
             ),

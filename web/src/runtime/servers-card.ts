@@ -62,7 +62,7 @@ export function serversCard(
     h('h3', { id: 'servers-title' }, `Servers (${1 + replicas.length})`),
     h(
       'table',
-      { class: 'data-table servers-table', 'aria-labelledby': 'servers-title' },
+      { class: 'data-table servers-table stack-narrow', 'aria-labelledby': 'servers-title' },
       h(
         'thead',
         null,
@@ -81,9 +81,9 @@ export function serversCard(
           'tr',
           { class: 'server-row', 'data-server': 'primary' },
           h('th', { scope: 'row' }, 'primary'),
-          h('td', null, 'primary'),
-          h('td', null, '—'),
-          h('td', null, serviceCells(primaryServices)),
+          h('td', { 'data-label': 'Role' }, 'primary'),
+          h('td', { 'data-label': 'Replication lag' }, '—'),
+          h('td', { 'data-label': 'Services' }, serviceCells(primaryServices)),
         ),
         replicas.map((r) =>
           h(
@@ -92,7 +92,7 @@ export function serversCard(
             h('th', { scope: 'row' }, r.server),
             h(
               'td',
-              null,
+              { 'data-label': 'Role' },
               r.standby ? 'replica' : badge('not in recovery', 'warn'),
               h(
                 'div',
@@ -102,13 +102,17 @@ export function serversCard(
             ),
             h(
               'td',
-              { class: 'replica-lag', 'data-lag-bytes': r.lagBytes ?? '' },
+              {
+                class: 'replica-lag',
+                'data-label': 'Replication lag',
+                'data-lag-bytes': r.lagBytes ?? '',
+              },
               r.error !== null ? badge('unreachable', 'danger', r.error) : lagText(r),
               r.error !== null ? h('div', { class: 'muted small' }, r.error) : null,
             ),
             h(
               'td',
-              null,
+              { 'data-label': 'Services' },
               serviceCells(
                 r.services.map((s) => ({
                   service: s.service,

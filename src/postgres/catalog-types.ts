@@ -27,7 +27,13 @@ export interface ColumnInfo {
   grants: Grant[];
 }
 
-export type RelationKind = 'table' | 'partitioned_table' | 'view' | 'materialized_view' | 'foreign_table' | 'sequence';
+export type RelationKind =
+  | 'table'
+  | 'partitioned_table'
+  | 'view'
+  | 'materialized_view'
+  | 'foreign_table'
+  | 'sequence';
 
 export interface ConstraintInfo {
   name: string;
@@ -73,6 +79,8 @@ export interface RelationInfo {
   dependsOn?: ViewDependency[];
   /** For sequences: the column owning it, if any. */
   ownedBy?: { schema: string; table: string; column: string };
+  /** Set when row-level security is enabled; `forced` when it applies to the owner too. */
+  rowSecurity?: { forced: boolean };
 }
 
 export interface RoleInfo {

@@ -35,7 +35,9 @@ const PRIVILEGE_GRANTS = (aclExpr: string) => `
     FROM aclexplode(${aclExpr}) a), '[]'::json)`;
 
 function sortGrants(grants: Grant[]): Grant[] {
-  return grants.sort((a, b) => a.grantee.localeCompare(b.grantee) || a.privilege.localeCompare(b.privilege));
+  return grants.sort(
+    (a, b) => a.grantee.localeCompare(b.grantee) || a.privilege.localeCompare(b.privilege),
+  );
 }
 
 /** Reads a consistent snapshot of schemas, relations, columns, grants, roles and settings. */
@@ -72,13 +74,16 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     estimated_rows: string;
     size_bytes: string;
     view_definition: string | null;
+    row_security: boolean;
+    force_row_security: boolean;
   }>(`
     SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
            pg_get_userbyid(c.relowner) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))`)} AS grants,
            c.reltuples::bigint::text AS estimated_rows,
            pg_total_relation_size(c.oid)::text AS size_bytes,
-           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
+           c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND ${USER_SCHEMA_FILTER}
       AND ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
@@ -133,14 +138,25 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     WHERE c.conrelid <> 0 AND c.contype <> 'n' AND ${USER_SCHEMA_FILTER}
     ORDER BY c.conrelid, c.conname`);
 
-  const indexes = await client.query<{ relid: number; name: string; definition: string; unique: boolean; valid: boolean }>(`
+  const indexes = await client.query<{
+    relid: number;
+    name: string;
+    definition: string;
+    unique: boolean;
+    valid: boolean;
+  }>(`
     SELECT i.indrelid::int AS relid, ic.relname AS name, pg_get_indexdef(i.indexrelid) AS definition,
            i.indisunique AS unique, i.indisvalid AS valid
     FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_namespace n ON n.oid = ic.relnamespace
     WHERE ${USER_SCHEMA_FILTER}
     ORDER BY i.indrelid, ic.relname`);
 
-  const viewDeps = await client.query<{ view_oid: number; schema: string; name: string; columns: string[] | null }>(`
+  const viewDeps = await client.query<{
+    view_oid: number;
+    schema: string;
+    name: string;
+    columns: string[] | null;
+  }>(`
     SELECT v.oid::int AS view_oid, rn.nspname AS schema, rc.relname AS name,
            array_agg(DISTINCT a.attname::text ORDER BY a.attname::text) FILTER (WHERE a.attname IS NOT NULL) AS columns
     FROM pg_depend d
@@ -154,7 +170,12 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     GROUP BY v.oid, rn.nspname, rc.relname
     ORDER BY v.oid, rn.nspname, rc.relname`);
 
-  const sequenceOwners = await client.query<{ seq_oid: number; schema: string; table: string; column: string }>(`
+  const sequenceOwners = await client.query<{
+    seq_oid: number;
+    schema: string;
+    table: string;
+    column: string;
+  }>(`
     SELECT d.objid::int AS seq_oid, tn.nspname AS schema, t.relname AS table, a.attname AS column
     FROM pg_depend d
     JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
@@ -199,7 +220,12 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     WHERE r.rolname !~ '^pg_'
     ORDER BY r.rolname`);
 
-  const defaults = await client.query<{ role: string; schema: string | null; object_type: string; grants: Grant[] }>(`
+  const defaults = await client.query<{
+    role: string;
+    schema: string | null;
+    object_type: string;
+    grants: Grant[];
+  }>(`
     SELECT pg_get_userbyid(d.defaclrole) AS role, n.nspname AS schema, d.defaclobjtype::text AS object_type,
            ${PRIVILEGE_GRANTS('d.defaclacl')} AS grants
     FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace
@@ -240,7 +266,11 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       type: c.type,
       notNull: c.not_null,
       ...(c.default === null ? {} : { default: c.default }),
-      ...(c.identity === 'a' ? { identity: 'always' as const } : c.identity === 'd' ? { identity: 'by default' as const } : {}),
+      ...(c.identity === 'a'
+        ? { identity: 'always' as const }
+        : c.identity === 'd'
+          ? { identity: 'by default' as const }
+          : {}),
       ...(c.generated !== '' ? { generated: true } : {}),
       grants: sortGrants(c.grants),
     });
@@ -255,7 +285,10 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
   const indexesByRel = group(indexes.rows);
   const depsByView = new Map<number, { schema: string; name: string; columns: string[] }[]>();
   for (const d of viewDeps.rows) {
-    depsByView.set(d.view_oid, [...(depsByView.get(d.view_oid) ?? []), { schema: d.schema, name: d.name, columns: d.columns ?? [] }]);
+    depsByView.set(d.view_oid, [
+      ...(depsByView.get(d.view_oid) ?? []),
+      { schema: d.schema, name: d.name, columns: d.columns ?? [] },
+    ]);
   }
   const ownerBySeq = new Map(sequenceOwners.rows.map((s) => [s.seq_oid, s]));
 
@@ -289,8 +322,13 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       estimatedRows: Number(r.estimated_rows),
       sizeBytes: Number(r.size_bytes),
       ...(r.view_definition === null ? {} : { viewDefinition: r.view_definition }),
-      ...(kind === 'view' || kind === 'materialized_view' ? { dependsOn: depsByView.get(r.oid) ?? [] } : {}),
-      ...(owned ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } } : {}),
+      ...(kind === 'view' || kind === 'materialized_view'
+        ? { dependsOn: depsByView.get(r.oid) ?? [] }
+        : {}),
+      ...(owned
+        ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } }
+        : {}),
+      ...(r.row_security ? { rowSecurity: { forced: r.force_row_security } } : {}),
     };
   });
 
@@ -319,7 +357,11 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     database: m.database,
     databaseOwner: m.owner,
     databases: databases.rows.map((d) => d.name),
-    schemas: schemas.rows.map((s) => ({ name: s.name, owner: s.owner, grants: sortGrants(s.grants) })),
+    schemas: schemas.rows.map((s) => ({
+      name: s.name,
+      owner: s.owner,
+      grants: sortGrants(s.grants),
+    })),
     relations: relationInfos,
     roles: roleInfos,
     defaultPrivileges: defaults.rows.map((d) => ({
@@ -355,7 +397,11 @@ function settingsOf(config: string[] | null): Record<string, string> {
 }
 
 /** Finds a relation by schema and name. */
-export function findRelation(catalog: CatalogSnapshot, schema: string, name: string): RelationInfo | undefined {
+export function findRelation(
+  catalog: CatalogSnapshot,
+  schema: string,
+  name: string,
+): RelationInfo | undefined {
   return catalog.relations.find((r) => r.schema === schema && r.name === name);
 }
 

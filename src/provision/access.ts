@@ -7,7 +7,12 @@ import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { Contract, Service, SourceLocation } from '../manifest/types.js';
+import {
+  type Contract,
+  ownerOfTable,
+  type Service,
+  type SourceLocation,
+} from '../manifest/types.js';
 import type { RelationInfo } from '../postgres/catalog-types.js';
 import type { PlanContext } from './context.js';
 import { DesiredAcl, ownerPrivileges } from './privileges.js';
@@ -79,8 +84,18 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
     }
     access.schemas.set(schema, acl);
   }
+  // A shared schema keeps its owner and grants: these only list the USAGE services need.
+  for (const schema of ctx.sharedSchemas) access.schemas.set(schema, new DesiredAcl());
+  for (const service of ctx.manifest.services) {
+    for (const p of service.ownsTables) {
+      if (!ctx.sharedSchemas.has(p.schema)) continue;
+      access.schemas
+        .get(p.schema)!
+        .add(service.role, ['USAGE'], `${service.name} owns ${p.text} (${where(p.location)})`);
+    }
+  }
   for (const relation of catalog.relations) {
-    const service = managedSchemas.get(relation.schema);
+    const service = ctx.serviceOfRelation(relation);
     if (!service) continue;
     const owner = ctx.ownerAfter(relation);
     const kind = relation.kind === 'sequence' ? 'sequence' : 'table';
@@ -131,7 +146,7 @@ function addContract(
   service: Service,
   contract: Contract,
 ): void {
-  const owner = ctx.managedSchemas.get(contract.schema);
+  const owner = ownerOfTable(ctx.manifest, contract.schema, contract.table);
   if (!owner || owner.role === service.role) return;
   const ref = formatTableRef(contract.schema, contract.table);
   const consumers = [{ service: service.name, source: 'declared' as const }];
@@ -203,6 +218,20 @@ function addContract(
     }
     return;
   }
+  // UPDATE ... WHERE id = $1, DELETE ... WHERE id = $1 and INSERT ... RETURNING id read the
+  // key: an ORM's ordinary writes fail without SELECT on it.
+  // (An audit consumer reads the whole table anyway.)
+  const key =
+    service.enforcement === 'audit'
+      ? []
+      : (relation.constraints.find((c) => c.type === 'p')?.columns ?? []);
+  for (const column of key) {
+    columnAcl(entry, column).add(
+      service.role,
+      ['SELECT'],
+      `${service.name} writes ${ref}: its writes find and return rows by the primary key ${column} (${where(contract.location)})`,
+    );
+  }
   if (contract.columns === '*')
     entry.table.add(service.role, ['INSERT', 'UPDATE', 'DELETE'], reason);
   else
@@ -212,7 +241,7 @@ function addContract(
   // USAGE on each sequence a default of the table draws from, not only its own columns'.
   for (const column of relation.columns) {
     for (const sequence of sequencesOfColumn(ctx.catalog, relation, column)) {
-      if (!ctx.managedSchemas.has(sequence.schema)) continue;
+      if (!ctx.serviceOfRelation(sequence)) continue;
       relationAccess(access, sequence).table.add(
         service.role,
         ['USAGE'],
@@ -230,6 +259,13 @@ function closestHint(name: string, existing: string[]): string {
 
 function addAuditReads(ctx: PlanContext, access: DesiredAccess, service: Service): void {
   const reason = `${service.name} is in audit mode: it reads every table of other services (reported, not denied)`;
+  for (const relation of ctx.catalog.relations) {
+    if (!ctx.sharedSchemas.has(relation.schema) || relation.kind === 'sequence') continue;
+    const owner = ctx.serviceOfRelation(relation);
+    if (!owner || owner.role === service.role) continue;
+    access.schemas.get(relation.schema)!.add(service.role, ['USAGE'], reason);
+    relationAccess(access, relation).table.add(service.role, ['SELECT'], reason);
+  }
   for (const [schema, owner] of ctx.managedSchemas) {
     if (owner.role === service.role) continue;
     access.schemas.get(schema)!.add(service.role, ['USAGE'], reason);

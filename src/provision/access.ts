@@ -82,6 +82,17 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
         `audit mode: ${before} owned schema ${schema} and keeps its access until enforce mode`,
       );
     }
+    const everyone = objectsForEveryone(ctx, schema);
+    const publicUsage = catalog.schemas
+      .find((s) => s.name === schema)
+      ?.grants.some((g) => g.grantee === 'PUBLIC' && g.privilege === 'USAGE');
+    if (everyone && publicUsage) {
+      acl.add(
+        'PUBLIC',
+        ['USAGE'],
+        `schema ${schema} holds ${everyone}: revoking USAGE from PUBLIC would change what other services' statements return or make them fail (table privileges still guard its data)`,
+      );
+    }
     access.schemas.set(schema, acl);
   }
   // A shared schema keeps its owner and grants: these only list the USAGE services need.
@@ -122,6 +133,24 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
     if (service.enforcement === 'audit') addAuditReads(ctx, access, service);
   }
   return access;
+}
+
+/**
+ * What in a schema statements on other schemas' tables use without naming it: an extension's
+ * types and operators (citext's), types of columns elsewhere (enums, domains), functions called
+ * by defaults, generated columns, views, triggers, checks or policies elsewhere. Undefined when none.
+ */
+export function objectsForEveryone(ctx: PlanContext, schema: string): string | undefined {
+  const { catalog } = ctx;
+  if (catalog.extensionSchemas?.includes(schema)) return "an extension's types or operators";
+  const type = catalog.types?.find((t) => t.schema === schema && t.usedOutside);
+  if (type) return `type ${formatTableRef(schema, type.name)}, used by columns in other schemas`;
+  for (const fn of catalog.functions) {
+    if (fn.schema !== schema) continue;
+    const outside = fn.usedBy?.find((u) => u.schema !== undefined && u.schema !== schema);
+    if (outside) return `function ${fn.schema}.${fn.name}, used by ${outside.what}`;
+  }
+  return undefined;
 }
 
 /** Whether an object's old owner, a role outside the manifest, keeps its access after the move (audit mode). */

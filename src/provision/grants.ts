@@ -288,6 +288,15 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       { grantee: fn.owner, privilege: 'EXECUTE', grantable: false },
       { grantee: 'PUBLIC', privilege: 'EXECUTE', grantable: false },
     ];
+    // A function a default, generated column, view, trigger, check or policy calls runs in
+    // other roles' statements: taking EXECUTE from PUBLIC would make them fail.
+    if (fn.usedBy && actual.some((g) => g.grantee === 'PUBLIC' && g.privilege === 'EXECUTE')) {
+      desired.add(
+        'PUBLIC',
+        ['EXECUTE'],
+        `${fn.schema}.${fn.name} is used by ${fn.usedBy.map((u) => u.what).join(', ')}`,
+      );
+    }
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
     const fnGrants = afterOwnerChange(actual, fn.owner, service.role);

@@ -24,7 +24,15 @@ interface TableModel {
   generated: boolean;
 }
 
-const model = fc.record({
+interface Model {
+  services: number;
+  tables: TableModel[];
+  contracts: [number, number, boolean][];
+  enforcement: 'enforce' | 'audit';
+  publicWhole: boolean;
+}
+
+const model: fc.Arbitrary<Model> = fc.record({
   services: fc.integer({ min: 2, max: 3 }),
   tables: fc.array(
     fc.record({
@@ -42,12 +50,12 @@ const model = fc.record({
   contracts: fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.nat(3), fc.boolean()), {
     maxLength: 4,
   }),
-  enforcement: fc.constantFrom('enforce', 'audit'),
+  enforcement: fc.constantFrom<'enforce' | 'audit'>('enforce', 'audit'),
   /** s0 owns public whole (where citext, the enum, the domain and the function live). */
   publicWhole: fc.boolean(),
 });
 
-function build(m: fc.Infer<typeof model>, prefix: string) {
+function build(m: Model, prefix: string) {
   const services = [...Array(m.services)].map((_, i) => `${prefix}s${i}`);
   const tables = m.tables.map((t: TableModel, i) => {
     const owner = t.owner % m.services;

@@ -1,4 +1,4 @@
-import type { Manifest } from '../manifest/types.js';
+import { type Manifest, ownerOfTable } from '../manifest/types.js';
 import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type {
@@ -103,7 +103,10 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
     const id = tableId(schema, name);
     const existing = tables.get(id);
     if (existing) return existing;
-    const owner = ownerOfSchema.get(schema);
+    // In a shared schema each table has its own owner (owns: patterns).
+    const owner =
+      ownerOfSchema.get(schema) ??
+      (manifest ? ownerOfTable(manifest, schema, name)?.name : undefined);
     const table: MapTable = {
       id,
       schema,

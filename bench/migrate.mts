@@ -1,31 +1,42 @@
 /**
  * bench/migrate: pgpact migrate start on a 1,000,000-row table (split street_and_number
  * into street and number) while 4 writer clients update and insert rows through the old
- * and the new columns. Printed in one run, against raw Postgres measured side by side:
- *  (a) backfill rows/s ÷ one UPDATE computing the same columns on an identical copy (goal ≥ 0.8)
- *  (b) writers' p99 during the backfill ÷ their p99 without a migration (goal ≤ 2)
- *  (c) the longest lock wait any writer saw (goal < lock_timeout)
- *  (d) writer errors (goal 0)
+ * and the new columns, in two loads: flat out (each writer sends its next statement as soon
+ * as the last returned) and at a steady rate that leaves the CPUs room (pgbench -R style:
+ * statements scheduled at a fixed total rate, latency counted from the scheduled time).
+ * Each run, side by side under the same load: the writers alone, one raw UPDATE computing
+ * the same columns on an identical copy, then pgpact's start (adaptive batches unless
+ * --batch-size). Printed per run (five by default, each one, not the best):
+ *  (a) backfill rows/s ÷ raw UPDATE rows/s (goal ≥ 0.9)
+ *  (b) writers' p99 during the backfill ÷ without (goal ≤ 1.5), the raw UPDATE's own beside it
+ *  (c) writer errors (goal 0)
  *
- * Run: npx tsx bench/migrate.mts [--rows N] [--batch-size N] [--writers N]
+ * Run: npx tsx bench/migrate.mts [--rows N] [--runs N] [--rate TX/S] [--batch-size N] [--batch-time MS] [--writers N]
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { parseMigration } from '../src/migrate/parse.js';
+import { rollbackMigration } from '../src/migrate/rollback.js';
 import { startMigration } from '../src/migrate/start.js';
 import { startThrowawayServer } from '../src/postgres/local-server.js';
 
 const { values } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
-    'batch-size': { type: 'string', default: '10000' },
+    runs: { type: 'string', default: '5' },
+    rate: { type: 'string', default: '400' },
+    'batch-size': { type: 'string' },
+    'batch-time': { type: 'string', default: '100' },
     writers: { type: 'string', default: '4' },
     'lock-timeout-ms': { type: 'string', default: '2000' },
   },
 });
 const ROWS = Number(values.rows);
-const BATCH = Number(values['batch-size']);
+const RUNS = Number(values.runs);
+const RATE = Number(values.rate);
+const BATCH = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+const BATCH_TIME = Number(values['batch-time']);
 const WRITERS = Number(values.writers);
 const LOCK_TIMEOUT_MS = Number(values['lock-timeout-ms']);
 
@@ -52,7 +63,7 @@ function percentile(sorted: number[], p: number): number {
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-/** Writer clients: each updates or inserts one row at a time, a short pause between statements. */
+/** Writer clients: each updates or inserts one row at a time, flat out or at a share of a total rate. */
 class Writers {
   private running = false;
   private loops: Promise<void>[] = [];
@@ -61,22 +72,19 @@ class Writers {
   errors: string[] = [];
   recording = false;
   newColumns = false;
-  ops = 0;
 
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    /** Total statements per second over all writers; undefined: flat out. */
+    private readonly rate: number | undefined,
+  ) {}
 
-  async connect(n: number): Promise<number[]> {
+  async connect(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
       const c = new pg.Client({ connectionString: this.url, application_name: `writer-${i}` });
       await c.connect();
       this.clients.push(c);
     }
-    return Promise.all(
-      this.clients.map(
-        async (c) =>
-          (await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid,
-      ),
-    );
   }
 
   start(maxId: number): void {
@@ -86,14 +94,24 @@ class Writers {
 
   private async loop(c: pg.Client, w: number, maxId: number): Promise<void> {
     let k = 0;
+    const interval = this.rate === undefined ? 0 : (this.clients.length / this.rate) * 1000;
+    // Writers start spread over one interval, as independent clients would.
+    let scheduled = performance.now() + (interval * w) / this.clients.length;
     while (this.running) {
       k++;
+      if (this.rate !== undefined) {
+        scheduled += interval;
+        const wait = scheduled - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
       const id = 1 + Math.floor(Math.random() * maxId);
       const viaNew = this.newColumns && k % 2 === 0;
       const insert = k % 10 === 0;
       const street = `Street ${w}-${k}`;
       const number = String(k);
-      const t0 = performance.now();
+      // At a steady rate, latency counts from the scheduled time (pgbench -R): waiting for a turn is felt too.
+      const t0 =
+        this.rate === undefined ? performance.now() : Math.min(scheduled, performance.now());
       try {
         if (insert && viaNew) {
           await c.query('INSERT INTO users.account (name, street, number) VALUES ($1, $2, $3)', [
@@ -118,17 +136,16 @@ class Writers {
           );
         }
         if (this.recording) this.latencies.push(performance.now() - t0);
-        this.ops++;
       } catch (error) {
         this.errors.push((error as Error).message);
       }
-      await sleep(2);
     }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     await Promise.all(this.loops);
+    for (const c of this.clients) await c.end();
   }
 
   take(): number[] {
@@ -138,38 +155,13 @@ class Writers {
   }
 }
 
-/** Samples pg_locks: the longest wait of any writer session, by lock type. */
-class LockWatcher {
-  max = 0;
-  maxType = '';
-  private timer?: NodeJS.Timeout;
-  constructor(
-    private readonly client: pg.Client,
-    private readonly pids: number[],
-  ) {}
-  start(): void {
-    const tick = async () => {
-      try {
-        const { rows } = await this.client.query<{ ms: number; type: string }>(
-          `SELECT extract(epoch FROM now() - waitstart) * 1000 AS ms, locktype AS type FROM pg_locks
-           WHERE NOT granted AND waitstart IS NOT NULL AND pid = ANY($1::int[]) ORDER BY 1 DESC LIMIT 1`,
-          [this.pids],
-        );
-        const r = rows[0];
-        if (r && Number(r.ms) > this.max) {
-          this.max = Number(r.ms);
-          this.maxType = r.type;
-        }
-      } catch {
-        /* the server is busy; next tick */
-      }
-      this.timer = setTimeout(tick, 5);
-    };
-    this.timer = setTimeout(tick, 5);
-  }
-  stop(): void {
-    clearTimeout(this.timer);
-  }
+/** One run's figures. */
+interface RunFigures {
+  a: number;
+  b: number;
+  bRaw: number;
+  errors: number;
+  inconsistent: number;
 }
 
 const server = await startThrowawayServer({
@@ -177,70 +169,52 @@ const server = await startThrowawayServer({
 });
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
-try {
-  console.log(
-    `bench/migrate: ${fmt(ROWS)} rows, batch ${fmt(BATCH)}, ${WRITERS} writers, lock_timeout ${LOCK_TIMEOUT_MS} ms, Postgres ${server.majorVersion}`,
-  );
+
+/** users.account (migrated) and users.account_copy (the raw UPDATE's), fresh from the seed. */
+async function freshTables(): Promise<void> {
   await admin.query(`
-    CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
-    CREATE SCHEMA users;
+    DROP TABLE IF EXISTS users.account, users.account_copy;
     CREATE TABLE users.account (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, name text NOT NULL,
       street_and_number text NOT NULL, counter int NOT NULL DEFAULT 0) WITH (autovacuum_enabled = false);
-    INSERT INTO users.account (id, name, street_and_number)
-      SELECT g, 'user ' || g, (ARRAY['Main Street', 'Elm Road', 'Am Markt', 'Oak Lane'])[1 + g % 4] || ' ' || (g % 977 + 1)
-      FROM generate_series(1, ${ROWS}) g;
+    INSERT INTO users.account SELECT * FROM users.seed;
     SELECT setval(pg_get_serial_sequence('users.account', 'id'), ${ROWS});
-    CREATE TABLE users.account_copy_a (LIKE users.account INCLUDING ALL) WITH (autovacuum_enabled = false);
-    INSERT INTO users.account_copy_a SELECT * FROM users.account;
-    CREATE TABLE users.account_copy_b (LIKE users.account INCLUDING ALL) WITH (autovacuum_enabled = false);
-    INSERT INTO users.account_copy_b SELECT * FROM users.account;
-    ALTER TABLE users.account_copy_a ADD COLUMN street text, ADD COLUMN number text;
-    ALTER TABLE users.account_copy_b ADD COLUMN street text, ADD COLUMN number text;`);
-  await admin.query(
-    'VACUUM (ANALYZE, FREEZE) users.account, users.account_copy_a, users.account_copy_b',
-  );
+    CREATE TABLE users.account_copy (LIKE users.account INCLUDING ALL) WITH (autovacuum_enabled = false);
+    INSERT INTO users.account_copy SELECT * FROM users.seed;
+    ALTER TABLE users.account_copy ADD COLUMN street text, ADD COLUMN number text;`);
+  await admin.query('VACUUM (ANALYZE, FREEZE) users.account, users.account_copy');
   await admin.query('CHECKPOINT');
+}
 
-  const writers = new Writers(server.url);
-  const pids = await writers.connect(WRITERS);
+async function run(label: string, rate: number | undefined, i: number): Promise<RunFigures> {
+  await freshTables();
+  const writers = new Writers(server.url, rate);
+  await writers.connect(WRITERS);
   writers.start(ROWS);
   await sleep(1000);
+  writers.recording = true;
+  await sleep(5000);
+  writers.recording = false;
+  const quiet = writers.take();
 
-  /** Writers alone: their latency without a migration. */
-  const quiet = async () => {
-    writers.recording = true;
-    await sleep(5000);
-    writers.recording = false;
-    return writers.take();
-  };
-  /** The raw Postgres operation: one UPDATE computing the same columns on an identical copy, writers running. */
-  const rawUpdate = async (table: string) => {
-    await admin.query('CHECKPOINT');
-    writers.recording = true;
-    const t0 = performance.now();
-    const updated = await admin.query(
-      `UPDATE users.${table} SET street = (${UP_STREET}), number = (${UP_NUMBER})`,
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    writers.recording = false;
-    return { rows: updated.rowCount ?? 0, seconds, latencies: writers.take() };
-  };
-
-  // The machine may be shared: raw and pgpact runs alternate (quiet, raw, pgpact, raw, quiet) to spread drift evenly.
-  const baseline1 = await quiet();
-  const rawA = await rawUpdate('account_copy_a');
+  // The raw Postgres operation under the same load: one UPDATE computing the same columns on the copy.
+  await admin.query('CHECKPOINT');
+  writers.recording = true;
+  let t0 = performance.now();
+  const updated = await admin.query(
+    `UPDATE users.account_copy SET street = (${UP_STREET}), number = (${UP_NUMBER})`,
+  );
+  const rawSeconds = (performance.now() - t0) / 1000;
+  writers.recording = false;
+  const duringRaw = writers.take();
   await admin.query('CHECKPOINT');
 
-  // pgpact migrate start with the writers running: expand, backfill, validate.
-  const watcher = new LockWatcher(admin, pids);
-  watcher.start();
   const migration = await parseMigration(MIGRATION, `${process.cwd()}/bench-split.yaml`);
   let backfillStart = 0;
   let backfillEnd = 0;
   let backfillRows = 0;
-  const startedAt = performance.now();
+  t0 = performance.now();
   await startMigration(server.url, migration, {
-    batchSize: BATCH,
+    ...(BATCH === undefined ? { batchTimeMs: BATCH_TIME } : { batchSize: BATCH }),
     lockTimeoutMs: LOCK_TIMEOUT_MS,
     onStep: (step) => {
       if (step.startsWith('backfill')) {
@@ -257,57 +231,57 @@ try {
       }
     },
   });
-  const startSeconds = (performance.now() - startedAt) / 1000;
+  const startSeconds = (performance.now() - t0) / 1000;
   const during = writers.take();
-  watcher.stop();
-  const rawB = await rawUpdate('account_copy_b');
-  const baseline2 = await quiet();
   await writers.stop();
-  const baseline = [...baseline1, ...baseline2].sort((x, y) => x - y);
-  const duringRaw = [...rawA.latencies, ...rawB.latencies].sort((x, y) => x - y);
-  const updateRate = (rawA.rows + rawB.rows) / (rawA.seconds + rawB.seconds);
-  const backfillSeconds = (backfillEnd - backfillStart) / 1000;
-  const backfillRate = backfillRows / backfillSeconds;
-
   const inconsistent = await admin.query<{ n: string }>(
     `SELECT count(*)::text AS n FROM users.account WHERE street_and_number IS DISTINCT FROM street || ' ' || number`,
   );
+  await rollbackMigration(server.url);
 
-  const p99Base = percentile(baseline, 99);
-  const p99During = percentile(during, 99);
-  console.log('');
+  const rawRate = (updated.rowCount ?? 0) / rawSeconds;
+  const backfillSeconds = (backfillEnd - backfillStart) / 1000;
+  const backfillRate = backfillRows / backfillSeconds;
+  const p99Quiet = percentile(quiet, 99);
+  const figures: RunFigures = {
+    a: backfillRate / rawRate,
+    b: percentile(during, 99) / p99Quiet,
+    bRaw: percentile(duringRaw, 99) / p99Quiet,
+    errors: writers.errors.length,
+    inconsistent: Number(inconsistent.rows[0]!.n),
+  };
   console.log(
-    `raw UPDATE of a copy:   ${fmt(rawA.rows)} rows in ${fmt(rawA.seconds, 2)} s before, ${fmt(rawB.seconds, 2)} s after = ${fmt(updateRate)} rows/s`,
+    `${label} run ${i}: (a) ${fmt(figures.a, 2)}  (b) ${fmt(figures.b, 2)} [raw UPDATE ${fmt(figures.bRaw, 2)}]  (c) ${figures.errors} errors${figures.errors > 0 ? ` (first: ${writers.errors[0]})` : ''}` +
+      `  | raw ${fmt(rawRate)} rows/s, backfill ${fmt(backfillRate)} rows/s (${fmt(backfillRows)} rows, ${fmt(backfillSeconds, 2)} s; start ${fmt(startSeconds, 2)} s)` +
+      `  | writers p99 ${fmt(p99Quiet, 2)} ms quiet, ${fmt(percentile(during, 99), 2)} ms backfill, ${fmt(percentile(duringRaw, 99), 2)} ms raw UPDATE (${fmt(quiet.length)}/${fmt(during.length)}/${fmt(duringRaw.length)} statements)` +
+      `  | old <> down(new): ${figures.inconsistent}`,
   );
+  return figures;
+}
+
+try {
   console.log(
-    `pgpact backfill:        ${fmt(backfillRows)} rows in ${fmt(backfillSeconds, 2)} s = ${fmt(backfillRate)} rows/s (whole start: ${fmt(startSeconds, 2)} s)`,
+    `bench/migrate: ${fmt(ROWS)} rows, ${BATCH === undefined ? `adaptive batches (${BATCH_TIME} ms target)` : `batch ${fmt(BATCH)}`}, ${WRITERS} writers (flat out, then ${RATE} tx/s), ${RUNS} runs each, lock_timeout ${LOCK_TIMEOUT_MS} ms, Postgres ${server.majorVersion}`,
   );
-  console.log(
-    `writers without migration: ${fmt(baseline.length)} statements, p50 ${fmt(percentile(baseline, 50), 2)} ms, p99 ${fmt(p99Base, 2)} ms, max ${fmt(baseline.at(-1) ?? 0, 1)} ms`,
-  );
-  console.log(
-    `writers during backfill:   ${fmt(during.length)} statements, p50 ${fmt(percentile(during, 50), 2)} ms, p99 ${fmt(p99During, 2)} ms, max ${fmt(during.at(-1) ?? 0, 1)} ms`,
-  );
-  console.log(
-    `writers during raw UPDATE: ${fmt(duringRaw.length)} statements, p50 ${fmt(percentile(duringRaw, 50), 2)} ms, p99 ${fmt(percentile(duringRaw, 99), 2)} ms (for comparison: Postgres's own cost)`,
-  );
-  console.log(
-    `rows where street_and_number <> street || ' ' || number afterwards: ${inconsistent.rows[0]!.n}`,
-  );
-  console.log('');
-  console.log(
-    `(a) backfill rows/s ÷ single UPDATE rows/s: ${fmt(backfillRate / updateRate, 2)}   (goal ≥ 0.8)`,
-  );
-  console.log(
-    `(b) writers' p99 during backfill ÷ without migration: ${fmt(p99During / p99Base, 2)}   (goal ≤ 2)`,
-  );
-  console.log(
-    `(c) longest lock wait of a writer: ${fmt(watcher.max, 1)} ms${watcher.maxType ? ` (${watcher.maxType})` : ''}   (goal < lock_timeout ${LOCK_TIMEOUT_MS} ms)`,
-  );
-  console.log(
-    `(d) writer errors: ${writers.errors.length}${writers.errors.length > 0 ? ` (first: ${writers.errors[0]})` : ''}   (goal 0)`,
-  );
-  for (const c of writers.clients) await c.end();
+  await admin.query(`
+    CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+    CREATE SCHEMA users;
+    CREATE TABLE users.seed (id bigint, name text, street_and_number text, counter int);
+    INSERT INTO users.seed
+      SELECT g, 'user ' || g, (ARRAY['Main Street', 'Elm Road', 'Am Markt', 'Oak Lane'])[1 + g % 4] || ' ' || (g % 977 + 1), 0
+      FROM generate_series(1, ${ROWS}) g;`);
+  const goals = '(goals: a ≥ 0.9, b ≤ 1.5, c = 0)';
+  for (const [label, rate] of [
+    ['flat out', undefined],
+    [`${RATE} tx/s`, RATE],
+  ] as const) {
+    const all: RunFigures[] = [];
+    for (let i = 1; i <= RUNS; i++) all.push(await run(label, rate, i));
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    console.log(
+      `${label}: (a) median ${fmt(median(all.map((f) => f.a)), 2)} [${all.map((f) => fmt(f.a, 2)).join(', ')}]  (b) median ${fmt(median(all.map((f) => f.b)), 2)} [${all.map((f) => fmt(f.b, 2)).join(', ')}], raw UPDATE's [${all.map((f) => fmt(f.bRaw, 2)).join(', ')}]  (c) ${all.reduce((n, f) => n + f.errors, 0)} errors  ${goals}\n`,
+    );
+  }
 } finally {
   await admin.end();
   await server.destroy();

@@ -35,7 +35,7 @@ export type {
   RelationInfo,
   RoleInfo,
   SchemaInfo,
-} from './postgres/catalog-types.js';
+} from './catalog-types.js';
 export {
   defaultStateDir,
   embeddedStatus,

@@ -12,6 +12,7 @@ export interface Output {
 export const COMMON_OPTIONS = {
   config: { type: 'string', short: 'c' },
   'database-url': { type: 'string' },
+  'database-url-env': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
@@ -26,11 +27,14 @@ export interface Command {
   /** Whether positional arguments are allowed. */
   positionals?: boolean;
   run(
-    args: { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] },
+    args: {
+      values: Record<string, string | boolean | string[] | undefined>;
+      positionals: string[];
+    },
     output: Output,
     signal: AbortSignal,
   ): Promise<number>;
 }
 
-/** Exit codes: 0 success, 1 the command worked and found a problem, 2 invalid input, usage or environment. */
-export const EXIT = { ok: 0, problem: 1, invalid: 2 } as const;
+/** Exit codes: 0 success, 1 the command worked and found a problem, 2 invalid input, usage or environment, 130 interrupted. */
+export const EXIT = { ok: 0, problem: 1, invalid: 2, interrupted: 130 } as const;

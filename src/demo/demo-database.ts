@@ -5,6 +5,8 @@ import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 /** The database the demo creates on its server, and the mark that says the demo made it. */
 export const DEMO_DATABASE = 'pgpact_demo';
 const MARKER = 'created by pgpact demo';
+/** SQL: the role's comment has the marker as one of its lines (provisioning adds lines of its own); $2 is MARKER. */
+const MARKED = `$2 = ANY(string_to_array(coalesce(shobj_description(oid, 'pg_authid'), ''), E'\\n'))`;
 
 /**
  * Creates the demo database afresh on a server and returns its superuser URL. On a
@@ -33,7 +35,7 @@ export async function createDemoDatabase(
     if (external) {
       const clashes = await c.query<{ name: string }>(
         `SELECT rolname AS name FROM pg_roles
-         WHERE rolname = ANY($1) AND shobj_description(oid, 'pg_authid') IS DISTINCT FROM $2`,
+         WHERE rolname = ANY($1) AND NOT ${MARKED}`,
         [roles, MARKER],
       );
       if (clashes.rows.length > 0) {
@@ -62,8 +64,16 @@ export async function createDemoDatabase(
 /** Marks the roles provisioning created, so a later run or the cleanup knows they are the demo's. */
 export async function markDemoRoles(adminUrl: string, roles: string[]): Promise<void> {
   await withClient(adminUrl, async (c) => {
-    for (const role of roles)
-      await c.query(`COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(MARKER)}`);
+    for (const role of roles) {
+      // Keep what provisioning recorded in the comment (the database that set the connection limit).
+      const { rows } = await c.query<{ comment: string | null }>(
+        `SELECT shobj_description(oid, 'pg_authid') AS comment FROM pg_roles WHERE rolname = $1`,
+        [role],
+      );
+      const lines = (rows[0]?.comment ?? '').split('\n').filter((l) => l !== '' && l !== MARKER);
+      const comment = [MARKER, ...lines].join('\n');
+      await c.query(`COMMENT ON ROLE ${quoteIdent(role)} IS ${quoteLiteral(comment)}`);
+    }
   });
 }
 
@@ -73,7 +83,7 @@ export async function dropDemoDatabase(serverUrl: string, roles: string[]): Prom
   await withClient(serverUrl, async (c) => {
     await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(DEMO_DATABASE)} WITH (FORCE)`);
     const mine = await c.query<{ name: string }>(
-      `SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1) AND shobj_description(oid, 'pg_authid') = $2`,
+      `SELECT rolname AS name FROM pg_roles WHERE rolname = ANY($1) AND ${MARKED}`,
       [roles, MARKER],
     );
     for (const { name } of mine.rows) {

@@ -1,6 +1,6 @@
 import type { Finding, Severity } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import { type Change, changeObject } from './change.js';
 import { type ConsumerHit, ConsumerIndex, toConsumerRefs } from './consumers.js';

@@ -7,7 +7,7 @@
 import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import { type Manifest, ownerOfTable } from '../manifest/types.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { type Change, isPotentiallyBreaking } from './change.js';
 import { teamOf } from './describe-consumers.js';

@@ -1,4 +1,4 @@
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import type { Change, RelationRef } from './change.js';
 import { columnRenames, diffRelation, refOf } from './diff-relation.js';
 import { sameDefinitionModuloRenames } from './sql-tokens.js';

@@ -1,4 +1,4 @@
-import type { ColumnInfo, RelationInfo } from '../postgres/catalog-types.js';
+import type { ColumnInfo, RelationInfo } from '../catalog-types.js';
 import type { Change, RelationRef } from './change.js';
 import { sameDefinitionModuloRenames } from './sql-tokens.js';
 

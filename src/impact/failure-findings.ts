@@ -1,6 +1,6 @@
 import { caretAt } from '../errors.js';
 import type { Finding } from '../findings.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { type ConsumerHit, type ConsumerIndex, toConsumerRefs } from './consumers.js';
 import type { MigrationFile } from './migration-file.js';

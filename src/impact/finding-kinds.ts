@@ -1,3 +1,5 @@
+import { LINT_RULES } from './lint/index.js';
+
 /** One-line descriptions of every finding kind `pgpact check` reports (SARIF rules, docs). */
 export const CHECK_FINDING_KINDS: Record<string, string> = {
   'schema-dropped': 'A schema is dropped while other services use its tables.',
@@ -30,8 +32,11 @@ export const CHECK_FINDING_KINDS: Record<string, string> = {
   'index-without-concurrently': 'An index is built on an existing table while writes are blocked.',
   'missing-lock-timeout':
     'A migration file takes locks on existing tables without setting lock_timeout.',
+  'missing-statement-timeout':
+    'A migration file holds a lock through a scan, rewrite or index build without statement_timeout.',
   'migration-fails': 'A statement of the migration fails against the current schema.',
   'empty-base': 'The shadow database had no current schema to start from.',
   'statement-not-checked':
     'A statement was not run against the live database, so its effect is not checked.',
+  ...Object.fromEntries(LINT_RULES.map((rule) => [rule.kind, rule.description])),
 };

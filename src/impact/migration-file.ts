@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { isParserOutOfMemory, loadParser, parseTree, SINGLE_PARSE_CHARS } from '../sql/parse.js';
+import { decodeSql, noStatementsError } from '../sql/read-sql.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
+import { statementRanges } from '../sql/statement-ranges.js';
 
 /** One statement of a migration file, located in the file. */
 export interface MigrationStatement {
@@ -34,12 +36,27 @@ export interface MigrationFile {
   statements: MigrationStatement[];
 }
 
-let loaded: Promise<void> | undefined;
+/**
+ * The largest migration file pgpact check reads: its statements' parse trees are all kept
+ * (about 100 bytes of memory per byte of SQL), so bulk data belongs in other files.
+ */
+export const MAX_MIGRATION_BYTES = 4_000_000;
 
-/** Loads the Postgres parser (WASM) once per process. */
-export function loadParser(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
+function migrationTooLarge(display: string, size: number): PgpactError {
+  return new PgpactError(
+    'INPUT_TOO_LARGE',
+    `migration file ${display} is ${(size / 1e6).toFixed(1)} MB: pgpact check reads migration files of at most ${MAX_MIGRATION_BYTES / 1e6} MB`,
+    {
+      problems: [
+        {
+          code: 'INPUT_TOO_LARGE',
+          message: `larger than ${MAX_MIGRATION_BYTES / 1e6} MB`,
+          file: display,
+        },
+      ],
+      hint: 'keep schema changes in the migration and load bulk data separately (COPY, or a data file the migration does not hold)',
+    },
+  );
 }
 
 /** Character offset of a UTF-8 byte offset (libpg-query reports byte offsets). */
@@ -114,13 +131,23 @@ export function parseMigrationText(
   display: string,
   firstIndex = 0,
 ): MigrationStatement[] | SyntaxProblem {
+  // Only whitespace and comments: no statement (the parser would call it an empty query).
+  if (skipTrivia(text, 0) === text.length) return [];
+  if (text.length > SINGLE_PARSE_CHARS) return parseInPieces(text, display, firstIndex);
   const bytes = Buffer.from(text, 'utf8');
   let tree: {
     stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[];
   };
   try {
-    tree = parseSync(text) as typeof tree;
+    tree = parseTree(text) as typeof tree;
   } catch (error) {
+    if (isParserOutOfMemory(error)) {
+      throw new PgpactError(
+        'INPUT_TOO_LARGE',
+        `${display} is too large for the SQL parser in one piece (${(bytes.length / 1e6).toFixed(1)} MB)`,
+        { hint: 'split it into several files', cause: error },
+      );
+    }
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
     const message = details?.message ?? (error as Error).message;
@@ -161,6 +188,63 @@ export function parseMigrationText(
   return statements;
 }
 
+/** Characters of SQL parsed in one parser call when a text is cut into pieces. */
+const PIECE_CHARS = 500_000;
+
+/**
+ * parseMigrationText for a long text (a schema dump as --base): cut between statements
+ * and parsed piece by piece, so the parser's memory limit never turns into a false syntax
+ * error. A piece that fails grows by the next statements first, in case the cut was wrong.
+ */
+function parseInPieces(
+  text: string,
+  display: string,
+  firstIndex: number,
+): MigrationStatement[] | SyntaxProblem {
+  const ranges = statementRanges(text);
+  const lineOf = lineIndex(text);
+  const statements: MigrationStatement[] = [];
+  let r = 0;
+  while (r < ranges.length) {
+    const from = ranges[r]!;
+    let next = r + 2;
+    while (next < ranges.length && ranges[next + 1]! - from <= PIECE_CHARS) next += 2;
+    let parsed = parseMigrationText(text.slice(from, ranges[next - 1]!), display, 0);
+    for (
+      let tries = 0, grown = next;
+      !Array.isArray(parsed) && tries < 3 && grown < ranges.length;
+      tries++
+    ) {
+      grown = Math.min(ranges.length, grown + (next - r));
+      const retry = parseMigrationText(text.slice(from, ranges[grown - 1]!), display, 0);
+      if (Array.isArray(retry)) {
+        parsed = retry;
+        next = grown;
+      }
+    }
+    if (!Array.isArray(parsed)) {
+      // Locate the piece's error in the whole text.
+      const piece = text.slice(from, ranges[next - 1]!);
+      let lineStart = 0;
+      for (let line = 1; line < parsed.line; line++) lineStart = piece.indexOf('\n', lineStart) + 1;
+      const at = caretAt(text, from + lineStart + parsed.column);
+      return { ...parsed, line: at.line, column: at.column, excerpt: at.excerpt };
+    }
+    for (const s of parsed) {
+      const offset = s.offset + from;
+      statements.push({
+        ...s,
+        index: firstIndex + statements.length,
+        start: s.start + from,
+        offset,
+        line: lineOf(offset),
+      });
+    }
+    r = next;
+  }
+  return statements;
+}
+
 /** Reads and parses migration files in order; every syntax error of every file is reported together. */
 export async function readMigrationFiles(
   files: string[],
@@ -169,13 +253,18 @@ export async function readMigrationFiles(
   await loadParser();
   const result: MigrationFile[] = [];
   const problems: SyntaxProblem[] = [];
+  const empty: string[] = [];
   let index = 0;
   for (const file of files) {
     const abs = path.resolve(root, file);
-    let text: string;
+    const display = displayPath(abs, root);
+    let bytes: Buffer;
     try {
-      text = fs.readFileSync(abs, 'utf8');
+      const size = fs.statSync(abs).size;
+      if (size > MAX_MIGRATION_BYTES) throw migrationTooLarge(display, size);
+      bytes = fs.readFileSync(abs);
     } catch (error) {
+      if (error instanceof PgpactError) throw error;
       throw new PgpactError(
         'MIGRATION_INVALID',
         `cannot read migration file ${file}: ${(error as Error).message}`,
@@ -185,16 +274,32 @@ export async function readMigrationFiles(
         },
       );
     }
-    const display = displayPath(abs, root);
+    if (bytes.length > MAX_MIGRATION_BYTES) throw migrationTooLarge(display, bytes.length);
+    const text = decodeSql(bytes, display);
     const parsed = parseMigrationText(text, display, index);
     if (!Array.isArray(parsed)) {
       problems.push(parsed);
       continue;
     }
+    if (parsed.length === 0) {
+      empty.push(display);
+      continue;
+    }
     index += parsed.length;
     result.push({ path: abs, display, text, statements: parsed });
   }
+  if (empty.length > 0 && problems.length === 0) throw noStatementsError(empty);
   if (problems.length > 0) {
+    for (const file of empty) {
+      problems.push({
+        code: 'SQL_EMPTY',
+        message: 'no SQL statement (empty, or only whitespace and comments)',
+        file,
+        line: 1,
+        column: 1,
+        excerpt: '',
+      });
+    }
     throw new PgpactError(
       'SQL_SYNTAX',
       problems.length === 1

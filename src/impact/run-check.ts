@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { type Finding, sortFindings } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { type Queryable, withClient } from '../postgres/client.js';
 import { defaultStateDir } from '../postgres/embedded.js';
 import type { ServerBinaries } from '../postgres/local-server.js';
@@ -14,6 +14,7 @@ import type { Change } from './change.js';
 import { ConsumerIndex } from './consumers.js';
 import { diffCatalogs } from './diff-catalogs.js';
 import { failureFindings, skippedFindings } from './failure-findings.js';
+import { lintMigration } from './lint/index.js';
 import { assessLockRisks } from './lock-risks.js';
 import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
@@ -267,6 +268,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       base: snaps.before,
       sizesKnown: options.databaseUrl !== undefined,
       manifest: options.manifest,
+      consumers,
+    }),
+    ...lintMigration({
+      statements: snaps.applied,
+      base: snaps.before,
+      sizesKnown: options.databaseUrl !== undefined,
       consumers,
     }),
     ...failureFindings(snaps.applied, consumers, files, snaps.before),

@@ -8,12 +8,8 @@ import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
-import {
-  displayPath,
-  parseMigrationText,
-  type MigrationStatement,
-  loadParser,
-} from './migration-file.js';
+import { loadParser } from '../sql/parse.js';
+import { displayPath, parseMigrationText, type MigrationStatement } from './migration-file.js';
 import { statementFacts } from './statement-acts.js';
 
 /** Settings of a throwaway shadow server. One base file may create thousands of tables in one implicit transaction. */

@@ -63,6 +63,8 @@ export interface Act {
   unique?: boolean;
   /** ADD COLUMN ... DEFAULT with a function call: may be volatile, which rewrites the table. */
   callsInDefault?: boolean;
+  /** ADD COLUMN whose value Postgres must compute per row (volatile default, serial, stored generated): rewrites the table. */
+  rewritesTable?: boolean;
   hasDefault?: boolean;
   notNull?: boolean;
   cascade?: boolean;
@@ -148,6 +150,42 @@ function containsCall(node: unknown): boolean {
   return Object.values(o).some(containsCall);
 }
 
+/** Functions whose default value differs per row: ADD COLUMN with one rewrites the table. */
+const VOLATILE_FUNCTIONS = new Set([
+  'random',
+  'gen_random_uuid',
+  'uuid_generate_v1',
+  'uuid_generate_v1mc',
+  'uuid_generate_v4',
+  'uuidv4',
+  'uuidv7',
+  'clock_timestamp',
+  'timeofday',
+  'nextval',
+  'txid_current',
+  'random_normal',
+]);
+const SERIAL_TYPES = new Set([
+  'serial',
+  'serial2',
+  'serial4',
+  'serial8',
+  'smallserial',
+  'bigserial',
+]);
+
+function callsVolatile(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(callsVolatile);
+  const o = asObj(node);
+  if (!o) return false;
+  const call = asObj(o.FuncCall);
+  if (call) {
+    const names = asArr(call.funcname).map(stringOf);
+    if (VOLATILE_FUNCTIONS.has(names[names.length - 1] ?? '')) return true;
+  }
+  return Object.values(o).some(callsVolatile);
+}
+
 function columnDefActs(rel: QualifiedName | undefined, def: Obj): Act {
   const colname = asStr(def.colname);
   const constraints = asArr(def.constraints).map((c) => asObj(asObj(c)?.Constraint) ?? {});
@@ -159,6 +197,12 @@ function columnDefActs(rel: QualifiedName | undefined, def: Obj): Act {
     hasDefault:
       defaultExpr !== undefined || constraints.some((c) => c.contype === 'CONSTR_IDENTITY'),
     callsInDefault: defaultExpr !== undefined && containsCall(defaultExpr.raw_expr),
+    rewritesTable:
+      (defaultExpr !== undefined && callsVolatile(defaultExpr.raw_expr)) ||
+      SERIAL_TYPES.has(
+        String(asArr(asObj(def.typeName)?.names).map(stringOf).pop() ?? '').toLowerCase(),
+      ) ||
+      constraints.some((c) => c.contype === 'CONSTR_GENERATED'),
     notNull: constraints.some(
       (c) => c.contype === 'CONSTR_NOTNULL' || c.contype === 'CONSTR_PRIMARY',
     ),

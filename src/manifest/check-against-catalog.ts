@@ -11,7 +11,7 @@
  * missing from an existing table or view.
  */
 import type { Problem } from '../errors.js';
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import { closestName } from './closest.js';
 import { printable } from './names.js';
 import { formatTableRef } from './table-ref.js';

@@ -1,6 +1,6 @@
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { saveBaseline, saveObservations } from './bookkeeping.js';

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toPostgresError } from '../errors.js';
 import type { Queryable } from '../postgres/client.js';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
@@ -8,6 +9,9 @@ import type { BackfillPlan } from './plan-types.js';
 import { MARKER, marked, withRetry } from './sql-run.js';
 import type { StepContext } from './steps.js';
 import { BACKFILL_SETTING } from './sync-trigger.js';
+import { BatchSizer, type BatchSizing, WriterWatch } from './adaptive-batch.js';
+import { ProgressMeter } from './progress.js';
+import { Throttle, type ThrottleOptions } from './throttle.js';
 import type { TableBackfill } from './types.js';
 
 /**
@@ -22,8 +26,15 @@ import type { TableBackfill } from './types.js';
 
 /** Options of the backfill on top of the step context. */
 export interface BackfillOptions {
-  batchSize: number;
+  /** Fixed rows per batch, or a target batch duration. */
+  sizing: BatchSizing;
+  /** Conditions the backfill waits on before a batch; the operator's pause is always checked. */
+  throttle?: ThrottleOptions;
+  /** The database URL, for the session that watches writers blocked by a batch (adaptive batches). */
+  watchUrl?: string;
   onProgress?: (progress: TableBackfill) => void;
+  /** Each pause with its reason, and its end. */
+  onThrottle?: (message: string) => void;
 }
 
 async function initialProgress(client: Queryable, plan: BackfillPlan): Promise<TableBackfill> {
@@ -232,6 +243,11 @@ export async function runBackfill(
   let progress = saved ?? (await initialProgress(client, plan));
   if (progress.done) return progress;
   ctx.onStep?.(`backfill ${key}`);
+  const throttle = new Throttle(client, options.throttle ?? {});
+  await throttle.validate();
+  const sizer = new BatchSizer(options.sizing);
+  const meter = new ProgressMeter(progress.pace);
+  meter.record(progress.rowsDone);
   await client.query(`SET ${BACKFILL_SETTING} = 'on'`);
   // A batch lost to a server crash is lost with its recorded progress (same WAL order): redone on resume.
   await client.query('SET synchronous_commit = off');
@@ -242,34 +258,110 @@ export async function runBackfill(
   await client.query(
     `SET lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(ctx.retry.lockTimeoutMs))}ms`)}`,
   );
+  const watch =
+    sizer.adaptive && options.watchUrl
+      ? // Without a second session (connection limit), batches still follow their duration.
+        await WriterWatch.open(options.watchUrl, await backendPid(client)).catch(() => undefined)
+      : undefined;
+  let lastCheck = 0;
   try {
     while (!progress.done) {
       ctx.retry.signal?.throwIfAborted();
-      const before = progress;
+      if (Date.now() - lastCheck >= throttle.intervalMs) {
+        progress = await waitWhileThrottled(ctx, key, progress, throttle, meter, sizer, options);
+        lastCheck = Date.now();
+      }
+      const before: TableBackfill = { ...progress, pace: meter.pace(progress, sizer.size) };
+      const size = sizer.size;
+      const started = performance.now();
+      let writersWaited = 0;
       progress = await withRetry(ctx.retry, `backfill of ${key}`, client, async () => {
-        if (before.keyRange)
-          return keyRangeBatch(client, plan, before, options.batchSize, ctx.migration);
-        await client.query('BEGIN');
-        try {
-          const after =
-            plan.strategy === 'ctid'
-              ? await ctidBatch(client, plan, before, options.batchSize)
-              : await primaryKeyBatch(client, plan, before, options.batchSize);
-          await saveBackfill(client, ctx.migration, key, after);
-          await client.query('COMMIT');
-          return after;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
+        const batch = runBatch(ctx, plan, before, size);
+        if (!watch) return batch;
+        const watched = await watch.during(batch, Math.max(10, options.sizing.targetMs / 3));
+        writersWaited = Math.max(writersWaited, watched.writersWaited);
+        return watched.result;
       });
+      sizer.observe(performance.now() - started, writersWaited);
+      meter.record(progress.rowsDone);
+      progress = { ...progress, pace: meter.pace(progress, size) };
       options.onProgress?.(progress);
     }
   } finally {
+    await watch?.close();
+    await throttle.close();
     await client.query(`RESET ${BACKFILL_SETTING}`).catch(() => undefined);
     await client.query('RESET session_replication_role').catch(() => undefined);
     await client.query('RESET lock_timeout').catch(() => undefined);
     await client.query('RESET synchronous_commit').catch(() => undefined);
   }
   return progress;
+}
+
+async function backendPid(client: Queryable): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]!.pid;
+}
+
+/** One batch and its recorded progress, committed together. */
+async function runBatch(
+  ctx: StepContext,
+  plan: BackfillPlan,
+  before: TableBackfill,
+  size: number,
+): Promise<TableBackfill> {
+  const { client } = ctx;
+  if (before.keyRange) return keyRangeBatch(client, plan, before, size, ctx.migration);
+  await client.query('BEGIN');
+  try {
+    const after =
+      plan.strategy === 'ctid'
+        ? await ctidBatch(client, plan, before, size)
+        : await primaryKeyBatch(client, plan, before, size);
+    await saveBackfill(client, ctx.migration, tableKey(plan.table), after);
+    await client.query('COMMIT');
+    return after;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Waits while a throttle condition holds, saving the progress with why it waits (status and
+ * the dashboard read it) and reporting each pause and its end.
+ */
+async function waitWhileThrottled(
+  ctx: StepContext,
+  key: string,
+  progress: TableBackfill,
+  throttle: Throttle,
+  meter: ProgressMeter,
+  sizer: BatchSizer,
+  options: BackfillOptions,
+): Promise<TableBackfill> {
+  let reason = await throttle.reason();
+  if (reason === undefined) return progress;
+  const since = Date.now();
+  let current = progress;
+  while (reason !== undefined) {
+    if (reason !== current.pace?.throttledBy)
+      options.onThrottle?.(`backfill ${key} throttled: ${reason}`);
+    meter.throttle(reason);
+    meter.record(current.rowsDone);
+    current = { ...current, pace: meter.pace(current, sizer.size) };
+    await saveBackfill(ctx.client, ctx.migration, key, current);
+    options.onProgress?.(current);
+    await sleep(
+      throttle.intervalMs,
+      undefined,
+      ctx.retry.signal ? { signal: ctx.retry.signal } : undefined,
+    );
+    reason = await throttle.reason();
+  }
+  meter.throttle(undefined);
+  options.onThrottle?.(
+    `backfill ${key} resumed after ${((Date.now() - since) / 1000).toFixed(1)}s throttled`,
+  );
+  return { ...current, pace: meter.pace(current, sizer.size) };
 }

@@ -1,7 +1,7 @@
 import type { Contract, Manifest } from '../manifest/types.js';
 import { serviceOfRole } from '../manifest/types.js';
 import { formatRefPart, formatTableRef } from '../manifest/table-ref.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import type { OldShapeStatement } from './observed.js';
 import type { MigrationPlan, OldShapeColumn } from './plan-types.js';

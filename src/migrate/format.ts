@@ -1,5 +1,6 @@
 import type { OldShapeUse } from './consumers.js';
 import { tableKey } from './names.js';
+import { backfillFraction } from './progress.js';
 import type { MigrationStatus } from './status.js';
 import type { TableBackfill } from './types.js';
 
@@ -19,23 +20,52 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** `1h02m`, `3m05s`, `12s`. */
+export function shortDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600)
+    return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+/** Figures older than this come from a start that no longer runs (a running one saves them at least every 500 ms). */
+const STALE_PACE_MS = 30_000;
+
+/** Rate, ETA and throttling of a running backfill: `120,000 rows/s, ETA 45s, throttled 12s (now: replica lag ...)`. */
+export function paceText(b: TableBackfill, now = Date.now()): string {
+  const p = b.pace;
+  if (!p) return '';
+  const parts: string[] = [];
+  if (p.rowsPerSecond !== undefined) parts.push(`${count(p.rowsPerSecond)} rows/s`);
+  if (!b.done && p.etaSeconds !== undefined) parts.push(`ETA ${shortDuration(p.etaSeconds)}`);
+  if (p.throttledMs >= 1000 || p.throttledBy)
+    parts.push(`throttled ${shortDuration(p.throttledMs / 1000)}`);
+  if (p.throttledBy) parts.push(`waiting: ${p.throttledBy}`);
+  // A start killed or stopped leaves its last figures: say how old they are.
+  if (parts.length > 0 && !b.done && now - Date.parse(p.at) > STALE_PACE_MS)
+    parts.push(`as of ${p.at.slice(11, 19)} UTC, no batch since`);
+  return parts.join(', ');
+}
+
 /** One line of backfill progress. */
 export function backfillLine(b: TableBackfill): string {
   const total = Math.max(b.rowsTotal, b.rowsDone);
-  const pct = total === 0 ? 100 : Math.min(100, Math.floor((b.rowsDone / total) * 100));
-  return `${tableKey(b.table)}: ${count(b.rowsDone)} / ${count(total)} rows (${b.done ? 'done' : `${pct}%`})`;
+  const pct = Math.floor(backfillFraction(b) * 100);
+  const pace = b.done ? '' : paceText(b);
+  return `${tableKey(b.table)}: ${count(b.rowsDone)} / ${count(total)} rows (${b.done ? 'done' : `${pct}%`})${pace ? `, ${pace}` : ''}`;
 }
 
-/** A progress bar for stderr: `[#####.....] 45% users.account 450,000/1,000,000 rows, 120,000 rows/s`. */
-export function progressBar(
-  b: TableBackfill,
-  rowsPerSecond: number | undefined,
-  width = 24,
-): string {
+/**
+ * A progress bar for stderr: `[#####.....] 45% users.account 450,000/1,000,000 rows, 120,000 rows/s, ETA 5s`.
+ * Its fill is the walk's position (key or page), so it reaches its end when the backfill does.
+ */
+export function progressBar(b: TableBackfill, width = 24): string {
   const total = Math.max(b.rowsTotal, b.rowsDone, 1);
-  const ratio = b.done ? 1 : Math.min(1, b.rowsDone / total);
+  const ratio = backfillFraction(b);
   const filled = Math.round(ratio * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${tableKey(b.table)} ${count(b.rowsDone)}/${count(total)} rows${rowsPerSecond === undefined ? '' : `, ${count(rowsPerSecond)} rows/s`}`;
+  const pace = paceText(b);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${tableKey(b.table)} ${count(b.rowsDone)}/${count(total)} rows${pace ? `, ${pace}` : ''}`;
 }
 
 function shorten(query: string, max = 100): string {

@@ -1,6 +1,6 @@
 import { PgpactError } from '../errors.js';
 import type { Queryable } from '../postgres/client.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';

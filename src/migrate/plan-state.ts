@@ -1,6 +1,6 @@
 import type { Problem } from '../errors.js';
 import { findRelation } from '../postgres/catalog.js';
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { parseExpression } from './expressions.js';
 import { notNullCheckName, tableKey } from './names.js';

@@ -1,5 +1,5 @@
 import { PgpactError } from '../errors.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {

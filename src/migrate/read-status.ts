@@ -1,7 +1,7 @@
 import { PgpactError } from '../errors.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { Queryable } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { type ActiveMigration, readActive } from './bookkeeping.js';
@@ -15,6 +15,7 @@ import {
   statementsUsingOldShape,
 } from './observed.js';
 import { MARKER } from './sql-run.js';
+import { backfillFraction } from './progress.js';
 import type { Phase, TableBackfill } from './types.js';
 
 /**
@@ -32,6 +33,12 @@ export interface BackfillProgress {
   percent: number;
   /** Rows per second between two readings (see backfillRate), when measured. */
   rowsPerSecond?: number;
+  /** Seconds left, as the running backfill last estimated it (rate of its last minute). */
+  etaSeconds?: number;
+  /** Time the backfill spent throttled, over every table and run. */
+  throttledMs: number;
+  /** Why it waits now, when it does (as the running backfill last saved it). */
+  throttledBy?: string;
   /** Per table, in plan order; tables not reached yet have rowsDone 0. */
   tables: TableBackfill[];
   done: boolean;
@@ -189,6 +196,9 @@ function owningServices(active: ActiveMigration, manifest: Manifest | undefined)
   return manifest.services.filter((s) => s.owns.some((o) => schemas.has(o))).map((s) => s.name);
 }
 
+/** A rate is kept this long without a new batch, then dropped (the backfill may have stopped). */
+const RATE_STALE_MS = 30_000;
+
 function progressOf(active: ActiveMigration): BackfillProgress {
   const tables = active.plan.backfills.map(
     (b): TableBackfill =>
@@ -206,17 +216,32 @@ function progressOf(active: ActiveMigration): BackfillProgress {
   const done =
     ['validating', 'active', 'completing'].includes(active.phase) ||
     (tables.length > 0 && tables.every((t) => t.done));
-  // Rows inserted during the backfill are synced by the trigger: done can pass the count taken at its start.
+  // By the walk's position (key or page), weighted by the rows of each table: it reaches 100 with the walk.
+  const walked = tables.reduce((n, t) => n + backfillFraction(t) * t.rowsTotal, 0);
   const percent = done
     ? 100
     : rowsTotal > 0
-      ? Math.min(99.9, Math.floor((rowsDone / rowsTotal) * 1000) / 10)
+      ? Math.min(99.9, Math.floor((walked / rowsTotal) * 1000) / 10)
       : 0;
-  return { rowsDone, rowsTotal, percent, tables, done };
+  // The backfill's own figures (its last minute) while it keeps them fresh; a stopped one's go stale.
+  const running = done
+    ? undefined
+    : tables.find((t) => !t.done && t.pace && Date.now() - Date.parse(t.pace.at) < RATE_STALE_MS);
+  const throttledMs = tables.reduce((n, t) => n + (t.pace?.throttledMs ?? 0), 0);
+  return {
+    rowsDone,
+    rowsTotal,
+    percent,
+    ...(running?.pace?.rowsPerSecond === undefined
+      ? {}
+      : { rowsPerSecond: running.pace.rowsPerSecond }),
+    ...(running?.pace?.etaSeconds === undefined ? {} : { etaSeconds: running.pace.etaSeconds }),
+    throttledMs,
+    ...(running?.pace?.throttledBy ? { throttledBy: running.pace.throttledBy } : {}),
+    tables,
+    done,
+  };
 }
-
-/** A rate is kept this long without a new batch, then dropped (the backfill may have stopped). */
-const RATE_STALE_MS = 30_000;
 
 /**
  * Rows per second between an earlier and a later reading of the same migration, measured
@@ -310,7 +335,10 @@ export async function readMigrationStatus(
       active.phase === 'active' && observation.available && !uses.some((u) => u.blocking),
     notes: active.plan.notes,
   };
-  const rate = backfillRate(options.previous, reading);
+  const rate =
+    reading.backfill.rowsPerSecond === undefined
+      ? backfillRate(options.previous, reading)
+      : undefined;
   if (rate !== undefined) reading.backfill.rowsPerSecond = rate;
   return reading;
 }

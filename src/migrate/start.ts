@@ -1,5 +1,6 @@
 import { PgpactError } from '../errors.js';
 import { readCatalog } from '../postgres/catalog.js';
+import { DEFAULT_BATCH_TIME_MS } from './adaptive-batch.js';
 import { runBackfill } from './backfill.js';
 import {
   type ActiveMigration,
@@ -146,8 +147,14 @@ export async function startMigration(
           if (phase === 'backfilling') {
             for (const b of plan.backfills) {
               const done = await runBackfill(ctx, b, active.backfill[tableKey(b.table)], {
-                batchSize: options.batchSize ?? DEFAULTS.batchSize,
+                sizing:
+                  options.batchSize === undefined
+                    ? { targetMs: options.batchTimeMs ?? DEFAULT_BATCH_TIME_MS }
+                    : { fixed: options.batchSize, targetMs: 0 },
+                watchUrl: url,
+                ...(options.throttle ? { throttle: options.throttle } : {}),
                 ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+                ...(options.onThrottle ? { onThrottle: options.onThrottle } : {}),
               });
               backfill.push(done);
             }

@@ -1,3 +1,5 @@
+import type { BackfillPace } from './progress.js';
+import type { ThrottleOptions } from './throttle.js';
 /** The model of an expand/contract migration, read from a pgpact YAML/JSON file or a pgroll JSON file. */
 
 /** A table named by schema and name, exactly as stored (no case folding). */
@@ -125,6 +127,8 @@ export interface TableBackfill {
    */
   keyRange?: { min: string; max: string };
   done: boolean;
+  /** Rate, ETA, time throttled and why, as the running backfill last measured them. */
+  pace?: BackfillPace;
 }
 
 /** A statement pgpact saw at start, counted per role and query id. */
@@ -163,6 +167,12 @@ export interface RunOptions {
   lockWaitMs?: number;
   /** Called after each backfill batch and once at the end of each table. */
   onProgress?: (progress: TableBackfill) => void;
+  /** Target duration of an adaptive backfill batch in ms (default 100); ignored with batchSize. */
+  batchTimeMs?: number;
+  /** Conditions the backfill waits on (replica lag, active sessions, a query); the operator's pause always counts. */
+  throttle?: ThrottleOptions;
+  /** Each backfill pause with its reason, and its end. */
+  onThrottle?: (message: string) => void;
   /** Called with a short line for each step done. */
   onStep?: (message: string) => void;
   signal?: AbortSignal;

@@ -6,7 +6,7 @@ import type {
   RelationInfo,
   RelationKind,
   RoleInfo,
-} from './catalog-types.js';
+} from '../catalog-types.js';
 
 /**
  * The one module that reads Postgres's catalog. Every other part of pgpact works

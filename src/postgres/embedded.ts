@@ -5,6 +5,7 @@ import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { ensurePrivateDir, writePrivateFile } from '../private-files.js';
 import { withClient } from './client.js';
+import { checkDatabaseUrl } from './connection-failure.js';
 import {
   binariesMajorVersion,
   clusterRunning,
@@ -277,13 +278,7 @@ export async function resolveDatabaseUrl(options: {
 }): Promise<string> {
   const explicit = options.databaseUrl ?? process.env.DATABASE_URL;
   if (explicit !== undefined && explicit !== '') {
-    try {
-      new URL(explicit);
-    } catch {
-      throw new PgpactError('USAGE', 'the database URL is not a valid URL', {
-        hint: 'use the form postgresql://user:password@host:5432/dbname',
-      });
-    }
+    checkDatabaseUrl(explicit, options.databaseUrl ? '--database-url' : 'DATABASE_URL');
     return explicit;
   }
   if (options.embedded === 'running') return runningEmbeddedUrl(options.stateDir);

@@ -8,7 +8,7 @@
 import type { Finding } from '../findings.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { RelationInfo } from '../postgres/catalog-types.js';
+import type { RelationInfo } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';

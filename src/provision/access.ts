@@ -7,13 +7,13 @@ import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
+import type { RelationInfo } from '../catalog-types.js';
 import {
   type Contract,
   ownerOfTable,
   type Service,
   type SourceLocation,
 } from '../manifest/types.js';
-import type { RelationInfo } from '../postgres/catalog-types.js';
 import type { PlanContext } from './context.js';
 import { DesiredAcl, ownerPrivileges } from './privileges.js';
 import { sequencesOfColumn } from './sequences.js';

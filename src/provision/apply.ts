@@ -7,7 +7,7 @@ import type { Problem } from '../errors.js';
 import { checkManifestAgainstCatalog } from '../manifest/check-against-catalog.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest } from '../manifest/types.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import {

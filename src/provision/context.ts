@@ -1,12 +1,7 @@
 /** What every part of planning needs to know about a manifest and a catalog, computed once. */
 import { matchesTablePattern } from '../manifest/table-pattern.js';
 import type { Manifest, Service } from '../manifest/types.js';
-import type {
-  CatalogSnapshot,
-  FunctionInfo,
-  RelationInfo,
-  TypeInfo,
-} from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, FunctionInfo, RelationInfo, TypeInfo } from '../catalog-types.js';
 import { isPgpactOwnRole } from '../postgres/own-roles.js';
 import { quoteQualified } from '../postgres/quote.js';
 

@@ -3,7 +3,7 @@
  * stay private to the owner (audit readers excepted), routines are not
  * executable by PUBLIC, and no undeclared default survives in a managed schema.
  */
-import type { Grant } from '../postgres/catalog-types.js';
+import type { Grant } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';

@@ -5,7 +5,7 @@
 import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Enforcement } from '../manifest/types.js';
-import type { Grant, RelationInfo } from '../postgres/catalog-types.js';
+import type { Grant, RelationInfo } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
 import { functionSignature, type PlanContext, relationTarget } from './context.js';

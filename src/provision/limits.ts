@@ -14,7 +14,7 @@
 import type { Finding } from '../findings.js';
 import type { Limits, Service } from '../manifest/types.js';
 import { parseDuration, parseWorkMem } from '../manifest/units.js';
-import type { RoleInfo } from '../postgres/catalog-types.js';
+import type { RoleInfo } from '../catalog-types.js';
 import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 import type { PlanContext } from './context.js';
 import type { PlanStep } from './types.js';

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadModule, parseSync } from 'libpg-query';
 import { caretAt, isServerError, PgpactError, type Problem } from '../errors.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest, Service } from '../manifest/types.js';
@@ -17,6 +16,7 @@ import {
   withTransaction,
 } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { loadParser, parseTree } from '../sql/parse.js';
 import type { AppliedMigration } from './types.js';
 
 /** One migration file of a service. */
@@ -145,17 +145,14 @@ export class MigrationFailedError extends PgpactError {
   readonly applied: AppliedMigration[] = [];
 }
 
-let parserReady: Promise<void> | undefined;
-
 /** Statements of a file with their start and end as JS string offsets; undefined when the parser rejects the file. */
 async function splitStatements(sql: string): Promise<{ start: number; end: number }[] | undefined> {
-  parserReady ??= loadModule();
-  await parserReady;
+  await loadParser();
   let parsed: {
     stmts?: { stmt_location?: number; stmt_len?: number; stmt: Record<string, unknown> }[];
   };
   try {
-    parsed = parseSync(sql) as typeof parsed;
+    parsed = parseTree(sql) as typeof parsed;
   } catch {
     return undefined;
   }

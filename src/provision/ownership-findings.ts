@@ -5,7 +5,7 @@
  */
 import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { type PlanContext, PGPACT_SCHEMA } from './context.js';
 
 const RELATION_WORDS: Record<string, string> = {

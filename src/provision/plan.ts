@@ -11,7 +11,7 @@
  */
 import { sortFindings } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import { desiredAccess } from './access.js';
 import { markAccessInUse } from './access-in-use.js';

@@ -2,7 +2,7 @@
  * Privileges as sets: what an owner holds by default, what the manifest wants
  * each grantee to hold, and the difference to the catalog as grant/revoke lists.
  */
-import type { Grant } from '../postgres/catalog-types.js';
+import type { Grant } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 
 /** The kinds of objects whose privileges provisioning manages. */

@@ -2,7 +2,7 @@
  * Login roles: one per service, least privilege, no inherited memberships.
  * The service's limits on the role are planned in limits.ts.
  */
-import type { RoleInfo } from '../postgres/catalog-types.js';
+import type { RoleInfo } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { PlanContext } from './context.js';
 import { labelGrantee } from './privileges.js';

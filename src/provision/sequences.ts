@@ -1,5 +1,5 @@
 /** Which sequences a column's default draws from, so a declared writer can be granted USAGE on them. */
-import type { CatalogSnapshot, ColumnInfo, RelationInfo } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, ColumnInfo, RelationInfo } from '../catalog-types.js';
 
 const NEXTVAL = /nextval\('((?:[^']|'')+)'::regclass\)/g;
 

@@ -6,7 +6,7 @@ import { readStatementCounts, statementsUsingOldShape } from '../migrate/observe
 import type { MigrationPlan } from '../migrate/plan-types.js';
 import type { StatementCounter } from '../migrate/types.js';
 import { withClient } from '../postgres/client.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { type ReplicaAddress, replicaLabel } from './open-replicas.js';
 
 /** Uses of the old shape observed on replicas, and the counts to remember for the next check. */

@@ -50,6 +50,12 @@ export interface MonitorOptions extends SamplerOptions {
    * (findings.noisyNeighbour.serverCpus wins when both are given). Unknown by default.
    */
   serverCpus?: number | null;
+  /**
+   * Log events (deadlocks, lock waits, limit hits) logged before this time are neither
+   * findings nor in the report: `first-sample` is the server time of the first sample
+   * (`top --once`: only what happened inside its window), or ms since the epoch.
+   */
+  logEventsSince?: 'first-sample' | number;
   /** PgBouncer's admin console (a connection to its `pgbouncer` database), read every tick. */
   pool?: { client: Queryable; target: string };
   /** Replicas of the database, sampled every tick along with the primary. */
@@ -70,6 +76,7 @@ export class RuntimeMonitor {
   private entriesRead = 0;
   private ticks = 0;
   private latestReport: RuntimeReport | undefined;
+  private logEventsSinceMs: number | undefined;
   private readonly noisy: NoisyNeighbourLatch;
   private replicaWatch: ReplicaWatch | undefined;
 
@@ -124,6 +131,8 @@ export class RuntimeMonitor {
   async tick(): Promise<RuntimeReport> {
     const sample = await this.sampler.sample();
     this.ticks += 1;
+    const since = this.options.logEventsSince;
+    this.logEventsSinceMs ??= since === 'first-sample' ? Date.parse(sample.takenAt) : since;
     let error: string | null = null;
     if (this.reader) {
       try {
@@ -184,9 +193,12 @@ export class RuntimeMonitor {
     const keep = this.options.keepLogEvents ?? 200;
     this.entriesRead += read.entries;
     for (const d of read.deadlocks) this.sampler.countDeadlock(d.services);
-    this.deadlocks.push(...read.deadlocks);
-    this.lockWaits.push(...read.lockWaits);
-    this.limits.push(...read.limits);
+    const sinceMs = this.logEventsSinceMs;
+    const inWindow = (e: { at: string | null }) =>
+      sinceMs === undefined || (e.at !== null && Date.parse(e.at) >= sinceMs);
+    this.deadlocks.push(...read.deadlocks.filter(inWindow));
+    this.lockWaits.push(...read.lockWaits.filter(inWindow));
+    this.limits.push(...read.limits.filter(inWindow));
     for (const list of [this.deadlocks, this.lockWaits, this.limits]) {
       if (list.length > keep) list.splice(0, list.length - keep);
     }

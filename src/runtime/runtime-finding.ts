@@ -21,10 +21,35 @@ export interface RuntimeParty {
   pid?: number;
 }
 
+/** A slowed service's figures: its own baseline → while the noisy service was loud. */
+export interface SlowedFigures {
+  service: string;
+  /** Mean statement time, ms. */
+  meanStatementMs?: { before: number; after: number };
+  callsPerSecond?: { before: number; after: number };
+  /** Which moved beyond the thresholds, with statistical evidence. */
+  slower?: boolean;
+  fewer?: boolean;
+  /** Named because the CPUs were saturated, not from its own figures. */
+  starved?: boolean;
+}
+
+/** What a noisy-neighbour finding measured: the noisy service, its statement and each slowed service. */
+export interface NoisyNeighbourDetail {
+  noisy: string;
+  /** The noisy service's longest-running (or most time-consuming) statement, when seen. */
+  statement: string | null;
+  /** The first sample in which it was loud (server time, ISO). */
+  since: string | null;
+  slowed: SlowedFigures[];
+}
+
 /** A Finding about runtime behaviour, with the services on every side and when it was seen. */
 export interface RuntimeFinding extends Finding {
   kind: RuntimeFindingKind;
   parties: RuntimeParty[];
   /** Server time it was seen (ISO), when known. */
   at: string | null;
+  /** For noisy-neighbour findings: the figures behind the message. */
+  noisyNeighbour?: NoisyNeighbourDetail;
 }

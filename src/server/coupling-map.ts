@@ -1,5 +1,5 @@
+import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import { type Manifest, ownerOfTable } from '../manifest/types.js';
-import type { CatalogSnapshot, RelationInfo } from '../postgres/catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type {
   CheckReport,

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { PoolSample } from '../pool/types.js';
 import type { ReplicaSample } from '../replica/types.js';
 import type { RuntimeReport } from '../runtime/monitor.js';
+import { hostHeaderIsLocal, isLoopbackHost } from './auth.js';
 
 /**
  * The Prometheus text exposition (format 0.0.4) of the runtime monitor: per-service
@@ -198,6 +199,40 @@ export function renderMetrics(report: RuntimeReport, samplesTaken?: number): str
     'Runtime findings now, by kind and severity.',
     [...findings.values()].map((f) => [f.labels, f.count]),
   );
+  // One series per noisy → slowed pair, so an alert can name both services.
+  const noisyPairs = report.findings.flatMap((f) =>
+    f.noisyNeighbour
+      ? f.noisyNeighbour.slowed.map((v) => ({ noisy: f.noisyNeighbour!.noisy, slowed: v }))
+      : [],
+  );
+  e.family(
+    'pgpact_noisy_neighbour',
+    'gauge',
+    'Noisy-neighbour findings now: 1 per noisy service and service it slowed.',
+    noisyPairs.map((p) => [{ noisy_service: p.noisy, slowed_service: p.slowed.service }, 1]),
+  );
+  e.family(
+    'pgpact_noisy_neighbour_slowdown_ratio',
+    'gauge',
+    "The slowed service's mean statement time while the noisy one was loud, divided by its own baseline.",
+    noisyPairs
+      .filter((p) => p.slowed.meanStatementMs && p.slowed.meanStatementMs.before > 0)
+      .map((p) => [
+        { noisy_service: p.noisy, slowed_service: p.slowed.service },
+        p.slowed.meanStatementMs!.after / p.slowed.meanStatementMs!.before,
+      ]),
+  );
+  e.family(
+    'pgpact_noisy_neighbour_throughput_ratio',
+    'gauge',
+    "The slowed service's calls per second while the noisy one was loud, divided by its own baseline.",
+    noisyPairs
+      .filter((p) => p.slowed.callsPerSecond && p.slowed.callsPerSecond.before > 0)
+      .map((p) => [
+        { noisy_service: p.noisy, slowed_service: p.slowed.service },
+        p.slowed.callsPerSecond!.after / p.slowed.callsPerSecond!.before,
+      ]),
+  );
   if (report.pool) renderPoolMetrics(e, report.pool);
   if (report.replicas) renderReplicaMetrics(e, report.replicas);
   e.family('pgpact_sampler_duration_seconds', 'gauge', 'What the last sample took to collect.', [
@@ -369,14 +404,26 @@ export function metricsHandler(
   };
 }
 
-/** Starts an HTTP server answering /metrics (404 elsewhere); resolves once it listens. */
+/**
+ * Starts an HTTP server answering /metrics (404 elsewhere); resolves once it listens.
+ * Bound to a loopback address, it answers only requests whose Host header names this
+ * machine (as the tokenless dashboard does), so a web page cannot read it through DNS rebinding.
+ */
 export async function serveMetrics(options: {
   host: string;
   port: number;
   latest: Parameters<typeof metricsHandler>[0];
 }): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
   const handle = metricsHandler(options.latest);
+  const loopback = isLoopbackHost(options.host);
   const server = http.createServer((req, res) => {
+    if (loopback && !hostHeaderIsLocal(req.headers.host)) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(
+        'forbidden: these metrics only answer to localhost names (bind --host to serve others)\n',
+      );
+      return;
+    }
     if (handle(req, res)) return;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('not found: metrics are at /metrics\n');

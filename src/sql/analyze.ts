@@ -5,7 +5,7 @@
 import type { Node } from 'libpg-query';
 import type { CatalogIndex } from './catalog-index.js';
 import { type AnalysisContext, newContext, warn } from './context.js';
-import { type ParsedStatement, parseText, type SqlSyntaxIssue, splitStatements } from './parse.js';
+import { eachStatement, type ParsedStatement, parseText, type SqlSyntaxIssue } from './parse.js';
 import { DEFAULT_SEARCH_PATH, effectiveSearchPath, parseSearchPath } from './search-path.js';
 import { analyzeNode } from './statement.js';
 
@@ -137,13 +137,24 @@ export function analyzeScript(
   index: CatalogIndex,
   options: AnalyzeOptions & { file?: string } = {},
 ): ScriptStatementAnalysis[] {
-  const statements = splitStatements(text, options.file);
+  return [...analyzeEach(text, index, options)];
+}
+
+/**
+ * analyzeScript one statement at a time: a long script is parsed piece by piece
+ * (eachStatement), so memory stays bounded by what the caller keeps.
+ */
+export function* analyzeEach(
+  text: string,
+  index: CatalogIndex,
+  options: AnalyzeOptions & { file?: string } = {},
+): Generator<ScriptStatementAnalysis> {
   let searchPath: readonly string[] | undefined = options.searchPath;
-  return statements.map((s) => {
+  for (const s of eachStatement(text, options.file)) {
     const analysis = analyzeStatement(s, index, { ...options, searchPath });
     const after = searchPathAfter(s.node);
     if (after === 'reset') searchPath = options.searchPath;
     else if (after !== undefined) searchPath = after;
-    return { ...analysis, line: s.line, column: s.column };
-  });
+    yield { ...analysis, line: s.line, column: s.column };
+  }
 }

@@ -1,4 +1,4 @@
-import type { CatalogSnapshot, RelationInfo, RelationKind } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo, RelationKind } from '../catalog-types.js';
 
 /** One stored column a reference reaches: `schema.table.column` and its `schema.table`. */
 export interface ColumnSource {

@@ -1,3 +1,4 @@
+import { printable } from '../errors.js';
 import type { StatementAnalysis } from './analyze.js';
 
 /** The documented JSON shape of one analyzed statement (`pgpact analyze --json`). */
@@ -44,7 +45,7 @@ function byRelation(
 }
 
 function firstLine(sql: string, width: number): string {
-  const flat = sql.replace(/\s+/g, ' ').trim();
+  const flat = printable(sql.replace(/\s+/g, ' ').trim());
   return flat.length > width ? `${flat.slice(0, width - 1)}…` : flat;
 }
 

@@ -1,5 +1,13 @@
-import { loadModule, type Node, parseSync } from 'libpg-query';
+import {
+  loadModule,
+  type Node,
+  type ParseResult,
+  parseSync,
+  type ScanResult,
+  scanSync,
+} from 'libpg-query';
 import { caretAt, PgpactError } from '../errors.js';
+import { statementRanges } from './statement-ranges.js';
 
 /** One statement of a script, split exactly where Postgres's parser splits it. */
 export interface ParsedStatement {
@@ -31,6 +39,19 @@ let loaded: Promise<void> | undefined;
 export function loadParser(): Promise<void> {
   loaded ??= loadModule();
   return loaded;
+}
+
+/**
+ * The parser's own tree of a text (after loadParser); throws the parser's error as it is.
+ * Other folders ask this (or the functions below), never libpg-query: sql/ owns the parser.
+ */
+export function parseTree(text: string): ParseResult {
+  return parseSync(text);
+}
+
+/** The parser's tokens of a text (after loadParser); throws the scanner's error as it is. */
+export function scanTokens(text: string): ScanResult {
+  return scanSync(text);
 }
 
 function isAscii(text: string): boolean {
@@ -76,6 +97,13 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   return { line, column: offset - lineStart + 1 };
 }
 
+/** Whether a parser error is the WASM parser running out of memory (never a syntax error). */
+export function isParserOutOfMemory(error: unknown): boolean {
+  return /Program terminated|out of memory|memory access out of bounds|Aborted\(/i.test(
+    (error as Error)?.message ?? '',
+  );
+}
+
 /** Parses text with the Postgres parser; returns the raw statements or the located syntax error. */
 export function parseText(
   text: string,
@@ -98,6 +126,16 @@ export function parseText(
   } catch (error) {
     if (/not initiali[sz]ed/i.test((error as Error).message)) {
       throw new Error('the SQL parser is not loaded: await loadParser() first');
+    }
+    if (isParserOutOfMemory(error)) {
+      throw new PgpactError(
+        'INPUT_TOO_LARGE',
+        `the SQL parser ran out of memory on ${Math.ceil(Buffer.byteLength(text) / 1e6)} MB of SQL in one piece`,
+        {
+          hint: `split the statement; pgpact parses one statement of up to ${MAX_STATEMENT_BYTES / 1e6} MB at a time`,
+          cause: error,
+        },
+      );
     }
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } })
       .sqlDetails;
@@ -133,6 +171,15 @@ export function syntaxError(issue: SqlSyntaxIssue, file?: string): PgpactError {
 export function splitStatements(text: string, file?: string): ParsedStatement[] {
   const parsed = parseText(text);
   if (!parsed.ok) throw syntaxError(parsed.issue, file);
+  return splitParsed(text, parsed.stmts);
+}
+
+/** Locates the parser's statements (byte offsets) in the text as characters, lines and columns. */
+function splitParsed(
+  text: string,
+  stmts: { node: Node; byteStart: number; byteLength: number }[],
+): ParsedStatement[] {
+  const parsed = { stmts };
   const ascii = isAscii(text);
   const byteOffsets: number[] = [];
   for (const s of parsed.stmts) {
@@ -239,4 +286,103 @@ export function parseEach(texts: readonly string[], batchSize = 100): (Node | un
     parseRange(texts, from, Math.min(texts.length, from + batchSize), nodes);
   }
   return nodes;
+}
+
+/** Scripts up to this many characters are parsed in one call; longer ones piece by piece. */
+export const SINGLE_PARSE_CHARS = 2_000_000;
+/** Characters per piece of a long script (whole statements, so a piece may be longer). */
+const PIECE_CHARS = 500_000;
+/** The longest statement pgpact parses: the WASM parser's memory is bounded (~100 bytes per byte of SQL). */
+export const MAX_STATEMENT_BYTES = 8_000_000;
+/** The largest SQL input read at all. */
+export const MAX_SCRIPT_BYTES = 512_000_000;
+
+function tooLarge(what: string, size: number, limit: number, file?: string): PgpactError {
+  return new PgpactError(
+    'INPUT_TOO_LARGE',
+    `${what} in ${file ?? 'the SQL'} is ${(size / 1e6).toFixed(1)} MB: pgpact takes at most ${limit / 1e6} MB`,
+    {
+      hint: 'split it (several files, or smaller statements, e.g. COPY instead of one huge INSERT)',
+    },
+  );
+}
+
+/**
+ * The statements of a script one at a time, in order, located in the whole text: a long
+ * script is cut between statements (quotes, comments, dollar quotes and routine bodies
+ * respected) and parsed piece by piece, so parse trees of one piece at a time are held
+ * and no size hits the parser's memory limit. Throws SQL_SYNTAX located in the whole text,
+ * or INPUT_TOO_LARGE naming the limit. Call loadParser() once before.
+ */
+export function* eachStatement(text: string, file?: string): Generator<ParsedStatement> {
+  if (text.length <= SINGLE_PARSE_CHARS) {
+    yield* splitStatements(text, file);
+    return;
+  }
+  const ranges = statementRanges(text);
+  let line = 1;
+  let lineStart = 0;
+  let scanned = 0;
+  const advance = (to: number) => {
+    for (; scanned < to; scanned++) {
+      if (text.charCodeAt(scanned) === 10) {
+        line++;
+        lineStart = scanned + 1;
+      }
+    }
+  };
+  let r = 0;
+  while (r < ranges.length) {
+    // Whole statements up to PIECE_CHARS; on a syntax error the piece grows by the next
+    // statements a few times first, in case the lexer cut where the parser would not.
+    const from = ranges[r]!;
+    const first = ranges[r + 1]! - from;
+    if (first > MAX_STATEMENT_BYTES / 4) {
+      const bytes = Buffer.byteLength(text.slice(from, ranges[r + 1]!));
+      if (bytes > MAX_STATEMENT_BYTES) {
+        advance(skipBlank(text, from));
+        throw tooLarge(`the statement at line ${line}`, bytes, MAX_STATEMENT_BYTES, file);
+      }
+    }
+    let next = r;
+    while (next < ranges.length && (next === r || ranges[next + 1]! - from <= PIECE_CHARS))
+      next += 2;
+    let pieceEnd = ranges[next - 1]!;
+    let parsed = parseText(text.slice(from, pieceEnd));
+    let grown = next;
+    for (let tries = 0; !parsed.ok && tries < 3 && grown < ranges.length; tries++) {
+      grown = Math.min(ranges.length, grown + (next - r));
+      const retry = parseText(text.slice(from, ranges[grown - 1]!));
+      if (retry.ok) {
+        parsed = retry;
+        pieceEnd = ranges[grown - 1]!;
+        next = grown;
+      }
+    }
+    if (!parsed.ok) {
+      const offset = from + parsed.issue.offset;
+      const at = lineAndColumn(text, offset);
+      const { excerpt } = caretAt(text, offset + 1);
+      throw syntaxError({ ...parsed.issue, offset, ...at, excerpt }, file);
+    }
+    const piece = text.slice(from, pieceEnd);
+    for (const s of splitParsed(piece, parsed.stmts)) {
+      const offset = from + s.offset;
+      advance(offset);
+      yield { sql: s.sql, node: s.node, offset, line, column: offset - lineStart + 1 };
+    }
+    r = next;
+  }
+}
+
+/** The offset of the first character after whitespace from `from`. */
+function skipBlank(text: string, from: number): number {
+  let i = from;
+  while (i < text.length && text.charCodeAt(i) <= 32) i += 1;
+  return i;
+}
+
+/** Checks an input's size before it is read: refused up front, with the limit, above MAX_SCRIPT_BYTES. */
+export function checkScriptSize(bytes: number, file?: string): void {
+  if (bytes > MAX_SCRIPT_BYTES) throw tooLarge('the input', bytes, MAX_SCRIPT_BYTES, file);
 }

@@ -1,7 +1,7 @@
 /** One observation: statements of a window → usage per service → findings. */
 import type { Finding } from '../findings.js';
 import type { Manifest } from '../manifest/types.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
 import { readOwnRoles } from '../postgres/own-roles.js';

@@ -7,7 +7,7 @@ import { formatTableRef } from '../manifest/table-ref.js';
 import type { Manifest } from '../manifest/types.js';
 import { serviceOfRole } from '../manifest/types.js';
 import { describeOwnRole } from '../postgres/own-roles.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { RoleUsage, UsageSnapshot } from './types.js';
 
 interface Access {

@@ -3,11 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { diffCatalogs } from '../../src/impact/diff-catalogs.js';
 import { indexColumns } from '../../src/impact/diff-relation.js';
 import { sameDefinitionModuloRenames } from '../../src/impact/sql-tokens.js';
-import type {
-  CatalogSnapshot,
-  ColumnInfo,
-  RelationInfo,
-} from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot, ColumnInfo, RelationInfo } from '../../src/catalog-types.js';
 
 const col = (
   name: string,

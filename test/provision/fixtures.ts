@@ -7,7 +7,7 @@ import { loadManifest } from '../../src/manifest/load.js';
 import type { Manifest } from '../../src/manifest/types.js';
 import { withClient } from '../../src/postgres/client.js';
 import { readCatalog } from '../../src/postgres/catalog.js';
-import type { CatalogSnapshot } from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../../src/catalog-types.js';
 import { planProvisioning } from '../../src/provision/plan.js';
 import type { ProvisionPlan } from '../../src/provision/types.js';
 

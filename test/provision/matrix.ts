@@ -5,7 +5,7 @@
  */
 import { type Manifest, ownerOfTable, type Service } from '../../src/manifest/types.js';
 import { withClient } from '../../src/postgres/client.js';
-import type { CatalogSnapshot } from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../../src/catalog-types.js';
 import { quoteIdent, quoteQualified } from '../../src/postgres/quote.js';
 import { serviceUrl } from '../../src/provision/credentials.js';
 

@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { runCommand } from '../../src/cli/main.js';
 import { withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
-import { closeAll, createLoginRole, openAs } from './helpers.js';
+import { closeAll, createLoginRole, openAs, provokeDeadlock } from './helpers.js';
 
 function capture(isTTY = false) {
   const out: string[] = [];
@@ -28,6 +28,50 @@ function writeManifest(): string {
 }
 
 describeEachServer('pgpact top', (server) => {
+  it('--once reports only the log events of its own window: a deadlock logged before it is not a finding', async () => {
+    const db = await server().createDatabase('topwindow');
+    await withClient(db, (c) =>
+      c.query(
+        'CREATE TABLE pair (id int PRIMARY KEY, v int); INSERT INTO pair VALUES (1, 0), (2, 0)',
+      ),
+    );
+    const usersUrl = await createLoginRole(db, 'window_users');
+    const invoicingUrl = await createLoginRole(db, 'window_invoicing');
+    await withClient(db, (c) =>
+      c.query('GRANT SELECT, UPDATE ON pair TO window_users, window_invoicing'),
+    );
+    await provokeDeadlock(
+      { url: usersUrl, app: 'users-api' },
+      { url: invoicingUrl, app: 'invoicing-batch' },
+      'pair',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const run = async () => {
+      const { output, out } = capture();
+      const code = await runCommand(
+        [
+          'top',
+          '--once',
+          '--json',
+          '--interval',
+          '300ms',
+          '--database-url',
+          db,
+          '--log-file',
+          server().logFile,
+        ],
+        output,
+      );
+      return { code, report: JSON.parse(out.join('')) };
+    };
+    // Twice: the deadlock in the log's past is neither a finding nor listed, on every later run.
+    for (const { code, report } of [await run(), await run()]) {
+      expect(report.deadlocks).toEqual([]);
+      expect(report.findings.filter((f: { kind: string }) => f.kind === 'deadlock')).toEqual([]);
+      expect(code).toBe(0);
+    }
+  });
+
   it('--once --json prints one report naming both sides of a lock wait; exit 1 on warnings', async () => {
     const db = await server().createDatabase('top');
     await withClient(db, (c) =>

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
-import type { CatalogSnapshot, RelationInfo } from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../../src/catalog-types.js';
 import { buildCouplingMap } from '../../src/server/coupling-map.js';
 
 const table = (oid: number, name: string): RelationInfo => ({

@@ -4,7 +4,7 @@
  * way pg_stat_statements shows them: constants as $n. Deterministic for a seed.
  * Used by the benchmarks and the observe tests.
  */
-import type { CatalogSnapshot, RelationInfo } from '../../src/postgres/catalog-types.js';
+import type { CatalogSnapshot, RelationInfo } from '../../src/catalog-types.js';
 import { quoteIdent } from '../../src/postgres/quote.js';
 
 /** A small seeded PRNG (mulberry32). */

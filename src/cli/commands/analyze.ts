@@ -1,30 +1,18 @@
-import fs from 'node:fs';
-import { PgpactError } from '../../errors.js';
-import type { CatalogSnapshot } from '../../postgres/catalog-types.js';
+import type { CatalogSnapshot } from '../../catalog-types.js';
 import { readCatalog } from '../../postgres/catalog.js';
 import { withClient } from '../../postgres/client.js';
 import { resolveDatabaseUrl } from '../../postgres/embedded.js';
-import { analyzeScript } from '../../sql/analyze.js';
+import { analyzeEach } from '../../sql/analyze.js';
 import { createCatalogIndex } from '../../sql/catalog-index.js';
 import { formatAnalysisText, toAnalysisJson } from '../../sql/format-analysis.js';
-import { loadParser, splitStatements } from '../../sql/parse.js';
-import { catalogFromSchemaFiles } from '../../sql/schema-catalog.js';
+import { eachStatement, loadParser, MAX_STATEMENT_BYTES } from '../../sql/parse.js';
+import { noStatementsError, readSqlInput } from '../../sql/read-sql.js';
+import { catalogFromSchemaFiles } from '../../postgres/schema-catalog.js';
 import { parseSearchPath } from '../../sql/search-path.js';
 import { type Command, EXIT } from '../command.js';
 
-function readInput(file: string): string {
-  try {
-    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new PgpactError(
-      'USAGE',
-      `cannot read ${file === '-' ? 'stdin' : file}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
+/** Output is written in pieces of about this many characters (a long script streams). */
+const FLUSH_CHARS = 64_000;
 
 /** `pgpact analyze`: the relations and columns each SQL statement reads and writes. */
 export const analyzeCommand: Command = {
@@ -60,8 +48,13 @@ export const analyzeCommand: Command = {
   warnings what could not be resolved (unknown relation or column, system catalogs) and
            what is opaque (user-defined functions, DO blocks, EXECUTE).
 
+  Long inputs are parsed statement by statement, in bounded memory; a statement over
+  ${MAX_STATEMENT_BYTES / 1e6} MB is refused with that limit. An input without a statement (empty, or only
+  whitespace and comments) is an error, as it is for pgpact check. Nothing goes to stdout
+  unless every input parses: --json prints one JSON array or nothing.
+
   exit codes: 0 analyzed (warnings included), 2 a file does not parse (file:line:column and a
-  caret) or invalid options`,
+  caret), holds no statement, is not UTF-8 text, or invalid options`,
   options: {
     schema: { type: 'string', multiple: true },
     'search-path': { type: 'string' },
@@ -77,14 +70,20 @@ export const analyzeCommand: Command = {
       return EXIT.invalid;
     }
     const inputs = positionals.length > 0 ? positionals : ['-'];
-    const texts = inputs.map((file) => ({
-      file,
-      name: file === '-' ? 'stdin' : file,
-      text: readInput(file),
-    }));
+    const texts = inputs.map((file) => {
+      const name = file === '-' ? 'stdin' : file;
+      return { file, name, text: readSqlInput(file, name) };
+    });
     await loadParser();
-    // Syntax errors first: they need no catalog.
-    for (const { name, text } of texts) splitStatements(text, name);
+    // Syntax errors (and inputs without statements) first: they need no catalog, and nothing
+    // is printed before every input is known to parse.
+    const empty: string[] = [];
+    for (const { name, text } of texts) {
+      let any = false;
+      for (const _ of eachStatement(text, name)) any = true;
+      if (!any) empty.push(name);
+    }
+    if (empty.length > 0) throw noStatementsError(empty);
     const catalog: CatalogSnapshot =
       schemaFiles.length > 0
         ? await catalogFromSchemaFiles(schemaFiles)
@@ -97,23 +96,30 @@ export const analyzeCommand: Command = {
       ...(searchPathText !== undefined ? { searchPath: parseSearchPath(searchPathText) } : {}),
       ...(values.role !== undefined ? { role: values.role as string } : {}),
     };
-    const results = texts.flatMap(({ name, text }) => {
-      return analyzeScript(text, index, { ...options, file: name }).map((analysis) => ({
-        where: `${name}:${analysis.line}`,
-        analysis,
-      }));
-    });
-    if (values.json) {
-      output.out(
-        `${JSON.stringify(
-          results.map((r) => toAnalysisJson(r.analysis)),
-          null,
-          2,
-        )}\n`,
-      );
-    } else {
-      output.out(formatAnalysisText(results));
+    // Streamed, one statement at a time, exactly as one JSON.stringify(array, null, 2) would print.
+    let pending = '';
+    const write = (text: string) => {
+      pending += text;
+      if (pending.length >= FLUSH_CHARS) {
+        output.out(pending);
+        pending = '';
+      }
+    };
+    let count = 0;
+    for (const { name, text } of texts) {
+      for (const analysis of analyzeEach(text, index, { ...options, file: name })) {
+        if (values.json) {
+          const item = JSON.stringify(toAnalysisJson(analysis), null, 2).replaceAll('\n', '\n  ');
+          write(`${count === 0 ? '[\n' : ',\n'}  ${item}`);
+        } else {
+          const block = formatAnalysisText([{ where: `${name}:${analysis.line}`, analysis }]);
+          write(count === 0 ? block : `\n${block}`);
+        }
+        count += 1;
+      }
     }
+    if (values.json) write('\n]\n');
+    output.out(pending);
     return EXIT.ok;
   },
 };

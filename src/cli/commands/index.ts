@@ -10,6 +10,7 @@ import { migrateCommand } from './migrate.js';
 import { observeCommand } from './observe.js';
 import { planCommand } from './plan.js';
 import { poolCommand } from './pool.js';
+import { reportCommand } from './report.js';
 import { topCommand } from './top.js';
 
 /** Every command of the CLI, in the order --help lists them. Add one line per new command. */
@@ -25,5 +26,6 @@ export const COMMANDS: Command[] = [
   dashboardCommand,
   topCommand,
   metricsCommand,
+  reportCommand,
   poolCommand,
 ];

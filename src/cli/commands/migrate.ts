@@ -9,6 +9,7 @@ import { loadMigration } from '../../migrate/parse.js';
 import { rollbackMigration } from '../../migrate/rollback.js';
 import { startMigration } from '../../migrate/start.js';
 import { migrationStatus } from '../../migrate/status.js';
+import { pauseBackfill, resumeBackfill, type ThrottleOptions } from '../../migrate/throttle.js';
 import type { RunOptions, TableBackfill } from '../../migrate/types.js';
 import { resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { type Command, EXIT, type Output } from '../command.js';
@@ -41,29 +42,54 @@ function runOptions(values: Values, output: Output, signal: AbortSignal): RunOpt
       'USAGE',
       '--lock-timeout 0 would let DDL wait forever behind long transactions',
     );
+  const batchTimeMs = duration(values, 'batch-time');
+  if (batchTimeMs !== undefined && batchTimeMs < 1)
+    throw new PgpactError('USAGE', '--batch-time must be at least 1ms');
+  const throttle = throttleOptions(values);
   const json = values.json === true;
   let lastDraw = 0;
-  // Rows per second since this run's first batch of the table (a resumed run starts from its saved count).
-  let first: { table: string; rows: number; at: number } | undefined;
+  let drawn = '';
   const onProgress = (p: TableBackfill) => {
     const now = Date.now();
-    const table = `${p.table.schema}.${p.table.name}`;
-    if (first?.table !== table) first = { table, rows: p.rowsDone, at: now };
-    const rate = now > first.at ? ((p.rowsDone - first.rows) / (now - first.at)) * 1000 : undefined;
+    const bar = progressBar(p);
     if (output.isTTY) {
-      if (now - lastDraw > 100 || p.done)
-        output.err(`\r${progressBar(p, rate)}${p.done ? '\n' : ''}`);
-    } else if (now - lastDraw > 2000 || p.done) {
-      output.err(`${progressBar(p, rate)}\n`);
+      if (now - lastDraw > 100 || p.done) output.err(`\r${bar}\x1b[K${p.done ? '\n' : ''}`);
+      else return;
+    } else if (now - lastDraw > 2000 || p.done || (p.pace?.throttledBy && bar !== drawn)) {
+      output.err(`${bar}\n`);
     } else return;
+    drawn = bar;
     lastDraw = now;
   };
+  const onThrottle = (message: string) =>
+    output.err(`${output.isTTY && drawn ? '\n' : ''}${message}\n`);
   return {
     ...(batchSize === undefined ? {} : { batchSize }),
     ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
+    ...(batchTimeMs === undefined ? {} : { batchTimeMs }),
+    ...(throttle ? { throttle } : {}),
     onProgress,
+    onThrottle,
     ...(json ? {} : { onStep: (message: string) => output.err(`${message}\n`) }),
     signal,
+  };
+}
+
+function throttleOptions(values: Values): ThrottleOptions | undefined {
+  const maxReplicaLagMs = duration(values, 'max-replica-lag');
+  const activeText = values['max-active'] as string | undefined;
+  const maxActive = activeText === undefined ? undefined : Number(activeText);
+  if (maxActive !== undefined && (!Number.isInteger(maxActive) || maxActive < 0))
+    throw new PgpactError('USAGE', `--max-active must be a whole number, not ${activeText}`);
+  const throttleQuery = values['throttle-query'] as string | undefined;
+  if (maxReplicaLagMs === undefined && maxActive === undefined && throttleQuery === undefined)
+    return undefined;
+  const replicas = maxReplicaLagMs === undefined ? [] : (manifestOrNone(values).replicas ?? []);
+  return {
+    ...(maxReplicaLagMs === undefined ? {} : { maxReplicaLagMs }),
+    ...(maxActive === undefined ? {} : { maxActive }),
+    ...(throttleQuery === undefined ? {} : { throttleQuery }),
+    ...(replicas.length > 0 ? { replicas } : {}),
   };
 }
 
@@ -74,9 +100,10 @@ function manifestFor(values: Values): Manifest | undefined {
   return fs.existsSync('pgpact.yaml') ? loadManifest('pgpact.yaml') : undefined;
 }
 
-const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FILE] [--database-url URL]
-                     [--batch-size N] [--lock-timeout 2s] [--quiet-for 15min] [--force] [--json]
-                     [--replica URL]...
+const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FILE] [--config FILE]
+                     [--database-url URL] [--batch-size N | --batch-time 100ms] [--lock-timeout 2s]
+                     [--max-replica-lag D] [--max-active N] [--throttle-query SQL] [--reason TEXT]
+                     [--quiet-for 15min] [--force] [--json] [--replica URL]...
 
   Expand/contract migrations that know who still reads the old shape.
 
@@ -98,8 +125,18 @@ const USAGE = `pgpact migrate start|status|complete|rollback [FILE] [--config FI
                depends on what it drops (a view on a new column, a foreign key onto a
                created table), naming it. Resumable; status names the command that finishes
                an interrupted one.
+  throttle     pause the backfill of the running start (or of the next one) from any shell
+               or machine reaching the database, until resume (a row in pgpact.backfill_pause:
+               it outlives a killed start); --reason TEXT is shown wherever the pause is
+  resume       let a paused backfill go on
 
-  --batch-size N        rows per backfill transaction (default 10000)
+  --batch-size N        fixed rows per backfill transaction (default: adaptive, see --batch-time)
+  --batch-time D        adaptive batches aim at this duration (default 100ms); a batch that
+                        makes writers of the table wait on its locks halves the size
+  --max-replica-lag D   wait before a batch while a replica lags more than D (the --replica
+                        and manifest replicas; else the standbys in pg_stat_replication)
+  --max-active N        wait while more than N sessions of the database are active
+  --throttle-query SQL  wait while SQL returns true (read-only transaction, 2s statement_timeout)
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
   --quiet-for D         an observed statement stops blocking once its call count has not
                         changed for D between two runs of status/complete (default 15min)
@@ -131,6 +168,11 @@ export const migrateCommand: Command = {
   usage: USAGE,
   options: {
     'batch-size': { type: 'string' },
+    'batch-time': { type: 'string' },
+    'max-replica-lag': { type: 'string' },
+    'max-active': { type: 'string' },
+    'throttle-query': { type: 'string' },
+    reason: { type: 'string' },
     'lock-timeout': { type: 'string' },
     'quiet-for': { type: 'string' },
     force: { type: 'boolean' },
@@ -146,10 +188,11 @@ export const migrateCommand: Command = {
     if (
       extra.length > 0 ||
       action === undefined ||
-      !['start', 'status', 'complete', 'rollback'].includes(action)
+      !['start', 'status', 'complete', 'rollback', 'throttle', 'resume'].includes(action) ||
+      (file !== undefined && (action === 'throttle' || action === 'resume'))
     ) {
       output.err(
-        `pgpact migrate: expected start FILE, status, complete or rollback\n\nusage: ${USAGE}\n`,
+        `pgpact migrate: expected start FILE, status, complete or rollback (or throttle, resume)\n\nusage: ${USAGE}\n`,
       );
       return EXIT.invalid;
     }
@@ -166,6 +209,22 @@ export const migrateCommand: Command = {
       embedded: action === 'start' ? 'create' : 'running',
     });
     switch (action) {
+      case 'throttle': {
+        const result = await pauseBackfill(url, values.reason as string | undefined);
+        print(
+          { paused: true, ...result },
+          `${result.already ? 'the backfill was already paused' : 'backfill paused'}: it waits before its next batch until pgpact migrate resume\n`,
+        );
+        return EXIT.ok;
+      }
+      case 'resume': {
+        const result = await resumeBackfill(url);
+        print(
+          { paused: false, ...result },
+          result.wasPaused ? 'backfill resumed\n' : 'the backfill was not paused\n',
+        );
+        return EXIT.ok;
+      }
       case 'start': {
         const result = await startMigration(url, migration!, options);
         for (const warning of result.warnings) output.err(`warning: ${warning}\n`);

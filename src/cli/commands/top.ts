@@ -69,7 +69,7 @@ export interface OpenedMonitor {
 export async function openMonitor(
   values: Values,
   applicationName: string,
-  options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs'>> = {},
+  options: Partial<Pick<MonitorOptions, 'statementDetailIntervalMs' | 'logEventsSince'>> = {},
 ): Promise<OpenedMonitor> {
   const manifest = optionalManifest(values);
   const replicaUrls = Array.isArray(values.replica) ? values.replica : [];
@@ -163,7 +163,8 @@ export const topCommand: Command = {
   --interval D     time between samples: 500ms, 1s (default), 2.5s, 1min
   --service NAME   drill down into one service: its sessions, statements and waits
   --once           sample twice (one interval apart), print once and exit:
-                   exit 1 when a finding is a warning, else 0
+                   exit 1 when a finding is a warning, else 0; log events (deadlocks, lock
+                   waits, timeouts) count only when logged inside that window
   --json           print the report as JSON (with --once: one object; else one per line)
   --log-file FILE  the server log (stderr, csvlog or jsonlog); default: the embedded
                    server's log, or the server's current log file via SQL when permitted
@@ -191,11 +192,12 @@ export const topCommand: Command = {
   async run({ values }, output, signal) {
     const intervalMs = parseInterval(typeof values.interval === 'string' ? values.interval : '1s');
     const service = typeof values.service === 'string' ? values.service : undefined;
-    // --once has two samples: both must read per-statement counters for a top statement.
+    // --once has two samples: both must read per-statement counters for a top statement;
+    // and it reports only the log events of its own window, not the log's past.
     const opened = await openMonitor(
       values,
       'pgpact top',
-      values.once ? { statementDetailIntervalMs: 0 } : {},
+      values.once ? { statementDetailIntervalMs: 0, logEventsSince: 'first-sample' } : {},
     );
     try {
       const manifest = opened.monitor.sampler.manifest;

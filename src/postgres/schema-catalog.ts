@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import { PgpactError, PostgresError } from '../errors.js';
-import type { CatalogSnapshot } from '../postgres/catalog-types.js';
-import { readCatalog } from '../postgres/catalog.js';
-import { run, urlWith, withClient } from '../postgres/client.js';
-import { startThrowawayServer } from '../postgres/local-server.js';
+import type { CatalogSnapshot } from '../catalog-types.js';
+import { readCatalog } from './catalog.js';
+import { run, urlWith, withClient } from './client.js';
+import { startThrowawayServer } from './local-server.js';
 
 /**
  * Builds a catalog from DDL files: runs them in order in a throwaway Postgres

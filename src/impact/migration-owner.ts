@@ -2,7 +2,7 @@ import path from 'node:path';
 import { PgpactError } from '../errors.js';
 import { type Manifest, ownerOfSchema, ownerOfTable, type Service } from '../manifest/types.js';
 import type { MigrationFile } from './migration-file.js';
-import { statementFacts } from './statement-acts.js';
+import { statementFacts } from '../sql/ddl-facts.js';
 
 /** The service a file is applied as. */
 export interface FileOwner {

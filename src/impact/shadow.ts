@@ -10,7 +10,7 @@ import { quoteIdent } from '../postgres/quote.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
 import { loadParser } from '../sql/parse.js';
 import { displayPath, parseMigrationText, type MigrationStatement } from './migration-file.js';
-import { statementFacts } from './statement-acts.js';
+import { statementFacts } from '../sql/ddl-facts.js';
 
 /** Settings of a throwaway shadow server. One base file may create thousands of tables in one implicit transaction. */
 export const SHADOW_SERVER_SETTINGS: Record<string, string> = {

@@ -216,6 +216,13 @@ export async function buildShadowBase(
       setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)} AUTHORIZATION ${role}`);
       setup.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO PUBLIC`);
     }
+    // A shared schema (tables owned through owns: patterns) stays the admin's; services that
+    // own tables there create them, as they do in the database (CREATE stays with them).
+    for (const pattern of service.ownsTables) {
+      if (manifest.services.some((s) => s.owns.includes(pattern.schema))) continue;
+      setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(pattern.schema)}`);
+      setup.push(`GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(pattern.schema)} TO ${role}`);
+    }
   }
   await client.query(setup.join(';\n'));
 

@@ -3,6 +3,7 @@
  * service has every table of the schema, else table names and `prefix*` patterns that match
  * none of the schema's other tables.
  */
+import { formatOwnedSchema } from '../manifest/table-pattern.js';
 import { formatRefPart } from '../manifest/table-ref.js';
 
 /** One schema's tables, split by whose they are. */
@@ -98,14 +99,6 @@ export function formatTablePart(part: TablePart): string {
 /** Whether a table part matches a table name. */
 export function tablePartMatches(part: TablePart, name: string): boolean {
   return part.name !== undefined ? part.name === name : name.startsWith(part.prefix!);
-}
-
-/**
- * A schema owned whole as an `owns:` entry: plain, or double-quoted when it holds a dot (which
- * would make it a table pattern) or starts with a quote.
- */
-export function formatOwnedSchema(name: string): string {
-  return name.includes('.') || name.startsWith('"') ? `"${name.replaceAll('"', '""')}"` : name;
 }
 
 /** `owns:` entries for one service: schema names it has whole, else `schema.table` patterns. */

@@ -79,6 +79,8 @@ export interface RelationInfo {
   dependsOn?: ViewDependency[];
   /** For sequences: the column owning it, if any. */
   ownedBy?: { schema: string; table: string; column: string };
+  /** Set when row-level security is enabled; `forced` when it applies to the owner too. */
+  rowSecurity?: { forced: boolean };
 }
 
 export interface RoleInfo {
@@ -125,6 +127,11 @@ export interface FunctionInfo {
   argumentTypes?: string;
   /** EXECUTE grants (the defaults expanded: owner and PUBLIC when never changed). */
   grants?: Grant[];
+  /**
+   * What calls it when others run statements: column defaults and generated columns, views,
+   * triggers, checks, policies (`what` as pg_describe_object says it; `schema` of the relation).
+   */
+  usedBy?: { what: string; schema?: string }[];
 }
 
 /** A user-defined type (enum, composite, domain, range, base), not a table's row type or an array. */
@@ -134,6 +141,8 @@ export interface TypeInfo {
   owner: string;
   /** e enum, c composite, d domain, r range, b base. */
   kind: string;
+  /** Set when a column of a relation in another schema, or a domain there, has this type. */
+  usedOutside?: boolean;
 }
 
 export interface CatalogSnapshot {
@@ -154,6 +163,8 @@ export interface CatalogSnapshot {
   databaseGrants: Grant[];
   /** Extensions installed in this database. */
   extensions: string[];
+  /** Schemas holding an extension's types or operators (citext's), which statements use without naming them. */
+  extensionSchemas?: string[];
   /** The role that read the snapshot (current_user). */
   currentUser?: string;
   /** User-defined types in user schemas (extension members excluded). */

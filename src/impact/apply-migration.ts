@@ -1,7 +1,7 @@
 import type { Queryable } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { MigrationFile, MigrationStatement } from './migration-file.js';
-import { type Act, type StatementFacts, statementFacts } from './statement-acts.js';
+import { type Act, type StatementFacts, statementFacts } from '../sql/ddl-facts.js';
 
 /** A relation an act names, resolved in the database right before the statement ran. */
 export interface ResolvedTarget {

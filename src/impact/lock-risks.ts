@@ -3,7 +3,7 @@ import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
 import type { AppliedStatement, ResolvedTarget } from './apply-migration.js';
 import { type ConsumerIndex, toConsumerRefs } from './consumers.js';
-import type { Act, ActVerb } from './statement-acts.js';
+import type { Act, ActVerb } from '../sql/ddl-facts.js';
 import { statementLocation } from './statement-index.js';
 
 /** Verbs that lock an existing relation (ACCESS EXCLUSIVE for most ALTERs, SHARE for CREATE INDEX). */

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
-import { type Manifest, ownerOfSchema, type Service } from '../manifest/types.js';
+import { type Manifest, ownerOfSchema, ownerOfTable, type Service } from '../manifest/types.js';
 import type { MigrationFile } from './migration-file.js';
-import { statementFacts } from './statement-acts.js';
+import { statementFacts } from '../sql/ddl-facts.js';
 
 /** The service a file is applied as. */
 export interface FileOwner {
@@ -23,7 +23,13 @@ function ownerBySchemas(manifest: Manifest, files: MigrationFile[]): Service | u
     for (const s of f.statements) {
       for (const act of statementFacts(s.node).acts) {
         const schema = act.rel?.schema ?? act.schema;
-        const owner = schema === undefined ? undefined : ownerOfSchema(manifest, schema);
+        // A table in a shared schema has its own owner (owns: patterns).
+        const owner =
+          act.rel?.schema !== undefined && act.rel.name !== undefined
+            ? ownerOfTable(manifest, act.rel.schema, act.rel.name)
+            : schema === undefined
+              ? undefined
+              : ownerOfSchema(manifest, schema);
         if (!owner) continue;
         if (!votes.has(owner.name)) order.push(owner.name);
         votes.set(owner.name, (votes.get(owner.name) ?? 0) + 1);

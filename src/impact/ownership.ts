@@ -1,16 +1,16 @@
 import type { Finding } from '../findings.js';
-import { type Manifest, ownerOfSchema } from '../manifest/types.js';
+import { type Manifest, ownerOfSchema, ownerOfTable } from '../manifest/types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { teamOf } from './describe-consumers.js';
 import { statementLocation } from './statement-index.js';
 
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 
-function schemasOf(s: AppliedStatement): { schema: string; object: string }[] {
-  const found: { schema: string; object: string }[] = [];
+function schemasOf(s: AppliedStatement): { schema: string; name?: string; object: string }[] {
+  const found: { schema: string; name?: string; object: string }[] = [];
   s.facts.acts.forEach((act, i) => {
     const t = s.targets[i];
-    if (t) found.push({ schema: t.schema, object: `${t.schema}.${t.name}` });
+    if (t) found.push({ schema: t.schema, name: t.name, object: `${t.schema}.${t.name}` });
     else if (act.schema !== undefined) found.push({ schema: act.schema, object: act.schema });
     if ((act.verb === 'set-schema' || act.verb === 'rename-schema') && act.newName !== undefined) {
       found.push({ schema: act.newName, object: act.newName });
@@ -20,7 +20,7 @@ function schemasOf(s: AppliedStatement): { schema: string; object: string }[] {
 }
 
 /**
- * DDL on a schema the migration's service does not own: an `ownership-violation`
+ * DDL on a schema (or, in a shared schema, a table) the migration's service does not own: an `ownership-violation`
  * (breaking, naming the owner), whether Postgres refused it or not; DDL in a schema
  * no service owns is a warning. Only statements of files that belong to a service count.
  */
@@ -30,9 +30,11 @@ export function assessOwnership(statements: AppliedStatement[], manifest: Manife
   for (const s of statements) {
     if (s.service === undefined || s.status === 'not-run') continue;
     const reported = new Set<string>();
-    for (const { schema, object } of schemasOf(s)) {
+    for (const { schema, name, object } of schemasOf(s)) {
       if (SYSTEM_SCHEMAS.has(schema) || reported.has(object)) continue;
-      const owner = ownerOfSchema(manifest, schema);
+      // In a shared schema each table has its own owner (owns: patterns).
+      const owner =
+        name === undefined ? ownerOfSchema(manifest, schema) : ownerOfTable(manifest, schema, name);
       if (owner && owner.name !== s.service) {
         reported.add(object);
         const team = teamOf(manifest, owner.name);
@@ -48,6 +50,21 @@ export function assessOwnership(statements: AppliedStatement[], manifest: Manife
           location: statementLocation(s),
           message: `${s.service}'s migration changes ${object}, which belongs to ${owner.name}${team ? ` (${team})` : ''}${refused}`,
           suggestion: `ask ${owner.name} to make this change in their own migrations, or keep the object in a schema ${s.service} owns`,
+        });
+      } else if (
+        !owner &&
+        name !== undefined &&
+        manifest.services.some((x) => x.ownsTables.some((p) => p.schema === schema))
+      ) {
+        reported.add(object);
+        findings.push({
+          severity: 'warning',
+          kind: 'unowned-table',
+          object,
+          consumers: [],
+          location: statementLocation(s),
+          message: `${s.service}'s migration changes ${object} in shared schema ${schema}, and no service's owns: matches it`,
+          suggestion: `add ${object} (or a pattern matching it) to the owns: of ${s.service} if it is ${s.service}'s table`,
         });
       } else if (!owner && !unowned.has(schema)) {
         unowned.add(schema);

@@ -18,6 +18,7 @@ import { lintMigration } from './lint/index.js';
 import { assessLockRisks } from './lock-risks.js';
 import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
+import { assessCascadeOwnership } from './cascade-ownership.js';
 import { assessOwnership } from './ownership.js';
 import { type BaseSource, baseFiles, buildShadowBase, openShadowDatabase } from './shadow.js';
 import { openShadowWithBase, type ShadowBaseReuse, type ShadowWithBase } from './shadow-cache.js';
@@ -262,6 +263,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const findings = sortFindings([
     ...assessImpact(changes, options.manifest, options.usage, index, snaps.before, consumers),
     ...assessOwnership(snaps.applied, options.manifest),
+    ...assessCascadeOwnership(changes, index, snaps.before, snaps.after, options.manifest),
     ...assessLockRisks(snaps.applied, {
       base: snaps.before,
       sizesKnown: options.databaseUrl !== undefined,

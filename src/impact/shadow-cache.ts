@@ -92,7 +92,7 @@ interface BaseInputs {
   server: string;
   settings: Record<string, string>;
   initdb: string[];
-  services: { name: string; role: string; owns: string[] }[];
+  services: { name: string; role: string; owns: string[]; ownsTables?: string[] }[];
   files: { path: string; role: string | null; sha256: string }[];
 }
 
@@ -146,7 +146,14 @@ async function baseInputs(
     server: await serverVersion(binaries),
     settings: SETTINGS,
     initdb: INITDB_ARGS,
-    services: manifest.services.map((s) => ({ name: s.name, role: s.role, owns: [...s.owns] })),
+    // Table patterns change the base (their owners may create in the shared schema); listed
+    // only when present so that manifests without them keep their cache keys.
+    services: manifest.services.map((s) => ({
+      name: s.name,
+      role: s.role,
+      owns: [...s.owns],
+      ...(s.ownsTables.length > 0 ? { ownsTables: s.ownsTables.map((p) => p.text) } : {}),
+    })),
     files: files.map((f) => ({
       path: displayPath(f.path, root),
       role: f.role ?? null,

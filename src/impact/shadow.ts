@@ -10,7 +10,7 @@ import { quoteIdent } from '../postgres/quote.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
 import { loadParser } from '../sql/parse.js';
 import { displayPath, parseMigrationText, type MigrationStatement } from './migration-file.js';
-import { statementFacts } from './statement-acts.js';
+import { statementFacts } from '../sql/ddl-facts.js';
 
 /** Settings of a throwaway shadow server. One base file may create thousands of tables in one implicit transaction. */
 export const SHADOW_SERVER_SETTINGS: Record<string, string> = {
@@ -215,6 +215,13 @@ export async function buildShadowBase(
       if (created.has(schema)) continue;
       setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)} AUTHORIZATION ${role}`);
       setup.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO PUBLIC`);
+    }
+    // A shared schema (tables owned through owns: patterns) stays the admin's; services that
+    // own tables there create them, as they do in the database (CREATE stays with them).
+    for (const pattern of service.ownsTables) {
+      if (manifest.services.some((s) => s.owns.includes(pattern.schema))) continue;
+      setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(pattern.schema)}`);
+      setup.push(`GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(pattern.schema)} TO ${role}`);
     }
   }
   await client.query(setup.join(';\n'));

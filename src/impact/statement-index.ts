@@ -1,6 +1,6 @@
 import type { AppliedStatement } from './apply-migration.js';
 import type { Change, ChangeKind } from './change.js';
-import type { ActVerb } from './statement-acts.js';
+import type { ActVerb } from '../sql/ddl-facts.js';
 
 /** The verbs that can cause each kind of change, best first. */
 const CAUSES: Record<ChangeKind, ActVerb[]> = {

@@ -2,6 +2,7 @@
 import { closestName } from './closest.js';
 import { printable } from './names.js';
 import type { ServiceDraft } from './read-service.js';
+import { commonTableName, matchesTablePattern, type TablePattern } from './table-pattern.js';
 import { formatTableRef } from './table-ref.js';
 import type { SourceLocation } from './types.js';
 import type { ManifestSource } from './yaml-source.js';
@@ -39,6 +40,8 @@ export function crossCheckServices(source: ManifestSource, drafts: ServiceDraft[
     }
   }
 
+  crossCheckTablePatterns(source, drafts);
+
   const roles = new Map<string, { service: string; location: SourceLocation }[]>();
   for (const { service, roleLocation } of drafts) {
     roles.set(service.role, [
@@ -63,8 +66,24 @@ export function crossCheckServices(source: ManifestSource, drafts: ServiceDraft[
     for (const contract of [...service.reads, ...service.writes]) {
       const ref = printable(formatTableRef(contract.schema, contract.table));
       const key = contract.access === 'read' ? 'reads' : 'writes';
-      const owner = owners.get(contract.schema)?.[0]?.service;
-      if (owner === undefined) {
+      const owner =
+        owners.get(contract.schema)?.[0]?.service ??
+        drafts.find((d) =>
+          d.service.ownsTables.some(
+            (p) => p.schema === contract.schema && matchesTablePattern(p, contract.table),
+          ),
+        )?.service.name;
+      const shared = drafts.some((d) =>
+        d.service.ownsTables.some((p) => p.schema === contract.schema),
+      );
+      if (owner === undefined && shared) {
+        source.report(
+          'MANIFEST_CONTRACT_UNOWNED_TABLE',
+          `service \`${printable(service.name)}\` ${key} \`${ref}\`, but no service owns table \`${ref}\` in shared schema \`${printable(contract.schema)}\``,
+          contract.location,
+          `add \`${ref}\` (or a pattern matching it) to \`owns\` of the service whose data it is`,
+        );
+      } else if (owner === undefined) {
         const suggestion = closestName(contract.schema, ownedSchemas);
         source.report(
           'MANIFEST_CONTRACT_UNOWNED_SCHEMA',
@@ -77,11 +96,65 @@ export function crossCheckServices(source: ManifestSource, drafts: ServiceDraft[
       } else if (owner === service.name) {
         source.report(
           contract.access === 'read' ? 'MANIFEST_READS_OWN_SCHEMA' : 'MANIFEST_WRITES_OWN_SCHEMA',
-          `service \`${printable(service.name)}\` ${key} \`${ref}\` in its own schema \`${printable(contract.schema)}\``,
+          `service \`${printable(service.name)}\` ${key} \`${ref}\`, which it owns (schema \`${printable(contract.schema)}\`)`,
           contract.location,
           'a service reads and writes its own schemas without a contract: remove this entry',
         );
       }
     }
+  }
+}
+
+/** `file:line:col` of a location. */
+function at(location: SourceLocation): string {
+  return `${location.file}:${location.line}:${location.column}`;
+}
+
+/**
+ * Every table has at most one owner: two services' patterns that can match the same
+ * table name, or a pattern in a schema another service owns whole, are reported at both places.
+ */
+function crossCheckTablePatterns(source: ManifestSource, drafts: ServiceDraft[]): void {
+  const patterns: { service: string; pattern: TablePattern }[] = drafts.flatMap((d) =>
+    d.service.ownsTables.map((pattern) => ({ service: d.service.name, pattern })),
+  );
+  for (const [i, a] of patterns.entries()) {
+    for (const b of patterns.slice(i + 1)) {
+      if (a.service === b.service || a.pattern.schema !== b.pattern.schema) continue;
+      const name = commonTableName(a.pattern, b.pattern);
+      if (name === undefined) continue;
+      const ref = printable(formatTableRef(a.pattern.schema, name));
+      for (const [here, other] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        source.report(
+          'MANIFEST_TABLE_OWNED_TWICE',
+          `\`${printable(here.pattern.text)}\` of service \`${printable(here.service)}\` and \`${printable(other.pattern.text)}\` of service \`${printable(other.service)}\` (${at(other.pattern.location)}) both match table \`${ref}\``,
+          here.pattern.location,
+          'a table has one owner: narrow one of the patterns (or list the tables by name) so that no table matches both',
+        );
+      }
+    }
+  }
+  for (const { service, ownsLocations } of drafts) {
+    service.owns.forEach((schema, i) => {
+      for (const p of patterns) {
+        if (p.pattern.schema !== schema || p.service === service.name) continue;
+        const whole = ownsLocations[i]!;
+        source.report(
+          'MANIFEST_TABLE_OWNED_TWICE',
+          `\`${printable(p.pattern.text)}\` of service \`${printable(p.service)}\` is in schema \`${printable(schema)}\`, which service \`${printable(service.name)}\` owns whole (${at(whole)})`,
+          p.pattern.location,
+          `a table has one owner: remove the pattern, or let \`${printable(service.name)}\` list its tables in \`${printable(schema)}\` as patterns instead of the whole schema`,
+        );
+        source.report(
+          'MANIFEST_TABLE_OWNED_TWICE',
+          `schema \`${printable(schema)}\` of service \`${printable(service.name)}\` holds tables \`${printable(p.pattern.text)}\` claims for service \`${printable(p.service)}\` (${at(p.pattern.location)})`,
+          whole,
+          `a table has one owner: list \`${printable(service.name)}\`'s tables in \`${printable(schema)}\` as patterns instead of the whole schema`,
+        );
+      }
+    });
   }
 }

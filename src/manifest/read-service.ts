@@ -12,6 +12,7 @@ import {
 } from './names.js';
 import { readContracts } from './read-contracts.js';
 import { readLimits } from './read-limits.js';
+import { readOwnsEntry, type TablePattern } from './table-pattern.js';
 import type { Enforcement, Service, SourceLocation } from './types.js';
 import {
   describe,
@@ -83,10 +84,11 @@ function readOwns(
   source: ManifestSource,
   entry: MapEntry,
   context: string,
-): { names: string[]; locations: SourceLocation[] } {
+): { names: string[]; locations: SourceLocation[]; tables: TablePattern[] } {
   const names: string[] = [];
   const locations: SourceLocation[] = [];
-  if (entry.value === null) return { names, locations };
+  const tables: TablePattern[] = [];
+  if (entry.value === null) return { names, locations, tables };
   if (!isSeq(entry.value)) {
     const text = scalarText(entry.value);
     source.report(
@@ -95,7 +97,7 @@ function readOwns(
       entry.value,
       text === undefined ? 'write `owns: [schema, ...]`' : `write \`owns: [${printable(text)}]\``,
     );
-    return { names, locations };
+    return { names, locations, tables };
   }
   for (const item of entry.value.items) {
     const value = source.resolve(item);
@@ -110,15 +112,38 @@ function readOwns(
       );
       continue;
     }
-    const issue = checkOwnedSchemaName(name);
+    const read = readOwnsEntry(name);
+    if (read.kind === 'invalid') {
+      source.report(
+        'MANIFEST_BAD_TABLE_REF',
+        `\`${printable(name)}\` in \`owns\` ${context} is neither a schema nor a table pattern: ${read.message}`,
+        location,
+        'write a schema (`users`) or `schema.table`, where the table part may use `*` (`public.batch_*`); double-quote a part holding a dot or a quote (`"Public"."Weird.Name"`)',
+      );
+      continue;
+    }
+    const issue =
+      read.kind === 'schema'
+        ? checkOwnedSchemaName(read.name)
+        : (checkOwnedSchemaName(read.schema) ?? checkIdentifier(read.table, 'table'));
     if (issue) {
       source.report(issue.code, issue.message, location, issue.hint);
       continue;
     }
-    names.push(name);
+    if (read.kind === 'table') {
+      tables.push({
+        schema: read.schema,
+        table: read.table,
+        literal: read.literal,
+        text: name,
+        location,
+      });
+      continue;
+    }
+    names.push(read.name);
     locations.push(location);
   }
-  return { names, locations };
+  return { names, locations, tables };
 }
 
 function readMigrations(
@@ -169,6 +194,7 @@ export function readService(
     role: name,
     enforcement,
     owns: [],
+    ownsTables: [],
     reads: [],
     writes: [],
     limits: {},
@@ -242,6 +268,7 @@ function readServiceKeys(
       case 'owns': {
         const owns = readOwns(source, item, context);
         service.owns = owns.names;
+        service.ownsTables = owns.tables;
         draft.ownsLocations = owns.locations;
         break;
       }

@@ -2,6 +2,8 @@
 
 export type Enforcement = 'enforce' | 'audit';
 
+import { matchesTablePattern, type TablePattern } from './table-pattern.js';
+
 /** Where something was written in the manifest, for messages that point at it. */
 export interface SourceLocation {
   file: string;
@@ -44,7 +46,10 @@ export interface Service {
   team?: string;
   contact?: string;
   enforcement: Enforcement;
+  /** Schemas the service owns whole. */
   owns: string[];
+  /** Tables it owns inside schemas several services share (`public.batch_*`). */
+  ownsTables: TablePattern[];
   reads: Contract[];
   writes: Contract[];
   limits: Limits;
@@ -77,6 +82,26 @@ export interface Manifest {
 /** The service owning a schema, if any. */
 export function ownerOfSchema(manifest: Manifest, schema: string): Service | undefined {
   return manifest.services.find((s) => s.owns.includes(schema));
+}
+
+/** The service owning a table: through a table pattern, or by owning its whole schema. */
+export function ownerOfTable(
+  manifest: Manifest,
+  schema: string,
+  table: string,
+): Service | undefined {
+  return (
+    ownerOfSchema(manifest, schema) ??
+    manifest.services.find((s) =>
+      s.ownsTables.some((p) => p.schema === schema && matchesTablePattern(p, table)),
+    )
+  );
+}
+
+/** Schemas holding tables owned through table patterns (shared schemas), unless a service owns them whole. */
+export function sharedSchemas(manifest: Manifest): string[] {
+  const schemas = new Set(manifest.services.flatMap((s) => s.ownsTables.map((p) => p.schema)));
+  return [...schemas].filter((schema) => !ownerOfSchema(manifest, schema));
 }
 
 /** The service using a role, if any. */

@@ -31,7 +31,7 @@ function addedShape(active: ActiveMigration): { table: TableName; column: string
     out.push({ table: o.table, column: null });
   }
   for (const o of active.migration.operations) {
-    if (o.op === 'sql' || created.has(qualified(o.table))) continue;
+    if (o.op === 'sql' || o.op === 'drop_index' || created.has(qualified(o.table))) continue;
     const columns =
       o.op === 'add_column'
         ? [o.column.name]

@@ -1,4 +1,5 @@
-import { loadModule, parseSync, scanSync } from 'libpg-query';
+import { loadParser, parseTree, scanTokens } from '../sql/parse.js';
+import { quoteIdent } from '../postgres/quote.js';
 
 /**
  * SQL fragments of a migration file, checked with the Postgres parser itself before any of
@@ -7,12 +8,9 @@ import { loadModule, parseSync, scanSync } from 'libpg-query';
  * pasted into (a `;`, a `)` it did not open, a `--` comment running to its end) is refused.
  */
 
-let loaded: Promise<void> | undefined;
-
-/** Loads the WASM parser once. */
+/** Loads the Postgres parser (sql/ owns it) once. */
 export function ensureParser(): Promise<void> {
-  loaded ??= loadModule();
-  return loaded;
+  return loadParser();
 }
 
 /** The result of parsing one expression: the columns it names, or a syntax error with its offset. */
@@ -23,6 +21,15 @@ export type ParsedExpression =
 const PREFIX = 'SELECT ';
 
 /**
+ * An expression as a value wherever it is pasted (backfill SET list, sync-trigger assignment):
+ * parenthesized, so pgroll's `SELECT CASE … END` style reads as a scalar subquery there too,
+ * exactly as parseExpression checked it.
+ */
+export function asScalar(expression: string): string {
+  return `(${expression}\n)`;
+}
+
+/**
  * Parses `expression` as one SQL scalar expression (call ensureParser first).
  * Returns the distinct column names it references unqualified, in order of appearance.
  */
@@ -31,7 +38,7 @@ export function parseExpression(expression: string): ParsedExpression {
   if (unsafe) return { ok: false, message: unsafe };
   let tree: unknown;
   try {
-    tree = parseSync(`${PREFIX}(${expression}\n)`);
+    tree = parseTree(`${PREFIX}(${expression}\n)`);
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
@@ -66,7 +73,7 @@ const SELECT_KEYS = new Set(['targetList', 'limitOption', 'op']);
 function breakout(text: string, comments = true): string | undefined {
   let tokens: { text: string; tokenName: string }[];
   try {
-    tokens = scanSync(text).tokens;
+    tokens = scanTokens(text).tokens;
   } catch {
     return undefined; // the parser reports it with its position
   }
@@ -94,7 +101,7 @@ function breakout(text: string, comments = true): string | undefined {
 export function portableLiterals(expression: string): string {
   let tokens: { start: number; end: number; tokenName: string }[];
   try {
-    tokens = scanSync(expression).tokens;
+    tokens = scanTokens(expression).tokens;
   } catch {
     return expression; // the parser reports it
   }
@@ -124,7 +131,7 @@ export function parseTypeName(
   if (unsafe) return { ok: false, message: unsafe };
   let tree: unknown;
   try {
-    tree = parseSync(`${TYPE_PREFIX}${text}`);
+    tree = parseTree(`${TYPE_PREFIX}${text}`);
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
@@ -171,12 +178,48 @@ function collectColumnRefs(node: unknown, into: string[]): void {
   for (const value of Object.values(record)) collectColumnRefs(value, into);
 }
 
+/** Whether an expression calls a function (a constant default never rewrites the table; a call may). */
+export function callsFunction(expression: string): boolean {
+  let tree: unknown;
+  try {
+    tree = parseTree(`${PREFIX}(${expression}\n)`);
+  } catch {
+    return true;
+  }
+  const found = (node: unknown): boolean => {
+    if (Array.isArray(node)) return node.some(found);
+    if (node === null || typeof node !== 'object') return false;
+    const record = node as Record<string, unknown>;
+    if ('FuncCall' in record || 'SubLink' in record) return true;
+    return Object.values(record).some(found);
+  };
+  return found(tree);
+}
+
+/** `sql` with every reference to column `from` written as `to` (not function names, not literals). */
+export function renameColumnRefs(sql: string, from: string, to: string): string {
+  const tokens = scanTokens(sql).tokens;
+  const bytes = Buffer.from(sql, 'utf8');
+  const parts: string[] = [];
+  let at = 0;
+  tokens.forEach((token, k) => {
+    if (['SCONST', 'ICONST', 'FCONST', 'BCONST', 'XCONST', 'Op'].includes(token.tokenName)) return;
+    const text = bytes.subarray(token.start, token.end).toString('utf8');
+    const name = text.startsWith('"') ? text.slice(1, -1).replaceAll('""', '"') : text;
+    if (name !== from || tokens[k + 1]?.text === '(') return;
+    parts.push(bytes.subarray(at, token.start).toString('utf8'), quoteIdent(to));
+    at = token.end;
+  });
+  parts.push(bytes.subarray(at).toString('utf8'));
+  return parts.join('');
+}
+
 /** Parses a whole SQL script (raw `sql` operations) and returns the error, if any. */
 export function parseScript(
   sql: string,
 ): { ok: true } | { ok: false; message: string; position?: number } {
   try {
-    parseSync(sql);
+    parseTree(sql);
     return { ok: true };
   } catch (error) {
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })

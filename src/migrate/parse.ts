@@ -60,13 +60,16 @@ export async function parseMigration(text: string, file: string): Promise<Migrat
   const name = given ?? path.basename(file).replace(/\.(ya?ml|json)$/i, '');
   const defaultSchema = top.name('schema') ?? 'public';
   const schemaUrl = top.string('$schema');
+  // pgroll's versioned-view schema: pgpact keeps both shapes in the table, so there is none to name.
+  top.ignore('version_schema');
   const sql: SqlToCheck[] = [];
   const kinds: string[] = [];
   const operations: Operation[] = [];
   for (const opFields of top.objects('operations', 'an operation', true) ?? []) {
     kinds.push(...Object.keys(opFields.value));
     const op = readOperation(opFields, { defaultSchema, sql });
-    if (op) operations.push(op);
+    if (Array.isArray(op)) operations.push(...op);
+    else if (op) operations.push(op);
   }
   top.reportUnknown();
   for (const item of sql) {
@@ -121,7 +124,7 @@ function checkConsistency(
     else touched.set(key, by);
   };
   for (const o of operations) {
-    if (o.op === 'sql' || o.op === 'create_table') continue;
+    if (o.op === 'sql' || o.op === 'drop_index' || o.op === 'create_table') continue;
     const onCreated = created.some((t) => sameTable(t, o.table));
     const transforms = [
       'split_column',

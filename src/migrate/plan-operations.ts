@@ -1,13 +1,19 @@
 import { findRelation } from '../postgres/catalog.js';
-import { quoteIdent } from '../postgres/quote.js';
+import { planCarryOver } from './carry-over.js';
+import { renameColumnRefs } from './expressions.js';
+import { tableConstraintSql } from './table-constraints.js';
+import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import {
+  carryDefaultSql,
   columnDefinition,
   commentSql,
+  copyCommentSql,
   defaultConstraintName,
   isOnDeleteAction,
   qualified,
   referencesSql,
+  tableCommentSql,
 } from './plan-sql.js';
 import {
   absent,
@@ -24,12 +30,18 @@ import {
   uniqueInputs,
 } from './plan-state.js';
 import type { GuardedStatement } from './plan-types.js';
-import type { ColumnSpec, Operation, TableName } from './types.js';
+import type { ColumnExtras, ColumnSpec, Operation, TableName } from './types.js';
 
 /** The planner's operations that build more than a line or two of the plan. */
 
 /** A new column's comment, check, foreign key and unique constraint. */
-export function planColumnExtras(ctx: PlanState, w: TableWork, c: ColumnSpec, i: number): void {
+export function planColumnExtras(
+  ctx: PlanState,
+  w: TableWork,
+  c: ColumnSpec,
+  i: number,
+  uniqueName?: string,
+): void {
   const t = qualified(w.table);
   if (c.comment !== undefined) w.afterAdd.push({ sql: commentSql(w.table, c.name, c.comment) });
   if (c.check) {
@@ -64,7 +76,7 @@ export function planColumnExtras(ctx: PlanState, w: TableWork, c: ColumnSpec, i:
     }
   }
   if (c.unique) {
-    const name = defaultConstraintName(w.table, [c.name], 'key');
+    const name = uniqueName ?? defaultConstraintName(w.table, [c.name], 'key');
     planUniqueIndexConstraint(
       ctx,
       w.table,
@@ -82,6 +94,7 @@ export function planUniqueIndexConstraint(
   name: string,
   columns: string[],
   description: string,
+  kind: 'UNIQUE' | 'PRIMARY KEY' = 'UNIQUE',
 ): void {
   const t = qualified(table);
   ctx.plan.validate.push({
@@ -93,7 +106,7 @@ export function planUniqueIndexConstraint(
     sql: `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(name)} ON ${t} (${columns.map(quoteIdent).join(', ')})`,
     afterwards: [
       {
-        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} UNIQUE USING INDEX ${quoteIdent(name)}`,
+        sql: `ALTER TABLE ${t} ADD CONSTRAINT ${quoteIdent(name)} ${kind} USING INDEX ${quoteIdent(name)}`,
         guard: { kind: 'constraint-missing', table, name },
       },
     ],
@@ -170,19 +183,37 @@ export function planTwoWay(
     }
   } else {
     const target = o.rename ?? temporaryColumnName(o.column);
-    news = [{ name: target, type: o.type, up: o.up, nullable: !oldInfos[0]!.notNull }];
+    const nullable = o.extras?.nullable ?? !oldInfos[0]!.notNull;
+    news = [{ name: target, type: o.type ?? oldInfos[0]!.type, up: o.up, nullable }];
     downs = [{ column: o.column, expression: o.down }];
     // Without a rename, `down` names the new value by the column's own name.
     if (o.rename === undefined) alias = { [o.column]: target };
     finalNames = [o.rename ?? o.column];
   }
   for (const n of news) if (!absent(ctx, w, n.name, i)) return;
-  for (const old of olds) noteCarried(ctx, w, old, 'are dropped with the old column at complete');
+  const oneToOne = o.op === 'rename_column' || o.op === 'change_type';
+  if (!oneToOne)
+    for (const old of olds) noteCarried(ctx, w, old, 'are dropped with the old column at complete');
   const upInputs = uniqueInputs(news.flatMap((n) => expressionInputs(ctx, w, n.up, i)));
   const downInputs = uniqueInputs(
     downs.flatMap((d) => expressionInputs(ctx, w, d.expression, i, alias)),
   );
   for (const n of news) addNewColumn(w, n.name, n.type);
+  // A column taking another's place keeps its comment (pgroll duplicates it).
+  if (o.op === 'rename_column' || o.op === 'change_type')
+    w.afterAdd.push({ sql: copyCommentSql(w.table, olds[0]!, news[0]!.name) });
+  // A sequence default is not carried: the sequence belongs to the old column and goes with it.
+  const extras = o.op === 'change_type' ? o.extras : undefined;
+  if (
+    o.op === 'change_type' &&
+    extras?.default === undefined &&
+    oldInfos[0]!.default !== undefined &&
+    !oldInfos[0]!.default.includes('nextval(')
+  )
+    w.complete.push({
+      sql: carryDefaultSql(w.table, news[0]!.name, oldInfos[0]!.default, news[0]!.type),
+    });
+  if (o.op === 'change_type' && extras) planExtras(ctx, w, o.column, news[0]!.name, extras, i);
   w.rules.push({
     kind: 'two-way',
     operation: `${o.op} ${olds.join(', ')} -> ${finalNames.join(', ')}`,
@@ -204,6 +235,8 @@ export function planTwoWay(
       guard: { kind: 'column-exists', table: w.table, column: target },
     });
   }
+  // After the old column's DROP (which drops the originals): the duplicates take their names.
+  if (oneToOne) planCarryOver(ctx, w, olds[0]!, news[0]!.name);
   news.forEach((n, k) => {
     if (!n.nullable) setNotNullAtComplete(w, finalNames[k]!, addNotNullCheck(ctx, w, n.name));
   });
@@ -219,6 +252,59 @@ export function planTwoWay(
   }
 }
 
+/**
+ * What a pgroll alter_column sets on the replacing column besides its type: the comment at
+ * start, the default at complete (a non-NULL new column means "written by new code" until then),
+ * constraints on the new column (NOT VALID, validated after the backfill; unique by an index).
+ */
+function planExtras(
+  ctx: PlanState,
+  w: TableWork,
+  column: string,
+  target: string,
+  extras: ColumnExtras,
+  i: number,
+): void {
+  const t = qualified(w.table);
+  if (extras.comment !== undefined)
+    w.afterAdd.push({
+      sql: `COMMENT ON COLUMN ${t}.${quoteIdent(target)} IS ${extras.comment === null ? 'NULL' : quoteLiteral(extras.comment)}`,
+    });
+  if (extras.default !== undefined)
+    w.complete.push({
+      sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(target)} ${extras.default === null ? 'DROP DEFAULT' : `SET DEFAULT (${renameColumnRefs(extras.default, column, target)})`}`,
+    });
+  const spec: ColumnSpec = {
+    name: target,
+    type: '',
+    nullable: true,
+    ...(extras.unique ? { unique: true } : {}),
+    ...(extras.check
+      ? {
+          check: {
+            name: extras.check.name ?? defaultConstraintName(w.table, [column], 'check'),
+            expression: renameColumnRefs(extras.check.expression, column, target),
+          },
+        }
+      : {}),
+    ...(extras.references
+      ? {
+          references: {
+            ...extras.references,
+            name: extras.references.name ?? defaultConstraintName(w.table, [column], 'fkey'),
+          },
+        }
+      : {}),
+  };
+  planColumnExtras(
+    ctx,
+    w,
+    spec,
+    i,
+    extras.unique?.name ?? defaultConstraintName(w.table, [column], 'key'),
+  );
+}
+
 /** A check or foreign key added NOT VALID and validated after the backfill; unique through an index. */
 export function planAddConstraint(
   ctx: PlanState,
@@ -232,8 +318,11 @@ export function planAddConstraint(
       problem(ctx, i, `column ${tableKey(w.table)}.${c} does not exist`);
   if (w.relation.constraints.some((c) => c.name === o.name))
     problem(ctx, i, `constraint ${o.name} already exists on ${tableKey(w.table)}`);
-  if (o.type === 'unique') {
-    planUniqueIndexConstraint(ctx, w.table, o.name, o.columns, `unique ${o.name}`);
+  if (o.type === 'unique' || o.type === 'primary_key') {
+    if (o.type === 'primary_key' && w.relation.constraints.some((c) => c.type === 'p'))
+      problem(ctx, i, `${tableKey(w.table)} has a primary key already`);
+    const kind = o.type === 'unique' ? 'UNIQUE' : 'PRIMARY KEY';
+    planUniqueIndexConstraint(ctx, w.table, o.name, o.columns, `${o.type} ${o.name}`, kind);
     return;
   }
   let body: string;
@@ -281,13 +370,20 @@ export function planAddIndex(
     problem(ctx, i, `a relation or index named ${o.table.schema}.${o.name} already exists`);
   const using = o.method === undefined ? '' : ` USING ${quoteIdent(o.method)}`;
   const where = o.where === undefined ? '' : ` WHERE (${o.where})`;
+  const columns = o.columns
+    .map((c) => {
+      const opclass = o.opclasses?.[c];
+      return opclass === undefined ? quoteIdent(c) : `${quoteIdent(c)} ${quoteIdent(opclass)}`;
+    })
+    .join(', ');
+  const storage = o.storage === undefined ? '' : ` WITH (${o.storage})`;
   ctx.plan.validate.push({
     kind: 'create-index',
     id: `index:${o.table.schema}.${o.name}`,
     description: `index ${o.name} on ${key}`,
     schema: o.table.schema,
     name: o.name,
-    sql: `CREATE ${o.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(o.name)} ON ${qualified(o.table)}${using} (${o.columns.map(quoteIdent).join(', ')})${where}`,
+    sql: `CREATE ${o.unique ? 'UNIQUE ' : ''}INDEX CONCURRENTLY IF NOT EXISTS ${quoteIdent(o.name)} ON ${qualified(o.table)}${using} (${columns})${storage}${where}`,
   });
   ctx.undo.indexes.push({
     kind: 'drop-index',
@@ -317,11 +413,13 @@ export function planCreateTable(
   const pk = o.columns.filter((c) => c.primaryKey).map((c) => c.name);
   const defs = o.columns.map((c) => columnDefinition(o.table, c, pk.length === 1));
   if (pk.length > 1) defs.push(`PRIMARY KEY (${pk.map(quoteIdent).join(', ')})`);
+  for (const c of o.constraints ?? []) defs.push(tableConstraintSql(c));
   const statements: GuardedStatement[] = [
     { sql: `CREATE TABLE IF NOT EXISTS ${qualified(o.table)} (\n  ${defs.join(',\n  ')}\n)` },
   ];
   for (const c of o.columns)
     if (c.comment !== undefined) statements.push({ sql: commentSql(o.table, c.name, c.comment) });
+  if (o.comment !== undefined) statements.push({ sql: tableCommentSql(o.table, o.comment) });
   ctx.plan.expand.push({
     kind: 'ddl',
     id: `create-table:${key}`,
@@ -333,6 +431,25 @@ export function planCreateTable(
     id: `rollback:create-table:${key}`,
     description: `drop table ${key}`,
     statements: [{ sql: `DROP TABLE IF EXISTS ${qualified(o.table)}` }],
+  });
+}
+
+/** DROP INDEX CONCURRENTLY at complete (old code may rely on it until then); pgroll names only the index. */
+export function planDropIndex(
+  ctx: PlanState,
+  o: Extract<Operation, { op: 'drop_index' }>,
+  i: number,
+): void {
+  const exists = ctx.catalog.relations.some(
+    (r) => r.schema === o.schema && r.indexes.some((x) => x.name === o.name),
+  );
+  if (!exists) problem(ctx, i, `index ${o.schema}.${o.name} does not exist`);
+  ctx.plan.complete.push({
+    kind: 'drop-index',
+    id: `drop-index:${o.schema}.${o.name}`,
+    description: `drop index ${o.name}`,
+    schema: o.schema,
+    name: o.name,
   });
 }
 
@@ -357,8 +474,8 @@ export function planOnCreatedTable(ctx: PlanState, o: Operation, i: number): voi
     const body =
       o.type === 'check'
         ? `CHECK (${o.check})`
-        : o.type === 'unique'
-          ? `UNIQUE (${o.columns.map(quoteIdent).join(', ')})`
+        : o.type === 'unique' || o.type === 'primary_key'
+          ? `${o.type === 'unique' ? 'UNIQUE' : 'PRIMARY KEY'} (${o.columns.map(quoteIdent).join(', ')})`
           : `FOREIGN KEY (${o.columns.map(quoteIdent).join(', ')}) ${referencesSql(o.references!)}`;
     ctx.plan.expand.push({
       kind: 'ddl',
@@ -371,7 +488,28 @@ export function planOnCreatedTable(ctx: PlanState, o: Operation, i: number): voi
         },
       ],
     });
-  } else if (o.op !== 'sql' && o.op !== 'create_table') {
+  } else if (o.op === 'set_comment' || o.op === 'set_default') {
+    // On a table nobody reads yet: applied in the expand like the table itself.
+    const steps: GuardedStatement[] = [];
+    const t = qualified(o.table);
+    if (o.op === 'set_comment')
+      steps.push({
+        sql:
+          o.column === undefined
+            ? tableCommentSql(o.table, o.comment)
+            : `COMMENT ON COLUMN ${t}.${quoteIdent(o.column)} IS ${o.comment === null ? 'NULL' : quoteLiteral(o.comment)}`,
+      });
+    else
+      steps.push({
+        sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(o.column)} ${o.default === null ? 'DROP DEFAULT' : `SET DEFAULT (${o.default})`}`,
+      });
+    ctx.plan.expand.push({
+      kind: 'ddl',
+      id: `alter:${i}`,
+      description: `alter ${tableKey(o.table)}`,
+      statements: steps,
+    });
+  } else if (o.op !== 'sql' && o.op !== 'create_table' && o.op !== 'drop_index') {
     problem(
       ctx,
       i,

@@ -42,6 +42,8 @@ export function columnDefinition(table: TableName, c: ColumnSpec, withPrimaryKey
   const parts = [quoteIdent(c.name), c.type];
   if (!c.nullable) parts.push('NOT NULL');
   if (c.default !== undefined) parts.push(`DEFAULT (${c.default})`);
+  if (c.identity) parts.push(`GENERATED ${c.identity.toUpperCase()} AS IDENTITY`);
+  if (c.generated !== undefined) parts.push(`GENERATED ALWAYS AS (${c.generated}) STORED`);
   if (c.unique)
     parts.push(`CONSTRAINT ${quoteIdent(defaultConstraintName(table, [c.name], 'key'))} UNIQUE`);
   if (c.primaryKey && withPrimaryKey) parts.push('PRIMARY KEY');
@@ -54,6 +56,44 @@ export function columnDefinition(table: TableName, c: ColumnSpec, withPrimaryKey
     parts.push(`CONSTRAINT ${quoteIdent(name)} ${referencesSql(c.references)}`);
   }
   return parts.join(' ');
+}
+
+/** A DO block running `body`, dollar-quoted with a tag that does not occur in it. */
+export function doBlock(body: string): string {
+  let tag = '$pgpact_do$';
+  for (let i = 0; body.includes(tag); i++) tag = `$pgpact_do${i}$`;
+  return `DO ${tag} BEGIN ${body} END ${tag}`;
+}
+
+/**
+ * Carries a replaced column's default over to its successor (pgroll keeps it). A default of
+ * another type is cast to the new one when that cast works on it now (`'0'::text` → 0);
+ * otherwise, as in pgroll, it is left behind rather than failing the step.
+ */
+export function carryDefaultSql(
+  table: TableName,
+  column: string,
+  expression: string,
+  type: string,
+): string {
+  const set = `ALTER TABLE ${qualified(table)} ALTER COLUMN ${quoteIdent(column)} SET DEFAULT`;
+  const cast = `(${expression})::${type}`;
+  return doBlock(
+    `BEGIN EXECUTE ${quoteLiteral(`${set} ${expression}`)}; EXCEPTION WHEN datatype_mismatch THEN BEGIN EXECUTE ${quoteLiteral(`SELECT ${cast}`)}; EXECUTE ${quoteLiteral(`${set} ${cast}`)}; EXCEPTION WHEN OTHERS THEN NULL; END; END;`,
+  );
+}
+
+/** Copies a column's comment (read live: the catalog snapshot has none) onto another column. */
+export function copyCommentSql(table: TableName, from: string, to: string): string {
+  const t = quoteLiteral(qualified(table));
+  return doBlock(
+    `DECLARE c text := col_description(${t}::regclass, (SELECT attnum FROM pg_attribute WHERE attrelid = ${t}::regclass AND attname = ${quoteLiteral(from)})); BEGIN IF c IS NOT NULL THEN EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', ${t}, ${quoteLiteral(to)}, c); END IF; END;`,
+  );
+}
+
+/** COMMENT ON TABLE (NULL removes it). */
+export function tableCommentSql(table: TableName, comment: string | null): string {
+  return `COMMENT ON TABLE ${qualified(table)} IS ${comment === null ? 'NULL' : quoteLiteral(comment)}`;
 }
 
 /** COMMENT ON COLUMN. */

@@ -57,6 +57,12 @@ export interface FillRule {
   column: string;
   expression: string;
   inputs: ExpressionInput[];
+  /**
+   * Also recompute on an UPDATE changing a column the expression reads while leaving this one
+   * alone (add_column `up`, drop_column `down`: the value is derived from the other shape's
+   * writes, as pgroll applies it to every write through that shape).
+   */
+  onInputChange?: boolean;
 }
 
 export type SyncRule = TwoWayRule | FillRule;

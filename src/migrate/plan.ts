@@ -1,10 +1,13 @@
 import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
+import { asScalar, callsFunction } from './expressions.js';
+import { isSimple, planSimple } from './simple-operations.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
   planAddConstraint,
   planAddIndex,
+  planDropIndex,
   planColumnExtras,
   planCreateTable,
   planOnCreatedTable,
@@ -49,7 +52,12 @@ function build(ctx: PlanState): MigrationPlan {
   ops.forEach((o, i) => {
     const before = ctx.plan.expand.length;
     operation(ctx, o, i);
-    if (o.op !== 'sql' && o.op !== 'create_table' && !ctx.created.has(tableKey(o.table))) {
+    if (
+      o.op !== 'sql' &&
+      o.op !== 'drop_index' &&
+      o.op !== 'create_table' &&
+      !ctx.created.has(tableKey(o.table))
+    ) {
       const key = tableKey(o.table);
       // The table's one expand step goes where its first operation is.
       if (!emitted.has(key) && ctx.work.has(key)) {
@@ -87,6 +95,10 @@ function build(ctx: PlanState): MigrationPlan {
 
 /** The work of an existing table, checking it exists. */
 function operation(ctx: PlanState, o: Operation, i: number): void {
+  if (o.op === 'drop_index') {
+    planDropIndex(ctx, o, i);
+    return;
+  }
   if (o.op === 'sql') {
     const id = `sql:${i}`;
     if (o.onComplete)
@@ -129,6 +141,10 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
   }
   const w = tableWork(ctx, o.table, i);
   if (!w) return;
+  if (isSimple(o)) {
+    planSimple(ctx, w, o, i);
+    return;
+  }
   const t = qualified(w.table);
   switch (o.op) {
     case 'drop_table':
@@ -154,6 +170,13 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
       if (!absent(ctx, w, c.name, i)) return;
       if (c.primaryKey)
         problem(ctx, i, `add_column ${key}.${c.name}: pk is only read by create_table`);
+      if (c.identity || c.generated !== undefined)
+        problem(
+          ctx,
+          i,
+          `add_column ${key}.${c.name}: an identity or generated column fills every row under an exclusive lock`,
+          'add a plain column with `up`, or create the table with it',
+        );
       if (o.up === undefined) {
         if (!c.nullable && c.default === undefined)
           problem(
@@ -165,9 +188,9 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
         w.addColumns.push({
           sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}${c.default === undefined ? '' : ` DEFAULT (${c.default})`}${c.nullable ? '' : ' NOT NULL'}`,
         });
-        if (c.default !== undefined)
+        if (c.default !== undefined && callsFunction(c.default))
           ctx.plan.notes.push(
-            `${key}.${c.name}: a volatile default (random(), clock_timestamp()...) rewrites the table under an exclusive lock; write it as \`up\` instead`,
+            `${key}.${c.name}: its default calls a function; a volatile one (random(), clock_timestamp()...) rewrites the table under an exclusive lock: write it as \`up\` instead`,
           );
         w.rollback.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(c.name)}` });
       } else {
@@ -183,6 +206,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
           column: c.name,
           expression: o.up,
           inputs,
+          onInputChange: true,
         });
         w.backfill.push({
           assignments: [{ column: c.name, expression: o.up }],
@@ -205,6 +229,7 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
           column: o.column,
           expression: o.down,
           inputs,
+          onInputChange: true,
         });
       } else if (column.notNull && column.default === undefined) {
         ctx.plan.notes.push(
@@ -322,8 +347,8 @@ function backfillPlan(ctx: PlanState, w: TableWork): BackfillPlan {
     .flatMap((p) =>
       p.assignments.map(({ column, expression }) =>
         parts.length === 1
-          ? `${quoteIdent(column)} = (${expression})`
-          : `${quoteIdent(column)} = CASE WHEN ${p.condition} THEN (${expression}) ELSE ${quoteIdent(column)} END`,
+          ? `${quoteIdent(column)} = ${asScalar(expression)}`
+          : `${quoteIdent(column)} = CASE WHEN ${p.condition} THEN ${asScalar(expression)} ELSE ${quoteIdent(column)} END`,
       ),
     )
     .join(', ');

@@ -96,13 +96,30 @@ export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined 
       check = { expression: expr, ...(checkName === undefined ? {} : { name: checkName }) };
   }
   const refs = references(f.object('references', 'a column reference'), ctx, false);
-  if (f.has('generated'))
-    f.report(
-      'generated',
-      'generated columns are not supported',
-      'add them with an `sql` operation',
-    );
-  f.ignore('generated');
+  const generatedFields = f.object('generated', 'how the column is generated');
+  let identity: ColumnSpec['identity'];
+  let generated: string | undefined;
+  if (generatedFields) {
+    const identityFields = generatedFields.object('identity', 'the identity');
+    if (identityFields) {
+      const kind = (identityFields.string('user_specified_values') ?? 'BY DEFAULT')
+        .toLowerCase()
+        .replace(/\s+/g, ' ')
+        .trim();
+      if (kind === 'by default' || kind === 'always') identity = kind;
+      else
+        identityFields.report(
+          'user_specified_values',
+          `unknown identity kind \`${kind}\``,
+          'BY DEFAULT or ALWAYS',
+        );
+      // pgroll's sequence_options: the sequence's own settings; Postgres's defaults are used.
+      identityFields.ignore('sequence_options');
+      identityFields.reportUnknown();
+    }
+    generated = expression(generatedFields, 'expression', ctx, false);
+    generatedFields.reportUnknown();
+  }
   f.reportUnknown();
   if (name === undefined || type === undefined) return undefined;
   return {
@@ -115,6 +132,8 @@ export function columnSpec(f: Fields, ctx: ReadContext): ColumnSpec | undefined 
     ...(check ? { check } : {}),
     ...(refs ? { references: refs } : {}),
     ...(comment === undefined ? {} : { comment }),
+    ...(identity ? { identity } : {}),
+    ...(generated === undefined ? {} : { generated }),
   };
 }
 

@@ -9,6 +9,8 @@ import {
   type SqlToCheck,
   typeName,
 } from './read-column.js';
+import { PGROLL_READERS } from './read-pgroll.js';
+import { readTableConstraint } from './table-constraints.js';
 import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
 
 /** pgpact's operations; pgroll's shared ones carry pgroll's field names. */
@@ -28,38 +30,48 @@ export const PGPACT_OPERATIONS = [
 ];
 
 /** pgroll operations read by mapping them onto pgpact's. */
-export const PGROLL_ONLY_OPERATIONS = ['alter_column', 'create_index', 'create_constraint'];
+export const PGROLL_ONLY_OPERATIONS = [
+  'alter_column',
+  'create_index',
+  'create_constraint',
+  'drop_index',
+  'drop_constraint',
+  'drop_multicolumn_constraint',
+  'rename_constraint',
+  'set_replica_identity',
+];
 
 /** pgroll operations pgpact does not read, with what to write instead. */
 export const PGROLL_UNSUPPORTED: Record<string, string> = {
   rename_table:
     'renaming a table breaks every reader at once; add a view under the old name with an `sql` operation',
-  drop_index: 'use an `sql` operation: DROP INDEX CONCURRENTLY ...',
-  drop_constraint: 'use an `sql` operation',
-  rename_constraint: 'use an `sql` operation',
-  drop_multicolumn_constraint: 'use an `sql` operation',
-  set_replica_identity: 'use an `sql` operation',
 };
 
-type Reader = (f: Fields, ctx: ReadContext) => Operation | undefined;
+type Reader = (f: Fields, ctx: ReadContext) => Operation | Operation[] | undefined;
 
 const READERS: Record<string, Reader> = {
+  ...PGROLL_READERS,
   create_table(f, ctx) {
     const table = f.has('table')
       ? f.table('table', ctx.defaultSchema)
       : f.table('name', ctx.defaultSchema);
-    f.ignore('table', 'name', 'comment');
-    if (f.has('constraints'))
-      f.report(
-        'constraints',
-        'table-level constraints are not read',
-        'add them with add_constraint operations',
-      );
-    f.ignore('constraints');
+    f.ignore('table', 'name');
+    const comment = f.string('comment');
+    const constraints = f
+      .objects('constraints', 'a table constraint')
+      ?.map((c) => readTableConstraint(c, ctx));
     const columns = f.objects('columns', 'a column', true)?.map((c) => columnSpec(c, ctx));
     f.reportUnknown();
     if (!table || !columns || columns.some((c) => c === undefined)) return undefined;
-    return { op: 'create_table', table, columns: columns as ColumnSpec[] };
+    return {
+      op: 'create_table',
+      table,
+      columns: columns as ColumnSpec[],
+      ...(comment === undefined ? {} : { comment }),
+      ...(constraints && constraints.length > 0
+        ? { constraints: constraints.filter((c) => c !== undefined) }
+        : {}),
+    };
   },
   drop_table(f, ctx) {
     const table = f.has('table')
@@ -214,8 +226,12 @@ const READERS: Record<string, Reader> = {
     f.ignore('up', 'down');
     f.reportUnknown();
     if (!table || name === undefined || type === undefined) return undefined;
-    if (type !== 'check' && type !== 'foreign_key' && type !== 'unique') {
-      f.report('type', `unknown constraint type \`${type}\``, 'one of check, foreign_key, unique');
+    if (type !== 'check' && type !== 'foreign_key' && type !== 'unique' && type !== 'primary_key') {
+      f.report(
+        'type',
+        `unknown constraint type \`${type}\``,
+        'one of check, foreign_key, unique, primary_key',
+      );
       return undefined;
     }
     if (type !== 'check' && columns.length === 0)
@@ -257,78 +273,13 @@ const READERS: Record<string, Reader> = {
       );
     return { op: 'sql', up, ...(down === undefined ? {} : { down }), onComplete };
   },
-  // pgroll: one change of one column per operation.
-  alter_column(f, ctx) {
-    const table = f.table('table', ctx.defaultSchema);
-    const column = f.name('column', true);
-    const name = f.name('name');
-    const type = typeName(f, 'type', ctx, false);
-    const nullable = f.boolean('nullable');
-    let unsupported = false;
-    for (const key of ['check', 'unique', 'references', 'default', 'comment']) {
-      if (f.has(key)) {
-        unsupported = true;
-        f.report(
-          key,
-          `alter_column with \`${key}\` is not supported`,
-          key === 'check' || key === 'unique' || key === 'references'
-            ? 'use add_constraint'
-            : 'use an `sql` operation',
-        );
-      }
-      f.ignore(key);
-    }
-    if (table === undefined || column === undefined) return undefined;
-    if (type !== undefined) {
-      const up = expression(f, 'up', ctx, true);
-      const down = expression(f, 'down', ctx, true);
-      if (nullable !== undefined)
-        f.report('nullable', 'change the type and the nullability in two operations');
-      f.reportUnknown();
-      if (up === undefined || down === undefined) return undefined;
-      return {
-        op: 'change_type',
-        table,
-        column,
-        type,
-        up,
-        down,
-        ...(name === undefined ? {} : { rename: name }),
-      };
-    }
-    if (nullable === false) {
-      const up = expression(f, 'up', ctx, false);
-      f.ignore('down');
-      if (name !== undefined) f.report('name', 'rename and set NOT NULL in two operations');
-      f.reportUnknown();
-      return { op: 'set_not_null', table, column, ...(up === undefined ? {} : { up }) };
-    }
-    if (nullable === true) {
-      f.report(
-        'nullable',
-        'dropping NOT NULL is not supported as an operation',
-        'use an `sql` operation: ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL',
-      );
-      return undefined;
-    }
-    if (name !== undefined) {
-      f.reportUnknown();
-      return { op: 'rename_column', table, from: column, to: name };
-    }
-    f.reportUnknown();
-    if (!unsupported) f.report(undefined, 'alter_column needs one of `name`, `type` or `nullable`');
-    return undefined;
-  },
-  create_index(f, ctx) {
-    return READERS.add_index!(f, ctx);
-  },
   create_constraint(f, ctx) {
     return READERS.add_constraint!(f, ctx);
   },
 };
 
 /** Reads one operation mapping `{ kind: {...} }`; problems go to the source. */
-export function readOperation(op: Fields, ctx: ReadContext): Operation | undefined {
+export function readOperation(op: Fields, ctx: ReadContext): Operation | Operation[] | undefined {
   const keys = Object.keys(op.value);
   if (keys.length !== 1) {
     op.report(

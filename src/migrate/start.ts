@@ -1,4 +1,4 @@
-import { PgpactError } from '../errors.js';
+import { PgpactError, PostgresError } from '../errors.js';
 import { readCatalog } from '../postgres/catalog.js';
 import { DEFAULT_BATCH_TIME_MS } from './adaptive-batch.js';
 import { runBackfill } from './backfill.js';
@@ -15,6 +15,7 @@ import { withMigrationLock } from './lock.js';
 import { tableKey } from './names.js';
 import { EVIDENCE_HINT, takeBaseline } from './observed.js';
 import { planMigration } from './plan.js';
+import { rollbackMigration } from './rollback.js';
 import { DEFAULTS, retryPolicy, withMigrationSession } from './session.js';
 import { runStep, type StepContext } from './steps.js';
 import type { Migration, Phase, RunOptions, TableBackfill } from './types.js';
@@ -49,6 +50,40 @@ export async function startMigration(
   url: string,
   migration: Migration,
   options: RunOptions = {},
+): Promise<StartResult> {
+  try {
+    return await expand(url, migration, options);
+  } catch (error) {
+    if (!fileIsWrong(error)) throw error;
+    // The file itself is wrong (a syntax error, an unknown function or column the parser could
+    // not see): resuming cannot help and the file may not change, so undo the start at once.
+    const rolledBack = await rollbackMigration(url, {
+      ...options,
+      name: migration.name,
+    }).catch(() => undefined);
+    if (rolledBack?.outcome !== 'rolled-back') throw error;
+    const e = error as PgpactError;
+    throw new PgpactError(e.code, `${e.message}; the start was rolled back`, {
+      ...(e.detail === undefined ? {} : { detail: e.detail }),
+      hint: `fix ${migration.file} and run pgpact migrate start again`,
+      cause: error,
+    });
+  }
+}
+
+/** Whether a start failed on what the file says (SQLSTATE class 42), not on the data or the server. */
+function fileIsWrong(error: unknown): boolean {
+  if (!(error instanceof PgpactError) || error.code !== 'MIGRATION_FAILED') return false;
+  for (let e: unknown = error; e; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof PostgresError) return e.pg.code?.startsWith('42') === true;
+  }
+  return false;
+}
+
+async function expand(
+  url: string,
+  migration: Migration,
+  options: RunOptions,
 ): Promise<StartResult> {
   return withMigrationSession(url, (client) =>
     withMigrationLock(

@@ -1,4 +1,5 @@
 import { quoteIdent, quoteLiteral, quoteQualified } from '../postgres/quote.js';
+import { asScalar } from './expressions.js';
 import type { ExpressionInput, FillRule, TableSync, TwoWayRule } from './plan-types.js';
 
 /**
@@ -67,8 +68,10 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
   const NEW = `${fn}.NEW`;
   const OLD = `${fn}.OLD`;
   const newColumns = rule.up.map((u) => u.column);
-  const setNew = rule.up.map((u) => `${NEW}.${quoteIdent(u.column)} := ${u.expression};`);
-  const setOld = rule.down.map((d) => `${NEW}.${quoteIdent(d.column)} := ${d.expression};`);
+  const setNew = rule.up.map((u) => `${NEW}.${quoteIdent(u.column)} := ${asScalar(u.expression)};`);
+  const setOld = rule.down.map(
+    (d) => `${NEW}.${quoteIdent(d.column)} := ${asScalar(d.expression)};`,
+  );
   const anyNewSet =
     newColumns.map((c) => `${NEW}.${quoteIdent(c)} IS NOT NULL`).join(' OR ') || 'false';
   const lines = [comment(rule.operation), `IF TG_OP = 'INSERT' THEN`];
@@ -81,7 +84,7 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
       const notReached = newColumns.map((c) => `${OLD}.${quoteIdent(c)} IS NULL`).join(' AND ');
       const fills = rule.up.map((u) => {
         const c = quoteIdent(u.column);
-        return `IF ${NEW}.${c} IS NOT DISTINCT FROM ${OLD}.${c} THEN ${NEW}.${c} := ${u.expression}; END IF;`;
+        return `IF ${NEW}.${c} IS NOT DISTINCT FROM ${OLD}.${c} THEN ${NEW}.${c} := ${asScalar(u.expression)}; END IF;`;
       });
       lines.push(
         `  IF ${notReached} THEN`,
@@ -110,12 +113,27 @@ function twoWay(rule: TwoWayRule, fn: string, table: string): string[] {
 
 function fill(rule: FillRule, fn: string, table: string): string[] {
   const target = `${fn}.NEW.${quoteIdent(rule.column)}`;
-  return [
-    comment(rule.operation),
-    `IF ${target} IS NULL THEN`,
-    ...block(rule.inputs, table, `${fn}.NEW`, [`${target} := ${rule.expression};`], '  '),
-    'END IF;',
-  ];
+  const set = block(
+    rule.inputs,
+    table,
+    `${fn}.NEW`,
+    [`${target} := ${asScalar(rule.expression)};`],
+    '  ',
+  );
+  const lines = [comment(rule.operation), `IF ${target} IS NULL THEN`, ...set];
+  const inputsChanged = anyDistinct(rule.inputs, fn);
+  if (rule.onInputChange && inputsChanged !== 'false') {
+    // An UPDATE through the other shape changed what the value is derived from and left the
+    // value itself alone: derive it again (OLD is only read on UPDATE).
+    lines.push(
+      `ELSIF TG_OP = 'UPDATE' THEN`,
+      `  IF ${target} IS NOT DISTINCT FROM ${fn}.OLD.${quoteIdent(rule.column)} AND (${inputsChanged}) THEN`,
+      ...set.map((l) => `  ${l}`),
+      '  END IF;',
+    );
+  }
+  lines.push('END IF;');
+  return lines;
 }
 
 /** A dollar-quote tag that does not occur in the body. */

@@ -1,5 +1,8 @@
 import type { BackfillPace } from './progress.js';
 import type { ThrottleOptions } from './throttle.js';
+import type { SimpleOperation } from './simple-operations.js';
+import type { TableConstraint } from './table-constraints.js';
+
 /** The model of an expand/contract migration, read from a pgpact YAML/JSON file or a pgroll JSON file. */
 
 /** A table named by schema and name, exactly as stored (no case folding). */
@@ -27,6 +30,20 @@ export interface ColumnSpec {
   check?: { name?: string; expression: string };
   references?: ForeignKeyTarget & { name?: string };
   comment?: string;
+  /** An identity column (pgroll's `generated.identity`). */
+  identity?: 'always' | 'by default';
+  /** A stored generated column's expression (pgroll's `generated.expression`). */
+  generated?: string;
+}
+
+/** What a pgroll alter_column may set on the column that replaces the old one. */
+export interface ColumnExtras {
+  nullable?: boolean;
+  default?: string | null;
+  comment?: string | null;
+  unique?: { name?: string };
+  check?: { name?: string; expression: string };
+  references?: ForeignKeyTarget & { name?: string };
 }
 
 /** A new column derived from the old shape by an SQL expression over the row. */
@@ -40,7 +57,13 @@ export interface DerivedColumn {
 
 /** One declarative operation. Every expression is SQL over the row's columns. */
 export type Operation =
-  | { op: 'create_table'; table: TableName; columns: ColumnSpec[] }
+  | {
+      op: 'create_table';
+      table: TableName;
+      columns: ColumnSpec[];
+      comment?: string;
+      constraints?: TableConstraint[];
+    }
   | { op: 'drop_table'; table: TableName }
   | { op: 'add_column'; table: TableName; column: ColumnSpec; up?: string }
   | { op: 'drop_column'; table: TableName; column: string; down?: string }
@@ -58,11 +81,17 @@ export type Operation =
       op: 'change_type';
       table: TableName;
       column: string;
-      type: string;
+      /** The new type; absent: the column's own (pgroll's alter_column adding a constraint through up/down). */
+      type?: string;
       up: string;
       down: string;
       /** Final name of the column; the old name is kept when absent. */
       rename?: string;
+      /**
+       * pgroll's alter_column changing several things at once: the new column gets these too
+       * (nullability, default and comment at complete; constraints on the new column).
+       */
+      extras?: ColumnExtras;
     }
   | { op: 'set_not_null'; table: TableName; column: string; up?: string }
   | {
@@ -73,17 +102,23 @@ export type Operation =
       unique: boolean;
       method?: string;
       where?: string;
+      /** Operator class per column (pgroll's `opclass`). */
+      opclasses?: Record<string, string>;
+      /** `WITH (...)` storage parameters, already checked as `name = value` pairs. */
+      storage?: string;
     }
   | {
       op: 'add_constraint';
       table: TableName;
       name: string;
-      type: 'check' | 'foreign_key' | 'unique';
+      type: 'check' | 'foreign_key' | 'unique' | 'primary_key';
       check?: string;
       columns: string[];
       references?: ForeignKeyTarget;
     }
-  | { op: 'sql'; up: string; down?: string; onComplete: boolean };
+  | { op: 'sql'; up: string; down?: string; onComplete: boolean }
+  | { op: 'drop_index'; schema: string; name: string }
+  | SimpleOperation;
 
 export type OperationKind = Operation['op'];
 

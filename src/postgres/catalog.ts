@@ -49,12 +49,22 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     owner: string;
     grants: Grant[];
     extensions: string[];
+    extension_schemas: string[];
   }>(`
     SELECT current_setting('server_version_num') AS version,
            current_database() AS database, current_user::text AS current_user,
            pg_get_userbyid(d.datdba) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(d.datacl, acldefault('d'::"char", d.datdba))`)} AS grants,
-           COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions
+           COALESCE((SELECT json_agg(extname ORDER BY extname) FROM pg_extension), '[]'::json) AS extensions,
+           COALESCE((SELECT json_agg(DISTINCT en.nspname) FROM pg_namespace en
+                      WHERE en.oid IN (
+                        SELECT t.typnamespace FROM pg_type t JOIN pg_depend ed
+                          ON ed.classid = 'pg_type'::regclass AND ed.objid = t.oid AND ed.deptype = 'e'
+                         WHERE t.typrelid = 0 AND t.typcategory <> 'A'
+                        UNION
+                        SELECT o.oprnamespace FROM pg_operator o JOIN pg_depend ed
+                          ON ed.classid = 'pg_operator'::regclass AND ed.objid = o.oid AND ed.deptype = 'e')),
+                    '[]'::json) AS extension_schemas
     FROM pg_database d WHERE d.datname = current_database()`);
 
   const schemas = await client.query<{ name: string; owner: string; grants: Grant[] }>(`
@@ -74,13 +84,16 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     estimated_rows: string;
     size_bytes: string;
     view_definition: string | null;
+    row_security: boolean;
+    force_row_security: boolean;
   }>(`
     SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind,
            pg_get_userbyid(c.relowner) AS owner,
            ${PRIVILEGE_GRANTS(`COALESCE(c.relacl, acldefault(CASE WHEN c.relkind = 'S' THEN 's'::"char" ELSE 'r'::"char" END, c.relowner))`)} AS grants,
            c.reltuples::bigint::text AS estimated_rows,
            pg_total_relation_size(c.oid)::text AS size_bytes,
-           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition
+           CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS view_definition,
+           c.relrowsecurity AS row_security, c.relforcerowsecurity AS force_row_security
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND ${USER_SCHEMA_FILTER}
       AND ${NOT_EXTENSION_MEMBER('pg_class', 'c.oid')}
@@ -236,17 +249,42 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     kind: 'f' | 'p' | 'a' | 'w';
     argument_types: string;
     grants: Grant[];
+    used_by: { what: string; schema: string | null }[] | null;
   }>(`
     SELECT n.nspname AS schema, p.proname AS name, pg_get_userbyid(p.proowner) AS owner,
            pg_get_function_identity_arguments(p.oid) AS arguments, p.prokind::text AS kind,
            oidvectortypes(p.proargtypes) AS argument_types,
-           ${PRIVILEGE_GRANTS(`COALESCE(p.proacl, acldefault('f'::"char", p.proowner))`)} AS grants
+           ${PRIVILEGE_GRANTS(`COALESCE(p.proacl, acldefault('f'::"char", p.proowner))`)} AS grants,
+           (SELECT json_agg(json_build_object('what', u.what, 'schema', u.schema) ORDER BY u.what)
+              FROM (SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what,
+                           (SELECT rn.nspname::text FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+                             WHERE rc.oid = COALESCE(
+                               (SELECT adrelid FROM pg_attrdef WHERE d.classid = 'pg_attrdef'::regclass AND oid = d.objid),
+                               (SELECT ev_class FROM pg_rewrite WHERE d.classid = 'pg_rewrite'::regclass AND oid = d.objid),
+                               (SELECT tgrelid FROM pg_trigger WHERE d.classid = 'pg_trigger'::regclass AND oid = d.objid),
+                               (SELECT conrelid FROM pg_constraint WHERE d.classid = 'pg_constraint'::regclass AND oid = d.objid),
+                               (SELECT polrelid FROM pg_policy WHERE d.classid = 'pg_policy'::regclass AND oid = d.objid))) AS schema
+                      FROM pg_depend d
+                     WHERE d.refclassid = 'pg_proc'::regclass AND d.refobjid = p.oid
+                       AND d.classid IN ('pg_attrdef'::regclass, 'pg_rewrite'::regclass, 'pg_trigger'::regclass,
+                                         'pg_constraint'::regclass, 'pg_policy'::regclass)) u) AS used_by
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
     WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_proc', 'p.oid')}
     ORDER BY 1, 2, 4`);
 
-  const types = await client.query<{ schema: string; name: string; owner: string; kind: string }>(`
-    SELECT n.nspname AS schema, t.typname AS name, pg_get_userbyid(t.typowner) AS owner, t.typtype::text AS kind
+  const types = await client.query<{
+    schema: string;
+    name: string;
+    owner: string;
+    kind: string;
+    used_outside: boolean;
+  }>(`
+    SELECT n.nspname AS schema, t.typname AS name, pg_get_userbyid(t.typowner) AS owner, t.typtype::text AS kind,
+           EXISTS (SELECT 1 FROM pg_attribute ua JOIN pg_class uc ON uc.oid = ua.attrelid
+                    WHERE ua.atttypid IN (t.oid, t.typarray) AND NOT ua.attisdropped
+                      AND uc.relkind IN ('r', 'p', 'v', 'm', 'f') AND uc.relnamespace <> t.typnamespace)
+           OR EXISTS (SELECT 1 FROM pg_type ud WHERE ud.typbasetype = t.oid AND ud.typnamespace <> t.typnamespace)
+             AS used_outside
     FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
     LEFT JOIN pg_class c ON c.oid = t.typrelid
     WHERE ${USER_SCHEMA_FILTER} AND ${NOT_EXTENSION_MEMBER('pg_type', 't.oid')}
@@ -325,6 +363,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       ...(owned
         ? { ownedBy: { schema: owned.schema, table: owned.table, column: owned.column } }
         : {}),
+      ...(r.row_security ? { rowSecurity: { forced: r.force_row_security } } : {}),
     };
   });
 
@@ -374,11 +413,22 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
       kind: f.kind,
       argumentTypes: f.argument_types,
       grants: sortGrants(f.grants),
+      ...(f.used_by && f.used_by.length > 0
+        ? {
+            usedBy: f.used_by.map((u) => ({
+              what: u.what,
+              ...(u.schema === null ? {} : { schema: u.schema }),
+            })),
+          }
+        : {}),
     })),
     databaseGrants: sortGrants(m.grants),
     extensions: m.extensions,
+    extensionSchemas: [...m.extension_schemas].sort(),
     currentUser: m.current_user,
-    types: types.rows,
+    types: types.rows.map(({ used_outside, ...t }) =>
+      used_outside ? { ...t, usedOutside: true } : t,
+    ),
   };
 }
 
@@ -404,4 +454,32 @@ export function findRelation(
 /** Finds a role by name. */
 export function findRole(catalog: CatalogSnapshot, name: string): RoleInfo | undefined {
   return catalog.roles.find((r) => r.name === name);
+}
+
+/** A partition and the partitioned table at the top of its tree. */
+export type PartitionRoot = {
+  schema: string;
+  name: string;
+  rootSchema: string;
+  rootName: string;
+};
+
+/** Every partition of the database's user schemas with its root table, in one query. */
+export async function readPartitionRoots(client: Queryable): Promise<PartitionRoot[]> {
+  const { rows } = await client.query<PartitionRoot>(`
+    WITH RECURSIVE up AS (
+      SELECT i.inhrelid AS child, i.inhparent AS parent
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE c.relispartition
+      UNION ALL
+      SELECT up.child, i.inhparent
+        FROM up JOIN pg_inherits i ON i.inhrelid = up.parent
+        JOIN pg_class p ON p.oid = up.parent
+       WHERE p.relispartition)
+    SELECT cn.nspname AS schema, c.relname AS name, rn.nspname AS "rootSchema", r.relname AS "rootName"
+      FROM up
+      JOIN pg_class c ON c.oid = up.child JOIN pg_namespace cn ON cn.oid = c.relnamespace
+      JOIN pg_class r ON r.oid = up.parent JOIN pg_namespace rn ON rn.oid = r.relnamespace
+     WHERE NOT r.relispartition`);
+  return rows;
 }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { PgpactError, type PostgresErrorFields } from '../errors.js';
+import { PgpactError, type PostgresErrorFields, toPostgresError } from '../errors.js';
 
 /** Where a connection went: the server address and the names it asked for, never the password. */
 export interface ConnectionTarget {
@@ -252,7 +252,8 @@ export async function describeConnectFailure(
     default:
       break;
   }
-  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return error;
+  // Any other server error (too many connections, 53300; the database starting up, 57P03): its fields kept.
+  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return toPostgresError(error);
   const message = e instanceof Error ? e.message : String(e);
   if (
     /received invalid response|terminated unexpectedly|timeout expired|ECONNRESET|EPIPE/i.test(

@@ -49,8 +49,7 @@ function viewUses(ctx: PlanContext): Use[] {
       const relation = ctx.catalog.relations.find(
         (r) => r.schema === dep.schema && r.name === dep.name,
       );
-      if (!relation || relation.oid === view.oid || !ctx.managedSchemas.has(relation.schema))
-        continue;
+      if (!relation || relation.oid === view.oid || !ctx.serviceOfRelation(relation)) continue;
       uses.push({
         role,
         relation,
@@ -69,7 +68,7 @@ function statementUses(ctx: PlanContext, usage: UsageSnapshot): Use[] {
   const relations = new Map<string, RelationInfo>();
   const columns = new Map<string, { relation: RelationInfo; column: string }>();
   for (const r of ctx.catalog.relations) {
-    if (!ctx.managedSchemas.has(r.schema)) continue;
+    if (!ctx.serviceOfRelation(r)) continue;
     relations.set(`${r.schema}.${r.name}`, r);
     for (const c of r.columns)
       columns.set(`${r.schema}.${r.name}.${c.name}`, { relation: r, column: c.name });
@@ -140,7 +139,7 @@ function mayBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
 /** Whether the role may do what the use does once the plan ran (from the desired access). */
 function mayAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
   const { role, relation } = use;
-  const service = ctx.managedSchemas.get(relation.schema);
+  const service = ctx.serviceOfRelation(relation);
   // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, login
   // roles what they had through PUBLIC too (by their own grant, see deferOutsiderRevokes).
   if (ctx.ignored(role)) return mayBefore(ctx, use);
@@ -155,7 +154,19 @@ function mayAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
     acl: { has(grantee: string, privilege: string): boolean } | undefined,
     privileges: string[],
   ) => acl !== undefined && privileges.some((p) => acl.has(role, p) || acl.has('PUBLIC', p));
-  if (service?.role !== role && !has(access.schemas.get(relation.schema), ['USAGE'])) return false;
+  // A shared schema's grants stay as they are: USAGE held today (or through PUBLIC) is kept.
+  const keptUsage =
+    ctx.sharedSchemas.has(relation.schema) &&
+    ctx.catalog.schemas.some(
+      (s) =>
+        s.name === relation.schema &&
+        (s.owner === role ||
+          s.grants.some(
+            (g) => (g.grantee === role || g.grantee === 'PUBLIC') && g.privilege === 'USAGE',
+          )),
+    );
+  if (service?.role !== role && !keptUsage && !has(access.schemas.get(relation.schema), ['USAGE']))
+    return false;
   const desired = access.relations.get(relation.oid);
   if (!desired) return false;
   if (has(desired.table, use.privileges)) return true;

@@ -7,8 +7,13 @@ import path from 'node:path';
 import type { Finding } from '../findings.js';
 import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import type { Contract, Service, SourceLocation } from '../manifest/types.js';
 import type { RelationInfo } from '../catalog-types.js';
+import {
+  type Contract,
+  ownerOfTable,
+  type Service,
+  type SourceLocation,
+} from '../manifest/types.js';
 import type { PlanContext } from './context.js';
 import { DesiredAcl, ownerPrivileges } from './privileges.js';
 import { sequencesOfColumn } from './sequences.js';
@@ -77,10 +82,31 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
         `audit mode: ${before} owned schema ${schema} and keeps its access until enforce mode`,
       );
     }
+    const everyone = objectsForEveryone(ctx, schema);
+    const publicUsage = catalog.schemas
+      .find((s) => s.name === schema)
+      ?.grants.some((g) => g.grantee === 'PUBLIC' && g.privilege === 'USAGE');
+    if (everyone && publicUsage) {
+      acl.add(
+        'PUBLIC',
+        ['USAGE'],
+        `schema ${schema} holds ${everyone}: revoking USAGE from PUBLIC would change what other services' statements return or make them fail (table privileges still guard its data)`,
+      );
+    }
     access.schemas.set(schema, acl);
   }
+  // A shared schema keeps its owner and grants: these only list the USAGE services need.
+  for (const schema of ctx.sharedSchemas) access.schemas.set(schema, new DesiredAcl());
+  for (const service of ctx.manifest.services) {
+    for (const p of service.ownsTables) {
+      if (!ctx.sharedSchemas.has(p.schema)) continue;
+      access.schemas
+        .get(p.schema)!
+        .add(service.role, ['USAGE'], `${service.name} owns ${p.text} (${where(p.location)})`);
+    }
+  }
   for (const relation of catalog.relations) {
-    const service = managedSchemas.get(relation.schema);
+    const service = ctx.serviceOfRelation(relation);
     if (!service) continue;
     const owner = ctx.ownerAfter(relation);
     const kind = relation.kind === 'sequence' ? 'sequence' : 'table';
@@ -109,6 +135,24 @@ export function desiredAccess(ctx: PlanContext): DesiredAccess {
   return access;
 }
 
+/**
+ * What in a schema statements on other schemas' tables use without naming it: an extension's
+ * types and operators (citext's), types of columns elsewhere (enums, domains), functions called
+ * by defaults, generated columns, views, triggers, checks or policies elsewhere. Undefined when none.
+ */
+export function objectsForEveryone(ctx: PlanContext, schema: string): string | undefined {
+  const { catalog } = ctx;
+  if (catalog.extensionSchemas?.includes(schema)) return "an extension's types or operators";
+  const type = catalog.types?.find((t) => t.schema === schema && t.usedOutside);
+  if (type) return `type ${formatTableRef(schema, type.name)}, used by columns in other schemas`;
+  for (const fn of catalog.functions) {
+    if (fn.schema !== schema) continue;
+    const outside = fn.usedBy?.find((u) => u.schema !== undefined && u.schema !== schema);
+    if (outside) return `function ${fn.schema}.${fn.name}, used by ${outside.what}`;
+  }
+  return undefined;
+}
+
 /** Whether an object's old owner, a role outside the manifest, keeps its access after the move (audit mode). */
 function keepsOldAccess(
   ctx: PlanContext,
@@ -131,7 +175,7 @@ function addContract(
   service: Service,
   contract: Contract,
 ): void {
-  const owner = ctx.managedSchemas.get(contract.schema);
+  const owner = ownerOfTable(ctx.manifest, contract.schema, contract.table);
   if (!owner || owner.role === service.role) return;
   const ref = formatTableRef(contract.schema, contract.table);
   const consumers = [{ service: service.name, source: 'declared' as const }];
@@ -203,6 +247,20 @@ function addContract(
     }
     return;
   }
+  // UPDATE ... WHERE id = $1, DELETE ... WHERE id = $1 and INSERT ... RETURNING id read the
+  // key: an ORM's ordinary writes fail without SELECT on it.
+  // (An audit consumer reads the whole table anyway.)
+  const key =
+    service.enforcement === 'audit'
+      ? []
+      : (relation.constraints.find((c) => c.type === 'p')?.columns ?? []);
+  for (const column of key) {
+    columnAcl(entry, column).add(
+      service.role,
+      ['SELECT'],
+      `${service.name} writes ${ref}: its writes find and return rows by the primary key ${column} (${where(contract.location)})`,
+    );
+  }
   if (contract.columns === '*')
     entry.table.add(service.role, ['INSERT', 'UPDATE', 'DELETE'], reason);
   else
@@ -212,7 +270,7 @@ function addContract(
   // USAGE on each sequence a default of the table draws from, not only its own columns'.
   for (const column of relation.columns) {
     for (const sequence of sequencesOfColumn(ctx.catalog, relation, column)) {
-      if (!ctx.managedSchemas.has(sequence.schema)) continue;
+      if (!ctx.serviceOfRelation(sequence)) continue;
       relationAccess(access, sequence).table.add(
         service.role,
         ['USAGE'],
@@ -230,6 +288,13 @@ function closestHint(name: string, existing: string[]): string {
 
 function addAuditReads(ctx: PlanContext, access: DesiredAccess, service: Service): void {
   const reason = `${service.name} is in audit mode: it reads every table of other services (reported, not denied)`;
+  for (const relation of ctx.catalog.relations) {
+    if (!ctx.sharedSchemas.has(relation.schema) || relation.kind === 'sequence') continue;
+    const owner = ctx.serviceOfRelation(relation);
+    if (!owner || owner.role === service.role) continue;
+    access.schemas.get(relation.schema)!.add(service.role, ['USAGE'], reason);
+    relationAccess(access, relation).table.add(service.role, ['SELECT'], reason);
+  }
   for (const [schema, owner] of ctx.managedSchemas) {
     if (owner.role === service.role) continue;
     access.schemas.get(schema)!.add(service.role, ['USAGE'], reason);

@@ -1,4 +1,5 @@
 /** What every part of planning needs to know about a manifest and a catalog, computed once. */
+import { matchesTablePattern } from '../manifest/table-pattern.js';
 import type { Manifest, Service } from '../manifest/types.js';
 import type { CatalogSnapshot, FunctionInfo, RelationInfo, TypeInfo } from '../catalog-types.js';
 import { isPgpactOwnRole } from '../postgres/own-roles.js';
@@ -22,6 +23,16 @@ export interface PlanContext {
   isAdministrative(role: string): boolean;
   /** Every schema a service owns (the reserved pgpact schema excepted) → its owner. */
   managedSchemas: Map<string, Service>;
+  /**
+   * Schemas holding tables owned through `owns:` table patterns, owned whole by no service:
+   * their owner, grants, routines and types are left as they are.
+   */
+  sharedSchemas: Set<string>;
+  /**
+   * The service owning a relation: its schema's owner, or in a shared schema the service
+   * whose pattern matches it (a sequence linked to a column: its table's). Undefined: unmanaged.
+   */
+  serviceOfRelation(relation: RelationInfo): Service | undefined;
   /** Login role → the services using it, in manifest order. */
   servicesByRole: Map<string, Service[]>;
   /** Whether provisioning leaves a grantee's privileges alone: the administrative roles. */
@@ -43,6 +54,16 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
         managedSchemas.set(schema, service);
     }
   }
+  const sharedSchemas = new Set<string>();
+  for (const service of manifest.services)
+    for (const p of service.ownsTables)
+      if (!managedSchemas.has(p.schema) && p.schema !== PGPACT_SCHEMA) sharedSchemas.add(p.schema);
+  const ownerOfSharedTable = (schema: string, table: string): Service | undefined =>
+    sharedSchemas.has(schema)
+      ? manifest.services.find((s) =>
+          s.ownsTables.some((p) => p.schema === schema && matchesTablePattern(p, table)),
+        )
+      : undefined;
   const superusers = new Set(catalog.roles.filter((r) => r.superuser).map((r) => r.name));
   const currentUser = catalog.currentUser;
   // The role that ran apply and migrate before owns pgpact's bookkeeping schema.
@@ -56,13 +77,22 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
   const ignored = isAdministrative;
 
   const byName = new Map(catalog.relations.map((r) => [`${r.schema}\u0000${r.name}`, r]));
+  const serviceOfRelation = (relation: RelationInfo): Service | undefined => {
+    const whole = managedSchemas.get(relation.schema);
+    if (whole || !sharedSchemas.has(relation.schema)) return whole;
+    if (relation.kind !== 'sequence') return ownerOfSharedTable(relation.schema, relation.name);
+    // In a shared schema a sequence belongs to the table whose column it feeds, if any.
+    return relation.ownedBy
+      ? ownerOfSharedTable(relation.ownedBy.schema, relation.ownedBy.table)
+      : undefined;
+  };
   const ownerAfter = (relation: RelationInfo, depth = 0): string => {
     // A sequence linked to a column (serial, identity) always has its table's owner.
     if (relation.kind === 'sequence' && relation.ownedBy && depth === 0) {
       const table = byName.get(`${relation.ownedBy.schema}\u0000${relation.ownedBy.table}`);
       if (table) return ownerAfter(table, 1);
     }
-    return managedSchemas.get(relation.schema)?.role ?? relation.owner;
+    return serviceOfRelation(relation)?.role ?? relation.owner;
   };
   return {
     manifest,
@@ -71,6 +101,8 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
     currentUser,
     isAdministrative,
     managedSchemas,
+    sharedSchemas,
+    serviceOfRelation,
     servicesByRole,
     ignored,
     ownerAfter: (relation) => ownerAfter(relation),

@@ -221,13 +221,32 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
   }
 
+  // A shared schema keeps its owner and grants: only the USAGE a service needs is added.
+  for (const schema of ctx.sharedSchemas) {
+    const existing = catalog.schemas.find((s) => s.name === schema);
+    if (!existing) continue;
+    const held = (role: string) =>
+      role === existing.owner ||
+      existing.grants.some((g) => g.grantee === role && g.privilege === 'USAGE');
+    const diff: AclDiff = {
+      revoke: [],
+      revokeGrantOption: [],
+      grant: access.schemas
+        .get(schema)!
+        .list()
+        .filter((e) => e.privilege === 'USAGE' && !held(e.grantee) && !ctx.ignored(e.grantee))
+        .map((e) => ({ grantee: e.grantee, privileges: ['USAGE'], reasons: [e.reason] })),
+    };
+    steps.push(...grantSteps(`SCHEMA ${quoteIdent(schema)}`, diff));
+  }
+
   for (const relation of catalog.relations) {
     const desired = access.relations.get(relation.oid);
     if (!desired) continue;
     const owner = ctx.ownerAfter(relation);
     const target = relationTarget(relation);
     const label = formatTableRef(relation.schema, relation.name);
-    const mode = ctx.managedSchemas.get(relation.schema)?.enforcement ?? 'enforce';
+    const mode = ctx.serviceOfRelation(relation)?.enforcement ?? 'enforce';
     const tableGrants = afterOwnerChange(relation.grants, relation.owner, owner);
     const diff = deferOutsiderRevokes(
       ctx,
@@ -269,6 +288,15 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
       { grantee: fn.owner, privilege: 'EXECUTE', grantable: false },
       { grantee: 'PUBLIC', privilege: 'EXECUTE', grantable: false },
     ];
+    // A function a default, generated column, view, trigger, check or policy calls runs in
+    // other roles' statements: taking EXECUTE from PUBLIC would make them fail.
+    if (fn.usedBy && actual.some((g) => g.grantee === 'PUBLIC' && g.privilege === 'EXECUTE')) {
+      desired.add(
+        'PUBLIC',
+        ['EXECUTE'],
+        `${fn.schema}.${fn.name} is used by ${fn.usedBy.map((u) => u.what).join(', ')}`,
+      );
+    }
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
     const fnGrants = afterOwnerChange(actual, fn.owner, service.role);

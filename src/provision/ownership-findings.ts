@@ -21,7 +21,28 @@ export function ownershipFindings(ctx: PlanContext): Finding[] {
   const { catalog, manifest } = ctx;
   const findings: Finding[] = [];
   for (const schema of catalog.schemas) {
-    if (schema.name === PGPACT_SCHEMA || ctx.managedSchemas.has(schema.name)) continue;
+    if (!ctx.sharedSchemas.has(schema.name)) continue;
+    for (const relation of catalog.relations) {
+      if (relation.schema !== schema.name || relation.kind === 'sequence') continue;
+      if (ctx.serviceOfRelation(relation)) continue;
+      const ref = formatTableRef(relation.schema, relation.name);
+      findings.push({
+        severity: 'warning',
+        kind: 'unowned-table',
+        object: ref,
+        consumers: [],
+        message: `${RELATION_WORDS[relation.kind] ?? 'relation'} ${ref} (owner ${relation.owner}) is in shared schema ${schema.name} but no service's owns: matches it: pgpact grants nothing on it and leaves its privileges as they are`,
+        suggestion: `add ${ref} (or a pattern matching it) to the owns: of the service whose data it is`,
+      });
+    }
+  }
+  for (const schema of catalog.schemas) {
+    if (
+      schema.name === PGPACT_SCHEMA ||
+      ctx.managedSchemas.has(schema.name) ||
+      ctx.sharedSchemas.has(schema.name)
+    )
+      continue;
     const relations = catalog.relations.filter(
       (r) => r.schema === schema.name && r.kind !== 'sequence',
     );

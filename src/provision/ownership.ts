@@ -1,4 +1,7 @@
-/** Steps that give every managed schema, and every object in it, to its service's role. */
+/**
+ * Steps that give every managed schema, and every object in it, to its service's role; and
+ * in a shared schema each table a pattern matches (its schema, routines and types stay).
+ */
 import { formatTableRef } from '../manifest/table-ref.js';
 import { quoteIdent, quoteQualified } from '../postgres/quote.js';
 import { functionSignature, type PlanContext, relationKeyword } from './context.js';
@@ -27,17 +30,29 @@ export function planOwnership(ctx: PlanContext): PlanStep[] {
     }
   }
   for (const relation of catalog.relations) {
-    const service = ctx.managedSchemas.get(relation.schema);
+    const service = ctx.serviceOfRelation(relation);
     if (!service) continue;
     const owner = ctx.ownerAfter(relation);
     // A sequence linked to a column follows its table: ALTER TABLE ... OWNER moves it too.
     if (relation.owner === owner || (relation.kind === 'sequence' && relation.ownedBy)) continue;
+    const where = ctx.managedSchemas.has(relation.schema)
+      ? `is in schema ${relation.schema} of service ${service.name}`
+      : `is ${service.name}'s table in shared schema ${relation.schema}`;
+    // An owner bypasses row-level security unless it is forced: force it first, so that
+    // the policies keep applying to the role that becomes the owner.
+    if (relation.rowSecurity && !relation.rowSecurity.forced) {
+      steps.push({
+        kind: 'alter-owner',
+        sql: `ALTER TABLE ${quoteQualified(relation.schema, relation.name)} FORCE ROW LEVEL SECURITY`,
+        reason: `${formatTableRef(relation.schema, relation.name)} has row-level security and its owner becomes ${owner}: forced, so its policies keep applying to ${owner} (an owner bypasses them otherwise)`,
+      });
+    }
     steps.push({
       kind: 'alter-owner',
       // The old owner's privileges go to the new owner: the old owner loses its access.
       takes: { grantee: relation.owner, schema: relation.schema, relation: relation.name },
       sql: `ALTER ${relationKeyword(relation)} ${quoteQualified(relation.schema, relation.name)} OWNER TO ${quoteIdent(owner)}`,
-      reason: `${formatTableRef(relation.schema, relation.name)} is in schema ${relation.schema} of service ${service.name} (owned by ${relation.owner})`,
+      reason: `${formatTableRef(relation.schema, relation.name)} ${where} (owned by ${relation.owner})`,
     });
   }
   for (const fn of catalog.functions) {

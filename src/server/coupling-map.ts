@@ -1,5 +1,5 @@
-import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
+import { type Manifest, ownerOfTable } from '../manifest/types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type {
   CheckReport,
@@ -103,7 +103,10 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
     const id = tableId(schema, name);
     const existing = tables.get(id);
     if (existing) return existing;
-    const owner = ownerOfSchema.get(schema);
+    // In a shared schema each table has its own owner (owns: patterns).
+    const owner =
+      ownerOfSchema.get(schema) ??
+      (manifest ? ownerOfTable(manifest, schema, name)?.name : undefined);
     const table: MapTable = {
       id,
       schema,

@@ -5,7 +5,7 @@
 import { Document, isSeq, visit } from 'yaml';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Manifest } from '../manifest/types.js';
-import { serviceOfRole } from '../manifest/types.js';
+import { ownerOfTable, serviceOfRole } from '../manifest/types.js';
 import { describeOwnRole } from '../postgres/own-roles.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import type { RoleUsage, UsageSnapshot } from './types.js';
@@ -23,7 +23,11 @@ function relationParts(usage: UsageSnapshot, relation: string): { schema: string
   return { schema: relation.slice(0, dot), table: relation.slice(dot + 1) };
 }
 
-function collect(usage: UsageSnapshot, role: RoleUsage, owned: ReadonlySet<string>): Access {
+function collect(
+  usage: UsageSnapshot,
+  role: RoleUsage,
+  owns: (schema: string, table: string) => boolean,
+): Access {
   const access: Access = { reads: new Map(), writes: new Map() };
   for (const [kind, columns, relations] of [
     ['reads', role.reads, role.relationsRead],
@@ -32,7 +36,8 @@ function collect(usage: UsageSnapshot, role: RoleUsage, owned: ReadonlySet<strin
     const target = access[kind];
     const keys = Object.keys(relations).sort((a, b) => b.length - a.length);
     for (const relation of Object.keys(relations)) {
-      if (!owned.has(relationParts(usage, relation).schema)) target.set(relation, new Set());
+      const { schema, table } = relationParts(usage, relation);
+      if (!owns(schema, table)) target.set(relation, new Set());
     }
     for (const column of Object.keys(columns)) {
       const relation = keys.find((r) => column.startsWith(`${r}.`));
@@ -70,8 +75,12 @@ export function suggestContracts(
     const catalogOwned = (catalog?.schemas ?? [])
       .filter((s) => s.owner === role.role)
       .map((s) => s.name);
-    const owned = new Set(service?.owns ?? catalogOwned);
-    const access = collect(usage, role, owned);
+    // Its own tables need no contract: its schemas, and in a shared schema its owns: patterns.
+    const access = collect(usage, role, (schema, table) =>
+      service && manifest
+        ? ownerOfTable(manifest, schema, table)?.name === service.name
+        : catalogOwned.includes(schema),
+    );
     if (access.reads.size === 0 && access.writes.size === 0) continue;
     const entry: Record<string, unknown> = {};
     if (!service && catalogOwned.length > 0) entry.owns = catalogOwned;

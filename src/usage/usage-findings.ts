@@ -5,7 +5,7 @@
 import { type Finding, sortFindings } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Contract, Manifest, Service } from '../manifest/types.js';
-import { ownerOfSchema, serviceOfRole } from '../manifest/types.js';
+import { ownerOfTable, serviceOfRole } from '../manifest/types.js';
 import type { AccessCount, RoleUsage, UsageSnapshot } from './types.js';
 
 interface ColumnRef {
@@ -59,7 +59,9 @@ function accessFindings(
   role: RoleUsage,
 ): Finding[] {
   const findings: Finding[] = [];
-  const owned = new Set(service.owns);
+  // Its own: tables of its schemas, and in a shared schema those its owns: patterns match.
+  const ownsTable = (schema: string, table: string) =>
+    ownerOfTable(manifest, schema, table)?.name === service.name;
   const consumers = [{ service: service.name, source: 'observed' as const }];
   const location = `${service.location.file}:${service.location.line}`;
   for (const [kind, access, columns, relations, contracts] of [
@@ -71,15 +73,16 @@ function accessFindings(
     for (const [name, count] of Object.entries(columns)) {
       const ref = splitColumn(usage, role, name);
       withColumns.add(ref.relation);
-      if (owned.has(ref.schema) || covers(contracts, ref.schema, ref.table, ref.column)) continue;
-      const owner = ownerOfSchema(manifest, ref.schema);
+      if (ownsTable(ref.schema, ref.table) || covers(contracts, ref.schema, ref.table, ref.column))
+        continue;
+      const owner = ownerOfTable(manifest, ref.schema, ref.table);
       findings.push({
         severity: owner ? 'warning' : 'info',
         kind,
         object: name,
         consumers,
         location,
-        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${name} (${times(count)}) without declaring it; ${owner ? `schema ${ref.schema} belongs to service ${owner.name}` : `no service owns schema ${ref.schema}`}`,
+        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${name} (${times(count)}) without declaring it; ${owner ? `${formatTableRef(ref.schema, ref.table)} belongs to service ${owner.name}` : `no service owns ${formatTableRef(ref.schema, ref.table)}`}`,
         suggestion: `add ${ref.column} to ${key}: ${formatTableRef(ref.schema, ref.table)} of service ${service.name} (pgpact observe --suggest prints the whole list)`,
       });
     }
@@ -87,8 +90,8 @@ function accessFindings(
     for (const [relation, count] of Object.entries(relations)) {
       if (withColumns.has(relation)) continue;
       const { schema, table } = relationParts(usage, relation);
-      if (owned.has(schema) || covers(contracts, schema, table)) continue;
-      const owner = ownerOfSchema(manifest, schema);
+      if (ownsTable(schema, table) || covers(contracts, schema, table)) continue;
+      const owner = ownerOfTable(manifest, schema, table);
       findings.push({
         severity: owner ? 'warning' : 'info',
         kind,

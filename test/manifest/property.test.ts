@@ -5,6 +5,7 @@ import { formatError } from '../../src/cli/report-error.js';
 import { PgpactError } from '../../src/errors.js';
 import { parseManifest } from '../../src/manifest/load.js';
 import { MANIFEST_PROBLEM_CODES } from '../../src/manifest/problem-codes.js';
+import { formatOwnedSchema } from '../../src/manifest/table-pattern.js';
 import { formatTableRef } from '../../src/manifest/table-ref.js';
 import type { Manifest } from '../../src/manifest/types.js';
 
@@ -215,7 +216,10 @@ describe('random valid manifests', () => {
               const other = schemas[(i + 1) % schemas.length]!;
               return [
                 name,
-                { owns: [schemas[i]], reads: { [formatTableRef(other, table)]: columns } },
+                {
+                  owns: [formatOwnedSchema(schemas[i]!)],
+                  reads: { [formatTableRef(other, table)]: columns },
+                },
               ];
             }),
           ),

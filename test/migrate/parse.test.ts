@@ -111,7 +111,7 @@ operations:
         expect.stringMatching(/^3: unknown operation `split_colum`.*did you mean `split_column`/),
         expect.stringMatching(/^9: `up` is not valid SQL/),
         expect.stringMatching(/^13: unknown key `nulable`.*did you mean `nullable`/),
-        expect.stringMatching(/^14: alter_column with `unique` is not supported/),
+        expect.stringMatching(/^14: `unique` of alter_column must be a mapping/),
         expect.stringMatching(/^15: the pgroll operation `rename_table` is not supported/),
         expect.stringMatching(/renames it to itself/),
       ]),

@@ -3,7 +3,7 @@
  * table, and each outcome is compared with what the manifest allows. The rules
  * here are written from the manifest alone, independently of the planner.
  */
-import type { Manifest, Service } from '../../src/manifest/types.js';
+import { type Manifest, ownerOfTable, type Service } from '../../src/manifest/types.js';
 import { withClient } from '../../src/postgres/client.js';
 import type { CatalogSnapshot } from '../../src/catalog-types.js';
 import { quoteIdent, quoteQualified } from '../../src/postgres/quote.js';
@@ -26,6 +26,8 @@ interface Table {
   schema: string;
   name: string;
   columns: string[];
+  /** The primary key's columns: a declared writer may read them (to find and return its rows). */
+  primaryKey?: string[];
 }
 
 /** Whether the manifest allows the service the operation (on one column for select/insert/update). */
@@ -36,7 +38,8 @@ export function manifestAllows(
   table: Table,
   column?: string,
 ): boolean {
-  const owner = manifest.services.find((s) => s.owns.includes(table.schema));
+  // The owner of the schema, or in a shared schema the service whose `owns:` pattern matches.
+  const owner = ownerOfTable(manifest, table.schema, table.name);
   if (!owner) return false;
   if (owner.role === service.role) return true;
   const on = (contracts: Service['reads']) =>
@@ -47,7 +50,13 @@ export function manifestAllows(
     );
   switch (op) {
     case 'select':
-      return service.enforcement === 'audit' || covers(service.reads);
+      return (
+        service.enforcement === 'audit' ||
+        covers(service.reads) ||
+        (on(service.writes).length > 0 &&
+          column !== undefined &&
+          (table.primaryKey ?? []).includes(column))
+      );
     case 'insert':
     case 'update':
       return covers(service.writes);
@@ -83,7 +92,12 @@ function statement(op: Operation, table: Table, column?: string): string {
 export function tablesOf(catalog: CatalogSnapshot): Table[] {
   return catalog.relations
     .filter((r) => r.kind === 'table' && r.schema !== 'pgpact')
-    .map((r) => ({ schema: r.schema, name: r.name, columns: r.columns.map((c) => c.name) }));
+    .map((r) => ({
+      schema: r.schema,
+      name: r.name,
+      columns: r.columns.map((c) => c.name),
+      primaryKey: r.constraints.find((c) => c.type === 'p')?.columns ?? [],
+    }));
 }
 
 /** Connects as every service role and tries every operation on every table, inside rolled-back savepoints. */

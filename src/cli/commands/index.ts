@@ -5,6 +5,7 @@ import { checkCommand } from './check.js';
 import { dashboardCommand } from './dashboard.js';
 import { dbCommand } from './db.js';
 import { demoCommand } from './demo.js';
+import { initCommand } from './init.js';
 import { metricsCommand } from './metrics.js';
 import { migrateCommand } from './migrate.js';
 import { observeCommand } from './observe.js';
@@ -17,6 +18,7 @@ import { topCommand } from './top.js';
 export const COMMANDS: Command[] = [
   demoCommand,
   dbCommand,
+  initCommand,
   planCommand,
   applyCommand,
   analyzeCommand,

@@ -5,6 +5,7 @@ import type { Manifest } from '../../manifest/types.js';
 import { parseDuration } from '../../manifest/units.js';
 import { completeMigration, MigrationBlockedError } from '../../migrate/complete.js';
 import { backfillLine, formatStatus, progressBar, useLines } from '../../migrate/format.js';
+import { folderProgress, nextInFolder } from '../../migrate/folder.js';
 import { loadMigration } from '../../migrate/parse.js';
 import { rollbackMigration } from '../../migrate/rollback.js';
 import { startMigration } from '../../migrate/start.js';
@@ -112,7 +113,9 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
                indexes CONCURRENTLY. Every DDL runs under lock_timeout with retries; one
                migration at a time (advisory lock); progress is kept in schema pgpact, so a
                killed start resumes when run again.
-  status       phase, backfill progress, and every consumer still using the old shape:
+  start DIR    the same for the next migration of a folder (its .ledger order, else file
+               names sorted): the one in progress, else the first not completed.
+  status [DIR] phase, backfill progress, and every consumer still using the old shape:
                declared (manifest contracts naming an old column, or "*") and observed
                (pg_stat_statements entries that ran since start and touch an old column)
   complete     contract: drop the old columns, triggers and bookkeeping. Refused (exit 1,
@@ -202,7 +205,9 @@ export const migrateCommand: Command = {
     }
     const options = runOptions(values, output, signal);
     const quietForMs = duration(values, 'quiet-for');
-    const migration = file === undefined ? undefined : await loadMigration(file);
+    const folder =
+      file !== undefined && fs.statSync(file, { throwIfNoEntry: false })?.isDirectory();
+    const migration = file === undefined || folder ? undefined : await loadMigration(file);
     const url = await resolveDatabaseUrl({
       databaseUrl: values['database-url'] as string | undefined,
       // Only start may need a new embedded Postgres; the others act on a migration already there.
@@ -226,7 +231,8 @@ export const migrateCommand: Command = {
         return EXIT.ok;
       }
       case 'start': {
-        const result = await startMigration(url, migration!, options);
+        const next = migration ?? (await loadMigration(await nextInFolder(url, file!)));
+        const result = await startMigration(url, next, options);
         for (const warning of result.warnings) output.err(`warning: ${warning}\n`);
         const lines =
           result.outcome === 'already-completed'
@@ -247,11 +253,21 @@ export const migrateCommand: Command = {
           ...manifestOrNone(values),
           ...(quietForMs === undefined ? {} : { quietForMs }),
         });
+        const entries = folder ? await folderProgress(url, file!) : undefined;
+        const listed = entries
+          ? entries.map((e) => `${e.state.padEnd(11)}  ${e.name}\n`).join('')
+          : '';
         if (!status) {
-          print({ inProgress: false }, 'no migration in progress\n');
+          print(
+            { inProgress: false, ...(entries ? { folder: entries } : {}) },
+            `${listed}no migration in progress\n`,
+          );
           return EXIT.ok;
         }
-        print(status, formatStatus(status));
+        print(
+          entries ? { ...status, folder: entries } : status,
+          `${listed}${formatStatus(status)}`,
+        );
         return EXIT.ok;
       }
       case 'complete': {

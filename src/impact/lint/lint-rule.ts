@@ -3,7 +3,7 @@ import type { CatalogSnapshot, RelationInfo } from '../../catalog-types.js';
 import type { AppliedStatement } from '../apply-migration.js';
 import { type ConsumerIndex, toConsumerRefs } from '../consumers.js';
 import { sizeText } from '../lock-risks.js';
-import type { QualifiedName } from '../statement-acts.js';
+import type { QualifiedName } from '../../sql/ddl-facts.js';
 import { statementLocation } from '../statement-index.js';
 
 /** What a lint rule reads: every statement of the migration (run or not) and the schema before it. */

@@ -1,10 +1,13 @@
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk.bundled.js';
 import { layoutGraph } from '../graph-layout.js';
 import type { LockWaitView, RuntimeState, Section } from '../../../src/server/api-types.js';
-import { badge, h, replaceChildren, s } from '../dom.js';
+import { h, replaceChildren, s } from '../dom.js';
 import { clock, duration, percent } from '../format.js';
 import { textWidth } from '../map/layout.js';
 import { lineChart, serviceColors } from './chart.js';
+import { findingList } from './finding-list.js';
+import { POOL_FINDING_KINDS, poolsCard } from './pools-card.js';
+import { REPLICA_FINDING_KINDS, serversCard } from './servers-card.js';
 
 const FONT = '600 13px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 const SMALL = '12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
@@ -149,6 +152,8 @@ async function lockGraph(waits: LockWaitView[]): Promise<SVGSVGElement> {
 export class RuntimeView {
   readonly root = h('div', { class: 'runtime-view' });
   private readonly charts = h('div', { class: 'charts' });
+  /** Servers (primary and replicas) and PgBouncer's pools, when the dashboard reads them. */
+  private readonly infra = h('div', { class: 'runtime-infra' });
   private readonly locks = h('div', { class: 'card locks', 'aria-live': 'polite' });
   private readonly deadlocks = h('div', { class: 'card' });
   private readonly findings = h('div', { class: 'card' });
@@ -158,6 +163,7 @@ export class RuntimeView {
   constructor() {
     this.root.append(
       this.charts,
+      this.infra,
       this.locks,
       h('div', { class: 'two-col' }, this.deadlocks, this.findings),
     );
@@ -175,6 +181,7 @@ export class RuntimeView {
       replaceChildren(
         this.root,
         this.charts,
+        this.infra,
         this.locks,
         h('div', { class: 'two-col' }, this.deadlocks, this.findings),
       );
@@ -234,27 +241,38 @@ export class RuntimeView {
             ),
           ),
     );
+    const shownWithServers = data.replicas
+      ? data.findings.filter((f) => REPLICA_FINDING_KINDS.has(f.kind))
+      : [];
+    const shownWithPools = data.pool
+      ? data.findings.filter((f) => POOL_FINDING_KINDS.has(f.kind))
+      : [];
+    replaceChildren(
+      this.infra,
+      data.replicas ? serversCard(data, data.replicas, shownWithServers) : null,
+      data.pool ? poolsCard(data.pool, shownWithPools) : null,
+    );
+    const others = data.findings.filter(
+      (f) => !shownWithServers.includes(f) && !shownWithPools.includes(f),
+    );
+    const elsewhere = data.findings.length - others.length;
     replaceChildren(
       this.findings,
       h('h3', null, `Findings (${data.findings.length})`),
-      data.findings.length === 0
-        ? h('p', { class: 'muted' }, 'Nothing to report.')
-        : h(
-            'ul',
-            { class: 'plain-list' },
-            data.findings.map((f) =>
-              h(
-                'li',
-                null,
-                badge(
-                  f.severity,
-                  f.severity === 'breaking' ? 'danger' : f.severity === 'warning' ? 'warn' : 'info',
-                ),
-                ' ',
-                f.message,
-              ),
-            ),
-          ),
+      others.length === 0
+        ? h(
+            'p',
+            { class: 'muted' },
+            elsewhere ? 'Nothing else: see the servers and pools above.' : 'Nothing to report.',
+          )
+        : findingList(others),
+      others.length && elsewhere
+        ? h(
+            'p',
+            { class: 'muted small' },
+            `${elsewhere} more shown with the servers and pools above.`,
+          )
+        : null,
     );
   }
 

@@ -6,6 +6,12 @@ import type { ActiveMigration } from './bookkeeping.js';
 import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { completeBlockers } from './drop-dependencies.js';
+import {
+  compatibilityViewDependents,
+  declaredMoveUses,
+  objectsFollowingMove,
+  observedMoveUses,
+} from './move-table-consumers.js';
 import { tableKey } from './names.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
@@ -31,6 +37,7 @@ export async function dependencyUses(
 ): Promise<OldShapeUse[]> {
   return [
     ...dependentObjects(catalog, active.plan, manifest),
+    ...(await compatibilityViewDependents(client, active.plan)),
     ...(await completeBlockers(client, active)).map(
       (b): OldShapeUse => ({
         object: b.object,
@@ -56,7 +63,9 @@ export async function assessConsumers(
   const plan = active.plan;
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, plan, catalog) : []),
+    ...(manifest ? declaredMoveUses(manifest, plan) : []),
     ...(await dependencyUses(client, active, catalog, manifest)),
+    ...objectsFollowingMove(catalog, plan),
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
@@ -106,6 +115,16 @@ export async function assessConsumers(
     );
     const observed = observedUses(statements, plan, manifest, active.observations, quietForMs);
     uses.push(...observed.uses);
+    const throughViews = await observedMoveUses(
+      counts,
+      active.baseline,
+      catalog,
+      plan,
+      manifest,
+      active.observations,
+      quietForMs,
+    );
+    uses.push(...throughViews.uses);
     // Readers on replicas count like readers on the primary (their counts are kept alongside).
     const onReplicas = await replicaOldShapeUses(
       replicas,
@@ -118,7 +137,11 @@ export async function assessConsumers(
     uses.push(...onReplicas.uses);
     if (onReplicas.unavailable.length > 0)
       observation = { available: false, reason: onReplicas.unavailable.join('; ') };
-    const observations = { ...observed.observations, ...onReplicas.observations };
+    const observations = {
+      ...observed.observations,
+      ...throughViews.observations,
+      ...onReplicas.observations,
+    };
     await saveObservations(client, active.name, observations);
     active.observations = observations;
   }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../postgres/client.js';
 import type { ActiveMigration } from './bookkeeping.js';
+import { compatibilityViewDependents } from './move-table-consumers.js';
 import { temporaryColumnName } from './names.js';
 import { qualified } from './plan-sql.js';
 import { MARKER } from './sql-run.js';
@@ -60,7 +61,12 @@ export async function rollbackBlockers(
   const own = active.migration.operations.flatMap((o) =>
     o.op === 'add_constraint' ? [{ table: qualified(o.table), name: o.name }] : [],
   );
-  return dependentsOf(client, addedShape(active), indexes, own, false);
+  // A move's rollback drops its compatibility view: what is built on the view blocks it.
+  const onViews = (await compatibilityViewDependents(client, active.plan)).map((u) => ({
+    object: u.object!,
+    uses: `the compatibility view ${u.columns[0]!.slice(0, -2)}`,
+  }));
+  return [...(await dependentsOf(client, addedShape(active), indexes, own, false)), ...onViews];
 }
 
 /**

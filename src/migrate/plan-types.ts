@@ -1,3 +1,4 @@
+import type { MovedTable } from './move-table.js';
 import type { TableName } from './types.js';
 
 /** What the database must look like for a guarded statement to run (checked in the same transaction). */
@@ -110,4 +111,6 @@ export interface MigrationPlan {
   droppedTables: TableName[];
   /** Things the user should know (indexes not carried over, volatile defaults...). */
   notes: string[];
+  /** Tables move_table moves (absent in plans stored before it existed). */
+  movedTables?: MovedTable[];
 }

@@ -2,6 +2,7 @@ import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { asScalar, callsFunction } from './expressions.js';
+import { planMoveTable } from './move-table.js';
 import { isSimple, planSimple } from './simple-operations.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
@@ -97,6 +98,10 @@ function build(ctx: PlanState): MigrationPlan {
 function operation(ctx: PlanState, o: Operation, i: number): void {
   if (o.op === 'drop_index') {
     planDropIndex(ctx, o, i);
+    return;
+  }
+  if (o.op === 'move_table') {
+    planMoveTable(ctx, o, i);
     return;
   }
   if (o.op === 'sql') {

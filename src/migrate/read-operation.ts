@@ -9,6 +9,7 @@ import {
   type SqlToCheck,
   typeName,
 } from './read-column.js';
+import { readMoveTable } from './move-table.js';
 import { PGROLL_READERS } from './read-pgroll.js';
 import { readTableConstraint } from './table-constraints.js';
 import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
@@ -26,6 +27,7 @@ export const PGPACT_OPERATIONS = [
   'set_not_null',
   'add_index',
   'add_constraint',
+  'move_table',
   'sql',
 ];
 
@@ -276,6 +278,7 @@ const READERS: Record<string, Reader> = {
   create_constraint(f, ctx) {
     return READERS.add_constraint!(f, ctx);
   },
+  move_table: readMoveTable,
 };
 
 /** Reads one operation mapping `{ kind: {...} }`; problems go to the source. */

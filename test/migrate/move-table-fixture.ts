@@ -139,3 +139,98 @@ export async function shapeOf(c: Queryable, schema: string) {
     keys: keys.rows,
   };
 }
+
+/**
+ * Writers of `"Batch Changes"` through a given name, each inserting rows with keys of its own
+ * (`w<writer>-<n>`), updating and deleting some of them, and remembering what must be there.
+ */
+export class MoveWriters {
+  readonly errors: string[] = [];
+  /** Key → note every writer's surviving row must hold. */
+  readonly expected = new Map<string, string>();
+  writes = 0;
+  private running = new Set<number>();
+  private loops: Promise<void>[] = [];
+
+  constructor(
+    private readonly writers: { client: Queryable; name: string; searchPath?: string }[],
+  ) {}
+
+  async start(): Promise<void> {
+    for (const [w, writer] of this.writers.entries()) {
+      if (writer.searchPath !== undefined)
+        await writer.client.query(`SET search_path = ${writer.searchPath}`);
+      this.running.add(w);
+      this.loops[w] = this.loop(w);
+    }
+  }
+
+  private async loop(w: number): Promise<void> {
+    const { client, name } = this.writers[w]!;
+    const mine: string[] = [];
+    for (let n = 0; this.running.has(w); n++) {
+      const key = `w${w}-${n}`;
+      try {
+        const r = await client.query<{ Key: string; note: string }>(
+          `INSERT INTO ${name} (batch_id, "Key") VALUES ($1, $2) RETURNING "Key", note`,
+          [1 + (n % 10), key],
+        );
+        if (r.rows[0]?.Key !== key)
+          throw new Error(`insert of ${key} returned ${JSON.stringify(r.rows)}`);
+        this.expected.set(key, r.rows[0]!.note);
+        mine.push(key);
+        if (n % 3 === 2) {
+          const target = mine[Math.floor(mine.length / 2)]!;
+          const u = await client.query(`UPDATE ${name} SET note = $2 WHERE "Key" = $1`, [
+            target,
+            `u${n}`,
+          ]);
+          if (u.rowCount !== 1) throw new Error(`update of ${target} hit ${u.rowCount} rows`);
+          this.expected.set(target, `u${n}`);
+        }
+        if (n % 5 === 4) {
+          const target = mine.shift()!;
+          const d = await client.query(`DELETE FROM ${name} WHERE "Key" = $1`, [target]);
+          if (d.rowCount !== 1) throw new Error(`delete of ${target} hit ${d.rowCount} rows`);
+          this.expected.delete(target);
+        }
+        if (n % 7 === 6) {
+          const c = await client.query(
+            `INSERT INTO ${name} (batch_id, "Key") VALUES (1, $1) ON CONFLICT ("Key") DO UPDATE SET note = $2`,
+            [key, `c${n}`],
+          );
+          if (c.rowCount !== 1) throw new Error(`upsert of ${key} hit ${c.rowCount} rows`);
+          this.expected.set(key, `c${n}`);
+        }
+        this.writes++;
+      } catch (error) {
+        this.errors.push(`writer ${w} (${name}) at ${key}: ${(error as Error).message}`);
+        if (this.errors.length > 20) return;
+      }
+    }
+  }
+
+  /** Stops the writers at these positions (all when none given) and waits for them. */
+  async stop(which?: number[]): Promise<void> {
+    const list = which ?? [...this.running];
+    for (const w of list) this.running.delete(w);
+    await Promise.all(list.map((w) => this.loops[w]));
+  }
+
+  /** Every surviving row of the writers exactly once, with its last note; none that was deleted. */
+  async verify(c: Queryable, table: string): Promise<string[]> {
+    const { rows } = await c.query<{ key: string; note: string; n: number }>(
+      `SELECT "Key" AS key, min(note) AS note, count(*)::int AS n FROM ${table} WHERE "Key" ~ '^w[0-9]+-' GROUP BY 1`,
+    );
+    const wrong: string[] = [];
+    const found = new Map(rows.map((r) => [r.key, r]));
+    for (const [key, note] of this.expected) {
+      const r = found.get(key);
+      if (!r) wrong.push(`${key}: missing`);
+      else if (r.n !== 1 || r.note !== note)
+        wrong.push(`${key}: ${r.n} rows, note ${r.note}, expected ${note}`);
+    }
+    for (const r of rows) if (!this.expected.has(r.key)) wrong.push(`${r.key}: should not exist`);
+    return wrong;
+  }
+}

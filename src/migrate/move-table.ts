@@ -185,7 +185,7 @@ const LOOKUP = `PERFORM set_config('search_path', 'pg_catalog', true);
         WHERE rw.ev_class = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid = moved);`;
 
 const VARIABLES =
-  'old_oid oid; old_kind "char"; old_partition boolean; moved oid; compat oid; r record; cols text; owner_name text; invoker boolean;';
+  'old_oid oid; old_kind "char"; old_partition boolean; moved oid; compat oid; r record; cols text; owner_name text; invoker boolean; source oid; view_name text;';
 
 /** The grantee of an aclexplode row as GRANT spells it. */
 const GRANTEE = `CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(r.grantee)) END`;
@@ -202,6 +202,10 @@ function moveSql(from: TableName, toSchema: string, migration: string, created: 
   return declaringBlock(`DECLARE ${declarations(from, toSchema)} ${VARIABLES}
 BEGIN
   ${LOOKUP}
+  -- Nothing locks writers out until the table moves: commit right after it (and without
+  -- waiting for the WAL flush: a later step's commit flushes it; a server crash can only lose
+  -- this step together with its record, and the resumed run does it again).
+  PERFORM set_config('synchronous_commit', 'off', true);
   IF old_kind IN ('r', 'p') THEN
     IF old_kind = 'p' OR old_partition THEN
       RAISE EXCEPTION USING ERRCODE = 'wrong_object_type', MESSAGE = format('move_table: %I.%I is partitioned or a partition, which is not supported', from_schema, table_name);
@@ -219,35 +223,43 @@ BEGIN
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO %s', to_schema, ${GRANTEE});
       END LOOP;
     END IF;
-    EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', from_schema, table_name, to_schema);
-    moved := old_oid;
-    old_oid := NULL;
-  END IF;
-  IF old_oid IS NULL THEN
+    -- The view is built first under a name of its own (the table only share-locked), then the
+    -- table moves and the view takes its old name: writers wait for those two catalog updates only.
+    source := old_oid;
+    view_name := format('_pgpact_move_%s', old_oid);
+  ELSIF old_oid IS NULL THEN
     IF moved IS NULL THEN
       RAISE EXCEPTION USING ERRCODE = 'undefined_table', MESSAGE = format('move_table: neither %I.%I nor %I.%I exists', from_schema, table_name, to_schema, table_name);
     END IF;
-    SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute WHERE attrelid = moved AND attnum > 0 AND NOT attisdropped;
-    SELECT relrowsecurity, pg_get_userbyid(relowner) INTO invoker, owner_name FROM pg_class WHERE oid = moved;
-    -- With row-level security the view must run as whoever queries it, so the policies apply to
-    -- them (its owner would bypass them). Without, a plain view checks its own grants column by
-    -- column, the same grants as the table's, where an invoker view would ask for every column.
-    EXECUTE format('CREATE VIEW %I.%I%s AS SELECT %s FROM %I.%I', from_schema, table_name,
-      CASE WHEN invoker THEN ' WITH (security_invoker = true)' ELSE '' END, cols, to_schema, table_name);
-    EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', from_schema, table_name, owner_name);
-    FOR r IN SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a
-        WHERE c.oid = moved AND a.grantee <> c.relowner LOOP
-      EXECUTE format('GRANT %s ON %I.%I TO %s%s', r.privilege_type, from_schema, table_name, ${GRANTEE},
-        CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-    FOR r IN SELECT t.attname, a.grantee, a.privilege_type, a.is_grantable FROM pg_attribute t, aclexplode(t.attacl) a
-        WHERE t.attrelid = moved AND t.attnum > 0 AND NOT t.attisdropped LOOP
-      EXECUTE format('GRANT %s (%I) ON %I.%I TO %s%s', r.privilege_type, r.attname, from_schema, table_name, ${GRANTEE},
-        CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
-    END LOOP;
-    EXECUTE format('COMMENT ON VIEW %I.%I IS %L', from_schema, table_name, ${quoteLiteral(comment)});
+    source := moved;
+    view_name := table_name;
   ELSIF compat IS NULL THEN
     RAISE EXCEPTION USING ERRCODE = 'duplicate_table', MESSAGE = format('move_table: %I.%I is taken by another relation', from_schema, table_name);
+  ELSE
+    RETURN;
+  END IF;
+  SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols FROM pg_attribute WHERE attrelid = source AND attnum > 0 AND NOT attisdropped;
+  SELECT relrowsecurity, pg_get_userbyid(relowner) INTO invoker, owner_name FROM pg_class WHERE oid = source;
+  -- With row-level security the view must run as whoever queries it, so the policies apply to
+  -- them (its owner would bypass them). Without, a plain view checks its own grants column by
+  -- column, the same grants as the table's, where an invoker view would ask for every column.
+  EXECUTE format('CREATE VIEW %I.%I%s AS SELECT %s FROM %s', from_schema, view_name,
+    CASE WHEN invoker THEN ' WITH (security_invoker = true)' ELSE '' END, cols, source::regclass);
+  EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', from_schema, view_name, owner_name);
+  FOR r IN SELECT a.grantee, a.privilege_type, a.is_grantable FROM pg_class c, aclexplode(c.relacl) a
+      WHERE c.oid = source AND a.grantee <> c.relowner LOOP
+    EXECUTE format('GRANT %s ON %I.%I TO %s%s', r.privilege_type, from_schema, view_name, ${GRANTEE},
+      CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+  FOR r IN SELECT t.attname, a.grantee, a.privilege_type, a.is_grantable FROM pg_attribute t, aclexplode(t.attacl) a
+      WHERE t.attrelid = source AND t.attnum > 0 AND NOT t.attisdropped LOOP
+    EXECUTE format('GRANT %s (%I) ON %I.%I TO %s%s', r.privilege_type, r.attname, from_schema, view_name, ${GRANTEE},
+      CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+  END LOOP;
+  EXECUTE format('COMMENT ON VIEW %I.%I IS %L', from_schema, view_name, ${quoteLiteral(comment)});
+  IF source = old_oid THEN
+    EXECUTE format('ALTER TABLE %I.%I SET SCHEMA %I', from_schema, table_name, to_schema);
+    EXECUTE format('ALTER VIEW %I.%I RENAME TO %I', from_schema, view_name, table_name);
   END IF;
 END;`);
 }
@@ -257,6 +269,7 @@ function dropViewSql(from: TableName, toSchema: string): string {
   return declaringBlock(`DECLARE ${declarations(from, toSchema)} ${VARIABLES}
 BEGIN
   ${LOOKUP}
+  PERFORM set_config('synchronous_commit', 'off', true);
   IF compat IS NOT NULL THEN
     EXECUTE format('DROP VIEW %I.%I', from_schema, table_name);
   END IF;
@@ -268,6 +281,7 @@ function moveBackSql(from: TableName, toSchema: string, schemaCreated: boolean):
   return declaringBlock(`DECLARE ${declarations(from, toSchema)} ${VARIABLES}
 BEGIN
   ${LOOKUP}
+  PERFORM set_config('synchronous_commit', 'off', true);
   IF compat IS NOT NULL THEN
     EXECUTE format('DROP VIEW %I.%I', from_schema, table_name);
     old_oid := NULL;

@@ -1,3 +1,4 @@
+import { quoteIdent } from '../../postgres/quote.js';
 import type { Fields } from '../fields.js';
 import { expression, references, typeName } from '../read-column.js';
 import type { ColumnExtras } from '../types.js';
@@ -81,7 +82,7 @@ export const alterColumnSpelling: FileSpelling = {
       ...(check ? { check } : {}),
       ...(refs ? { references: refs } : {}),
     };
-    const same = `"${column.replaceAll('"', '""')}"`;
+    const same = quoteIdent(column);
     return {
       op: 'change_type',
       table,

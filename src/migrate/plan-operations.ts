@@ -206,9 +206,16 @@ export function planTwoWay(ctx: PlanState, w: TableWork, r: Replacement, i: numb
     assignments: news.map((n) => ({ column: n.name, expression: n.up })),
     condition: news.map((n) => `${quoteIdent(n.name)} IS NULL`).join(' AND '),
   });
+  // A type change under the same name: once the new column took the name, `old` is the new one.
+  const renamedBack = r.keepsName === true;
   for (const old of olds)
-    w.complete.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(old)}` });
-  if (r.keepsName) {
+    w.complete.push({
+      sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(old)}`,
+      ...(renamedBack
+        ? { guard: { kind: 'column-exists' as const, table: w.table, column: news[0]!.name } }
+        : {}),
+    });
+  if (renamedBack) {
     const target = news[0]!.name;
     w.complete.push({
       sql: `ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(target)} TO ${quoteIdent(olds[0]!)}`,
@@ -224,9 +231,9 @@ export function planTwoWay(ctx: PlanState, w: TableWork, r: Replacement, i: numb
     ctx.plan.oldShape.push({
       table: w.table,
       column: old,
-      replacedBy: r.keepsName ? [old] : finalNames,
+      replacedBy: renamedBack ? [old] : finalNames,
       operation,
-      blocking: !r.keepsName,
+      blocking: !renamedBack,
     });
   }
 }

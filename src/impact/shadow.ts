@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
-import type { Manifest } from '../manifest/types.js';
+import { type Manifest, ownerOfTable, sharedSchemas } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
@@ -284,8 +284,53 @@ export async function buildShadowBase(
   return { files: parsed.length };
 }
 
+/** Relation kinds as ALTER … OWNER TO names them. */
+function ownerKeyword(kind: string | null): string {
+  return kind === 'v'
+    ? 'VIEW'
+    : kind === 'm'
+      ? 'MATERIALIZED VIEW'
+      : kind === 'S'
+        ? 'SEQUENCE'
+        : kind === 'f'
+          ? 'FOREIGN TABLE'
+          : 'TABLE';
+}
+
+/**
+ * In a shared schema, the relations an `owns:` pattern matches go to that service's role, as
+ * `pgpact apply` gives them (a dump or a structure.sql names no owner, or the admin): else the
+ * owner's own DDL on them reads as an ownership violation. ALTER TABLE takes the table's
+ * sequences and indexes along; a partition follows only a pattern matching its own name.
+ */
+async function giveTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  const shared = sharedSchemas(manifest);
+  if (shared.length === 0) return;
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    owner: string;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
+    [shared],
+  );
+  const sql: string[] = [];
+  for (const r of rows) {
+    const role = ownerOfTable(manifest, r.schema, r.name)?.role;
+    if (role === undefined || role === r.owner) continue;
+    sql.push(
+      `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(role)}`,
+    );
+  }
+  if (sql.length > 0) await client.query(sql.join(';\n'));
+}
+
 /** Hands owned schemas and their relations to the owning service's role. */
 async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  await giveTablesToOwners(client, manifest);
   const owners = manifest.services.flatMap((s) =>
     s.owns.map((schema) => ({ schema, role: s.role })),
   );
@@ -313,18 +358,8 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
       sql.push(`ALTER SCHEMA ${quoteIdent(r.schema)} OWNER TO ${quoteIdent(r.role)}`);
     }
     if (r.name !== null) {
-      const keyword =
-        r.kind === 'v'
-          ? 'VIEW'
-          : r.kind === 'm'
-            ? 'MATERIALIZED VIEW'
-            : r.kind === 'S'
-              ? 'SEQUENCE'
-              : r.kind === 'f'
-                ? 'FOREIGN TABLE'
-                : 'TABLE';
       sql.push(
-        `ALTER ${keyword} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
+        `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
       );
     }
   }

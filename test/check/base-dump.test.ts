@@ -59,3 +59,28 @@ it('check --base: in a dump with CREATE SCHEMA (parsed first), a missing role is
   expect(r.code).toBe(2);
   expect(r.text).toContain('dump.sql:4:3: role "no_such_role_here" does not exist');
 });
+
+it('check --base: in a shared schema, the tables an owns: pattern matches belong to that service in the shadow too (a dump names no owner): its own DDL is no ownership violation, DDL on another service’s table is', async () => {
+  const dir = monolith(
+    'CREATE TABLE public.accounts (id bigint PRIMARY KEY, name text);\nCREATE TABLE public.account_emails (id bigserial PRIMARY KEY, account_id bigint REFERENCES public.accounts);\nCREATE TABLE public.invoices (id bigint PRIMARY KEY);\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'pgpact.yaml'),
+    'version: 1\nservices:\n  users:\n    owns: [public.account*]\n  billing:\n    owns: [public.invoices]\n',
+  );
+  fs.writeFileSync(
+    path.join(dir, 'new.sql'),
+    "SET lock_timeout = '1s';\nALTER TABLE public.accounts ADD COLUMN note text;\nALTER TABLE public.account_emails ADD COLUMN verified boolean;\nALTER SEQUENCE public.account_emails_id_seq CACHE 10;\n",
+  );
+  const own = await check(dir, '--base', 'dump.sql', '--service', 'users', 'new.sql');
+  expect(own.text).not.toContain('ownership-violation');
+  expect(own.code).toBe(0);
+  fs.writeFileSync(
+    path.join(dir, 'other.sql'),
+    "SET lock_timeout = '1s';\nALTER TABLE public.invoices ADD COLUMN note text;\n",
+  );
+  const other = await check(dir, '--base', 'dump.sql', '--service', 'users', 'other.sql');
+  expect(other.code).toBe(1);
+  expect(other.text).toMatch(/ownership-violation\s+public\.invoices/);
+  expect(other.text).toContain('belongs to billing');
+});

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { ownerResolver, sharedSchemas } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
@@ -251,8 +252,13 @@ export async function buildShadowBase(
   return { files: parsed.length };
 }
 
-/** Hands owned schemas and their relations to the owning service's role. */
+/**
+ * Hands owned schemas and their relations to the owning service's role, and in a shared
+ * schema each table its owns: pattern matches (as apply does): base files run as the admin
+ * would otherwise leave a service unable to change its own table in the shadow.
+ */
 async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  await giveSharedTablesToOwners(client, manifest);
   const owners = manifest.services.flatMap((s) =>
     s.owns.map((schema) => ({ schema, role: s.role })),
   );
@@ -280,20 +286,52 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
       sql.push(`ALTER SCHEMA ${quoteIdent(r.schema)} OWNER TO ${quoteIdent(r.role)}`);
     }
     if (r.name !== null) {
-      const keyword =
-        r.kind === 'v'
-          ? 'VIEW'
-          : r.kind === 'm'
-            ? 'MATERIALIZED VIEW'
-            : r.kind === 'S'
-              ? 'SEQUENCE'
-              : r.kind === 'f'
-                ? 'FOREIGN TABLE'
-                : 'TABLE';
+      const keyword = ownerKeyword(r.kind);
       sql.push(
         `ALTER ${keyword} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
       );
     }
+  }
+  if (sql.length > 0) await client.query(sql.join(';\n'));
+}
+
+/** Relation kinds as ALTER … OWNER TO names them. */
+function ownerKeyword(kind: string | null): string {
+  return kind === 'v'
+    ? 'VIEW'
+    : kind === 'm'
+      ? 'MATERIALIZED VIEW'
+      : kind === 'S'
+        ? 'SEQUENCE'
+        : kind === 'f'
+          ? 'FOREIGN TABLE'
+          : 'TABLE';
+}
+
+/** In shared schemas, gives each relation a table pattern matches to its service's role (its linked sequences follow). */
+async function giveSharedTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  const schemas = sharedSchemas(manifest);
+  if (schemas.length === 0) return;
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    owner: string;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
+    [schemas],
+  );
+  const ownerOf = ownerResolver(manifest);
+  const sql: string[] = [];
+  for (const r of rows) {
+    const service = ownerOf(r.schema, r.name);
+    if (!service || service.role === r.owner) continue;
+    sql.push(
+      `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(service.role)}`,
+    );
   }
   if (sql.length > 0) await client.query(sql.join(';\n'));
 }

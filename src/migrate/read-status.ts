@@ -9,6 +9,7 @@ import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
+import { definitionOf } from './operations/registry.js';
 import {
   type OldShapeStatement,
   readStatementCounts,
@@ -170,8 +171,10 @@ function newShapeOf(active: ActiveMigration): string[] {
     for (const name of o.replacedBy) out.add(`${tableKey(o.table)}.${name}`);
   }
   for (const o of active.migration.operations) {
-    if (o.op === 'add_column') out.add(`${tableKey(o.table)}.${o.column.name}`);
-    if (o.op === 'create_table') out.add(`${tableKey(o.table)}.*`);
+    const { table, added = [], createsTable } = definitionOf(o).footprint(o);
+    if (!table) continue;
+    for (const column of added) out.add(`${tableKey(table)}.${column}`);
+    if (createsTable) out.add(`${tableKey(table)}.*`);
   }
   return [...out];
 }
@@ -193,8 +196,9 @@ function owningServices(active: ActiveMigration, manifest: Manifest | undefined)
   if (!manifest) return [];
   const owners = new Set<string>();
   for (const o of active.migration.operations) {
-    if (!('table' in o)) continue;
-    const owner = ownerOfTable(manifest, o.table.schema, o.table.name);
+    const { table } = definitionOf(o).footprint(o);
+    if (!table) continue;
+    const owner = ownerOfTable(manifest, table.schema, table.name);
     if (owner) owners.add(owner.name);
   }
   return manifest.services.filter((s) => owners.has(s.name)).map((s) => s.name);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadManifest } from '../../src/manifest/load.js';
 import type { Manifest } from '../../src/manifest/types.js';
@@ -27,6 +28,8 @@ import type { UsageSnapshot } from '../../src/usage/types.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { buildWebBundle } from '../server/web-bundle.js';
+
+const CHROMIUM = '/usr/bin/chromium';
 
 const MANIFEST = `version: 1
 services:
@@ -162,6 +165,37 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
       ['reporting', 'public.orders', 'read', 'undeclared'],
     ]);
   });
+
+  it.skipIf(!fs.existsSync(CHROMIUM) && process.env.CI !== 'true')(
+    'the page draws an ownership arrow from each service to its own tables in public, and lists them in its details',
+    async () => {
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+      });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        await page.goto(dashboard!.url);
+        await page.waitForSelector('.map-svg .table-node[data-table="public.orders"]');
+        const titles = await page.$$eval('.map-svg path.edge-owns title', (nodes) =>
+          nodes.map((n) => n.textContent).sort(),
+        );
+        expect(titles).toEqual([
+          'billing owns table public.invoices',
+          'orders owns table public.order_lines',
+          'orders owns table public.orders',
+          'reporting owns table public.report_revenue',
+        ]);
+        await page.locator('.map-svg .service-node[data-service="orders"]').click();
+        await page.waitForSelector('.details-panel [data-details-service="orders"]');
+        expect(await page.textContent('.details-panel [data-details-service="orders"]')).toContain(
+          'table public.order_lines, table public.orders',
+        );
+      } finally {
+        await browser.close();
+      }
+    },
+  );
 
   it('without a manifest the map takes each table’s owner role, not the owner of public', async () => {
     const catalog = await withClient(url, (c) => readCatalog(c));

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
-import { ownerResolver, sharedSchemas } from '../manifest/ownership.js';
+import { isSharedSchema, ownerResolver, sharedSchemas } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
@@ -220,7 +220,7 @@ export async function buildShadowBase(
     // A shared schema (tables owned through owns: patterns) stays the admin's; services that
     // own tables there create them, as they do in the database (CREATE stays with them).
     for (const pattern of service.ownsTables) {
-      if (manifest.services.some((s) => s.owns.includes(pattern.schema))) continue;
+      if (!isSharedSchema(manifest, pattern.schema)) continue;
       setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(pattern.schema)}`);
       setup.push(`GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(pattern.schema)} TO ${role}`);
     }

@@ -63,6 +63,11 @@ export function ownerOfTable(manifest: Owners, schema: string, table: string): S
   return found.kind === 'schema' || found.kind === 'table' ? found.service : undefined;
 }
 
+/** Whether a service owns a relation: its schema whole, or through one of its table patterns. */
+export function serviceOwns(service: Service, schema: string, table: string): boolean {
+  return ownerOfTable({ services: [service] }, schema, table) !== undefined;
+}
+
 /**
  * ownerOfTable with its answers remembered, for loops over a whole catalog or usage
  * snapshot (the manifest must not change while it is used).

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
-import { type Manifest, ownerOfTable, sharedSchemas } from '../manifest/types.js';
+import { isSharedSchema, ownerResolver, sharedSchemas } from '../manifest/ownership.js';
+import type { Manifest } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
@@ -252,7 +253,7 @@ export async function buildShadowBase(
     // A shared schema (tables owned through owns: patterns) stays the admin's; services that
     // own tables there create them, as they do in the database (CREATE stays with them).
     for (const pattern of service.ownsTables) {
-      if (manifest.services.some((s) => s.owns.includes(pattern.schema))) continue;
+      if (!isSharedSchema(manifest, pattern.schema)) continue;
       setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(pattern.schema)}`);
       setup.push(`GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(pattern.schema)} TO ${role}`);
     }
@@ -284,53 +285,13 @@ export async function buildShadowBase(
   return { files: parsed.length };
 }
 
-/** Relation kinds as ALTER … OWNER TO names them. */
-function ownerKeyword(kind: string | null): string {
-  return kind === 'v'
-    ? 'VIEW'
-    : kind === 'm'
-      ? 'MATERIALIZED VIEW'
-      : kind === 'S'
-        ? 'SEQUENCE'
-        : kind === 'f'
-          ? 'FOREIGN TABLE'
-          : 'TABLE';
-}
-
 /**
- * In a shared schema, the relations an `owns:` pattern matches go to that service's role, as
- * `pgpact apply` gives them (a dump or a structure.sql names no owner, or the admin): else the
- * owner's own DDL on them reads as an ownership violation. ALTER TABLE takes the table's
- * sequences and indexes along; a partition follows only a pattern matching its own name.
+ * Hands owned schemas and their relations to the owning service's role, and in a shared
+ * schema each table its owns: pattern matches (as apply does): base files run as the admin
+ * would otherwise leave a service unable to change its own table in the shadow.
  */
-async function giveTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
-  const shared = sharedSchemas(manifest);
-  if (shared.length === 0) return;
-  const { rows } = await client.query<{
-    schema: string;
-    name: string;
-    kind: string;
-    owner: string;
-  }>(
-    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`,
-    [shared],
-  );
-  const sql: string[] = [];
-  for (const r of rows) {
-    const role = ownerOfTable(manifest, r.schema, r.name)?.role;
-    if (role === undefined || role === r.owner) continue;
-    sql.push(
-      `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(role)}`,
-    );
-  }
-  if (sql.length > 0) await client.query(sql.join(';\n'));
-}
-
-/** Hands owned schemas and their relations to the owning service's role. */
 async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void> {
-  await giveTablesToOwners(client, manifest);
+  await giveSharedTablesToOwners(client, manifest);
   const owners = manifest.services.flatMap((s) =>
     s.owns.map((schema) => ({ schema, role: s.role })),
   );
@@ -362,6 +323,47 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
         `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
       );
     }
+  }
+  if (sql.length > 0) await client.query(sql.join(';\n'));
+}
+
+/** Relation kinds as ALTER … OWNER TO names them. */
+function ownerKeyword(kind: string | null): string {
+  return kind === 'v'
+    ? 'VIEW'
+    : kind === 'm'
+      ? 'MATERIALIZED VIEW'
+      : kind === 'S'
+        ? 'SEQUENCE'
+        : kind === 'f'
+          ? 'FOREIGN TABLE'
+          : 'TABLE';
+}
+
+/** In shared schemas, gives each relation a table pattern matches to its service's role (its linked sequences follow). */
+async function giveSharedTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  const schemas = sharedSchemas(manifest);
+  if (schemas.length === 0) return;
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    owner: string;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
+    [schemas],
+  );
+  const ownerOf = ownerResolver(manifest);
+  const sql: string[] = [];
+  for (const r of rows) {
+    const service = ownerOf(r.schema, r.name);
+    if (!service || service.role === r.owner) continue;
+    sql.push(
+      `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(service.role)}`,
+    );
   }
   if (sql.length > 0) await client.query(sql.join(';\n'));
 }

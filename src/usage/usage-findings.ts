@@ -5,7 +5,8 @@
 import { type Finding, sortFindings } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Contract, Manifest, Service } from '../manifest/types.js';
-import { ownerOfTable, serviceOfRole } from '../manifest/types.js';
+import { ownerOfTable } from '../manifest/ownership.js';
+import { serviceOfRole } from '../manifest/types.js';
 import type { AccessCount, RoleUsage, UsageSnapshot } from './types.js';
 
 interface ColumnRef {

@@ -17,7 +17,7 @@
  *  (c) writer errors (goal 0)
  *
  * Run: npx tsx bench/move-table.mts [--rows N] [--cycles N] [--rate TX/S] [--writers N]
- *        [--seconds S] [--pgbench PATH]
+ *        [--seconds S] [--pgbench PATH] [--lock-timeout-ms MS]
  */
 import { execFile, fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,12 +36,15 @@ import { startThrowawayServer } from '../src/postgres/local-server.js';
 // own CPU work (parsing observed statements) does not stall the writers' event loop.
 if (process.argv[2] === '--driver') {
   const url = process.argv[3]!;
+  const lockTimeoutMs = Number(process.argv[4]);
   process.on('message', async (m: { op: 'start' | 'complete'; text?: string; name?: string }) => {
     try {
       const t0 = performance.now();
       if (m.op === 'start')
-        await startMigration(url, await parseMigration(m.text!, `/bench/${m.name}.yaml`));
-      else await completeMigration(url, { force: true });
+        await startMigration(url, await parseMigration(m.text!, `/bench/${m.name}.yaml`), {
+          lockTimeoutMs,
+        });
+      else await completeMigration(url, { force: true, lockTimeoutMs });
       process.send!({ ok: true, ms: performance.now() - t0 });
     } catch (error) {
       process.send!({ ok: false, error: (error as Error).message });
@@ -59,6 +62,7 @@ const { values } = parseArgs({
     writers: { type: 'string', default: '4' },
     seconds: { type: 'string', default: '10' },
     pgbench: { type: 'string', default: '/usr/lib/postgresql/15/bin/pgbench' },
+    'lock-timeout-ms': { type: 'string', default: '2000' },
   },
 });
 const ROWS = Number(values.rows);
@@ -67,6 +71,7 @@ const RATE = Number(values.rate);
 const WRITERS = Number(values.writers);
 const SECONDS = Number(values.seconds);
 const PGBENCH = values.pgbench!;
+const LOCK_TIMEOUT_MS = Number(values['lock-timeout-ms']);
 if (!fs.existsSync(PGBENCH)) {
   console.error(`pgbench not found at ${PGBENCH}: pass --pgbench PATH`);
   process.exit(2);
@@ -210,7 +215,7 @@ INSERT INTO ${name} (batch_id, key) VALUES (:id % 100, gen_random_uuid()::text) 
 
 try {
   console.log(
-    `bench/move-table: ${fmt(ROWS)} rows, ${WRITERS} writers at ${RATE} tx/s through the old name, ${CYCLES} start+complete cycles, pgbench ${SECONDS} s per run, Postgres ${server.majorVersion}; load before: ${os
+    `bench/move-table: ${fmt(ROWS)} rows, ${WRITERS} writers at ${RATE} tx/s through the old name, ${CYCLES} start+complete cycles (lock_timeout ${LOCK_TIMEOUT_MS} ms), pgbench ${SECONDS} s per run, Postgres ${server.majorVersion}; load before: ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')} on ${os.cpus().length} CPUs`,
@@ -226,9 +231,13 @@ try {
   await admin.query('VACUUM (ANALYZE) public.batch_changes');
   await admin.query('CHECKPOINT');
 
-  const driver = fork(new URL(import.meta.url).pathname, ['--driver', server.url], {
-    execArgv: ['--import', 'tsx'],
-  });
+  const driver = fork(
+    new URL(import.meta.url).pathname,
+    ['--driver', server.url, String(LOCK_TIMEOUT_MS)],
+    {
+      execArgv: ['--import', 'tsx'],
+    },
+  );
   const replies: ((m: { ok?: boolean; ms?: number; error?: string }) => void)[] = [];
   driver.on('message', (m: { ready?: boolean; ok?: boolean; ms?: number; error?: string }) =>
     replies.shift()?.(m),

@@ -1,13 +1,14 @@
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import { formatOwnedSchema } from '../manifest/table-pattern.js';
-import { type Manifest, ownerOfSchema, ownerOfTable, serviceOfRole } from '../manifest/types.js';
+import { ownerOfSchema, ownerOfTable } from '../manifest/ownership.js';
+import { type Manifest, serviceOfRole } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
 import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import type { OldShapeUse } from './consumers.js';
-import type { MovedTable } from './move-table.js';
+import type { MovedTable } from './operations/move-table.js';
 import { tableKey } from './names.js';
 import type { StatementCount } from './observed.js';
 import { isMarked, MARKER } from './sql-run.js';

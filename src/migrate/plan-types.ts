@@ -1,4 +1,4 @@
-import type { MovedTable } from './move-table.js';
+import type { MovedTable } from './operations/move-table.js';
 import type { TableName } from './types.js';
 
 /** What the database must look like for a guarded statement to run (checked in the same transaction). */

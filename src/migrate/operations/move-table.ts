@@ -1,10 +1,11 @@
-import { findRelation } from '../postgres/catalog.js';
-import { quoteLiteral } from '../postgres/quote.js';
-import type { Fields } from './fields.js';
-import { tableKey } from './names.js';
-import { type PlanState, problem } from './plan-state.js';
-import type { ReadContext } from './read-column.js';
-import type { TableName } from './types.js';
+import { findRelation } from '../../postgres/catalog.js';
+import { quoteLiteral } from '../../postgres/quote.js';
+import type { Fields } from '../fields.js';
+import { tableKey } from '../names.js';
+import { type PlanState, problem } from '../plan-state.js';
+import type { ReadContext } from '../read-column.js';
+import type { TableName } from '../types.js';
+import type { OperationDefinition } from './definition.js';
 
 /**
  * move_table: a table moves into another schema (`ALTER TABLE … SET SCHEMA`, which carries its
@@ -14,7 +15,7 @@ import type { TableName } from './types.js';
  * resumes by running the same step again.
  */
 
-export interface MoveTableOperation {
+export interface MoveTable {
   op: 'move_table';
   table: TableName;
   /** The schema the table moves into; it keeps its name. */
@@ -30,7 +31,7 @@ export interface MovedTable {
 }
 
 /** Reads `move_table: {table, schema}`. */
-export function readMoveTable(f: Fields, ctx: ReadContext): MoveTableOperation | undefined {
+function readMoveTable(f: Fields, ctx: ReadContext): MoveTable | undefined {
   const table = f.table('table', ctx.defaultSchema);
   const schema = f.name('schema', true);
   f.reportUnknown();
@@ -49,8 +50,15 @@ export function readMoveTable(f: Fields, ctx: ReadContext): MoveTableOperation |
   return { op: 'move_table', table, schema };
 }
 
+export const moveTable: OperationDefinition<MoveTable> = {
+  kind: 'move_table',
+  spellings: [{ key: 'move_table', format: 'pgpact', read: readMoveTable }],
+  footprint: (o) => ({ table: o.table }),
+  plan: planMoveTable,
+};
+
 /** Plans one move_table: its start, complete and rollback steps, checked against the live catalog. */
-export function planMoveTable(ctx: PlanState, o: MoveTableOperation, i: number): void {
+function planMoveTable(ctx: PlanState, o: MoveTable, i: number): void {
   const from = o.table;
   const to = { schema: o.schema, name: from.name };
   const key = tableKey(from);

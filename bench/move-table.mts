@@ -264,6 +264,7 @@ try {
   let control: number[] = [];
   let quiet: number[] = [];
   let migrating = 0;
+  const worst: string[] = [];
   /** start + complete of one table there and back; the way there recorded, the way back not. */
   const cycle = async (table: string, n: number, switchWriters: boolean): Promise<number[]> => {
     const t0 = performance.now();
@@ -295,7 +296,9 @@ try {
   };
   for (let n = 1; n <= CYCLES; n++) {
     const t0 = performance.now();
-    during = during.concat(await cycle('batch_changes', n, true));
+    const taken = await cycle('batch_changes', n, true);
+    worst.push(fmt(Math.max(0, ...taken), 0));
+    during = during.concat(taken);
     const ms = performance.now() - t0;
     control = control.concat(await cycle('control', n, false));
     writers.recording = true;
@@ -309,7 +312,7 @@ try {
   console.log(
     `(a) writers' p99 during start+complete ÷ without: ${fmt(p99(during) / p99(quiet), 2)} (goal ≤ 2); ÷ during the same start+complete of a table nobody writes: ${fmt(p99(during) / p99(control), 2)}` +
       ` | p99 ${fmt(p99(during), 2)} ms during (${fmt(during.length)} statements over ${fmt(migrating / 1000, 2)} s of ${CYCLES} start+complete), ${fmt(p99(control), 2)} ms control (${fmt(control.length)}), ${fmt(p99(quiet), 2)} ms without (${fmt(quiet.length)})` +
-      `; p50 ${fmt(percentile(during, 50), 2)} / ${fmt(percentile(control, 50), 2)} / ${fmt(percentile(quiet, 50), 2)} ms; max ${fmt(during.at(-1) ?? 0, 1)} / ${fmt(control.at(-1) ?? 0, 1)} / ${fmt(quiet.at(-1) ?? 0, 1)} ms`,
+      `; slowest statement per cycle [${worst.join(', ')}] ms; p50 ${fmt(percentile(during, 50), 2)} / ${fmt(percentile(control, 50), 2)} / ${fmt(percentile(quiet, 50), 2)} ms; max ${fmt(during.at(-1) ?? 0, 1)} / ${fmt(control.at(-1) ?? 0, 1)} / ${fmt(quiet.at(-1) ?? 0, 1)} ms`,
   );
   await writers.stop();
   driver.kill();

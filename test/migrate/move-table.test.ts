@@ -286,6 +286,44 @@ services:
     }
   }, 120_000);
 
+  it('rollback after a complete that stopped half way (one view dropped) moves every table back', async () => {
+    const url = await server().createDatabase();
+    const c = await connect(url);
+    const holder = await connect(url);
+    try {
+      await createBatchTables(c);
+      const before = await shapeOf(c, 'public');
+      await startMigration(url, await parseMigration(MOVE_FILE, '/virtual/move.yaml'));
+      // A reader holding the second view makes complete stop after dropping the first.
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE public.tenant_notes IN ACCESS SHARE MODE');
+      const stopped = await completeMigration(url, {
+        force: true,
+        lockTimeoutMs: 200,
+        maxAttempts: 1,
+      }).catch((e) => e);
+      expect(stopped.code).toBe('MIGRATION_LOCK_TIMEOUT');
+      await holder.query('ROLLBACK');
+      expect((await c.query('SELECT phase FROM pgpact.migrations')).rows[0].phase).toBe(
+        'completing',
+      );
+      const half = await c.query(
+        `SELECT to_regclass('public."Batch Changes"') AS batch, to_regclass('public.tenant_notes')::text AS notes`,
+      );
+      expect(half.rows[0]).toEqual({ batch: null, notes: 'tenant_notes' });
+      const rolled = await rollbackMigration(url);
+      expect(rolled).toMatchObject({ outcome: 'rolled-back', from: 'completing' });
+      expect(await shapeOf(c, 'public')).toEqual(before);
+      expect(
+        (await c.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'Batches'`))
+          .rows[0].n,
+      ).toBe(0);
+    } finally {
+      await holder.end();
+      await c.end();
+    }
+  }, 120_000);
+
   it('refuses what it cannot move: a partitioned table, a name taken in the target schema, other operations on the table', async () => {
     const url = await server().createDatabase();
     const c = await connect(url);

@@ -216,7 +216,7 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
     );
   else if (usage) header.push(`Observed use: pg_stat_statements until ${usage.takenAt}.`);
   const incompleteUse = input.evicted
-    ? `pg_stat_statements dropped its least-used statements ${input.evicted.evictions} time${input.evicted.evictions === 1 ? '' : 's'} since its last reset to make room${input.evicted.max === undefined ? '' : ` (pg_stat_statements.max = ${input.evicted.max})`}: some writes are missing, so a table "written by no service role" may have one. Raise pg_stat_statements.max, reset it (SELECT pg_stat_statements_reset()) and run init again after a full cycle of traffic.`
+    ? `pg_stat_statements dropped its least-used statements ${input.evicted.evictions} time${input.evicted.evictions === 1 ? '' : 's'} since its last reset to make room${input.evicted.max === undefined ? '' : ` (pg_stat_statements.max = ${input.evicted.max})`}: some writes may be missing, so a table "written by no service role" may have one. Raise pg_stat_statements.max, reset it (SELECT pg_stat_statements_reset()) and run init again after a full cycle of traffic.`
     : undefined;
   if (incompleteUse && usage) header.push(`Warning: ${incompleteUse}`);
   if (proposal.adminOwnsAll)

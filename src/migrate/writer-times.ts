@@ -1,0 +1,151 @@
+import type { Queryable } from '../postgres/client.js';
+import { readCatalog } from '../postgres/catalog.js';
+import { quoteIdent } from '../postgres/quote.js';
+import { analyzeStatement } from '../sql/analyze.js';
+import { createCatalogIndex } from '../sql/catalog-index.js';
+import { loadParser } from '../sql/parse.js';
+import { isMarked, MARKER } from './sql-run.js';
+
+/**
+ * The statement times of the table's writers, from pg_stat_statements: which statements
+ * write the table (pgpact's own left out) is decided once, by the statement analyzer against
+ * the live catalog; each one's mean time before the backfill is its baseline. A sample then
+ * says how long the writers' calls since the last sample took against what the same calls
+ * took at baseline, which is independent of the mix of statements.
+ */
+
+/** Writers' calls between two samples: their time and what the same calls took at baseline. */
+export interface WriterTimesSample {
+  calls: number;
+  ms: number;
+  baselineMs: number;
+}
+
+interface Counter {
+  calls: number;
+  ms: number;
+}
+
+type Row = {
+  userid: string;
+  queryid: string;
+  calls: number;
+  ms: number;
+  role?: string;
+  query?: string | null;
+};
+
+/** A statement seen in the baseline window needs this many calls there to have a baseline of its own. */
+const MIN_WINDOW_CALLS = 3;
+/** Otherwise its mean over every call before the backfill counts, with this many calls at least. */
+const MIN_HISTORY_CALLS = 20;
+
+function key(r: { userid: string; queryid: string }): string {
+  return `${r.userid}:${r.queryid}`;
+}
+
+function countersOf(rows: Row[]): Map<string, Counter> {
+  return new Map(rows.map((r) => [key(r), { calls: r.calls, ms: r.ms }]));
+}
+
+/** Measures the table's writers against their times before the backfill. */
+export class WriterTimes {
+  /** Mean ms per call before the backfill, per `userid:queryid`. */
+  private readonly baseline = new Map<string, number>();
+  private last = new Map<string, Counter>();
+
+  private constructor(
+    private readonly client: Queryable,
+    private readonly statsFunction: string,
+    private readonly start: Map<string, Counter>,
+  ) {}
+
+  /**
+   * Takes the counters at the start of the baseline window; undefined when
+   * pg_stat_statements cannot be read (then the writers' times are not watched).
+   */
+  static async open(client: Queryable): Promise<WriterTimes | undefined> {
+    const { rows } = await client.query<{ schema: string }>(
+      `${MARKER} SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+       WHERE e.extname = 'pg_stat_statements'`,
+    );
+    if (!rows[0]) return undefined;
+    const fn = `${quoteIdent(rows[0].schema)}.pg_stat_statements`;
+    try {
+      const times = new WriterTimes(client, fn, new Map());
+      const first = await times.read(false);
+      return new WriterTimes(client, fn, countersOf(first));
+    } catch {
+      // Not loaded, or not readable by this role: nothing to judge by.
+      return undefined;
+    }
+  }
+
+  private async read(texts: boolean, only?: string[]): Promise<Row[]> {
+    const ids = only?.map((k) => k.slice(k.indexOf(':') + 1));
+    const { rows } = await this.client.query<Row>(
+      `${MARKER} SELECT s.userid::text AS userid, s.queryid::text AS queryid,
+         sum(s.calls)::float8 AS calls, sum(s.total_exec_time)::float8 AS ms
+         ${texts ? ', min(r.rolname) AS role, min(s.query) AS query' : ''}
+       FROM ${this.statsFunction}(${texts ? 'true' : 'false'}) s
+       ${texts ? 'LEFT JOIN pg_roles r ON r.oid = s.userid' : ''}
+       WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+         AND s.queryid IS NOT NULL ${ids ? 'AND s.queryid = ANY($1::bigint[])' : ''}
+       GROUP BY s.userid, s.queryid`,
+      ids ? [ids] : [],
+    );
+    return rows;
+  }
+
+  /**
+   * Ends the baseline window: the statements writing `table` (`schema.name`) and their mean
+   * time in the window (or over their history before it). Returns how many were found.
+   */
+  async takeBaseline(table: string): Promise<number> {
+    const rows = await this.read(true);
+    await loadParser();
+    const index = createCatalogIndex(await readCatalog(this.client));
+    for (const r of rows) {
+      if (!r.query || isMarked(r.query)) continue;
+      const analysis = analyzeStatement(r.query, index, {
+        ...(r.role ? { role: r.role } : {}),
+        resolveOutsideSearchPath: true,
+      });
+      if (!analysis.relations.write.includes(table)) continue;
+      const before = this.start.get(key(r));
+      const inWindow = before && r.calls >= before.calls ? r.calls - before.calls : r.calls;
+      const windowMs = before && r.calls >= before.calls ? r.ms - before.ms : r.ms;
+      if (inWindow >= MIN_WINDOW_CALLS) this.baseline.set(key(r), windowMs / inWindow);
+      else if (before && before.calls >= MIN_HISTORY_CALLS)
+        this.baseline.set(key(r), before.ms / before.calls);
+    }
+    this.last = countersOf(rows.filter((r) => this.baseline.has(key(r))));
+    return this.baseline.size;
+  }
+
+  /** Whether any writer of the table has a baseline to be judged against. */
+  get watching(): boolean {
+    return this.baseline.size > 0;
+  }
+
+  /** The writers' calls since the last sample (or the baseline). */
+  async sample(): Promise<WriterTimesSample> {
+    const sample: WriterTimesSample = { calls: 0, ms: 0, baselineMs: 0 };
+    if (!this.watching) return sample;
+    const rows = await this.read(false, [...this.baseline.keys()]);
+    for (const r of rows) {
+      const mean = this.baseline.get(key(r));
+      if (mean === undefined) continue;
+      const before = this.last.get(key(r));
+      // A counter below its last value was reset or evicted: everything in it is new.
+      const calls = before && r.calls >= before.calls ? r.calls - before.calls : r.calls;
+      const ms = before && r.calls >= before.calls ? r.ms - before.ms : r.ms;
+      this.last.set(key(r), { calls: r.calls, ms: r.ms });
+      if (calls <= 0) continue;
+      sample.calls += calls;
+      sample.ms += ms;
+      sample.baselineMs += calls * mean;
+    }
+    return sample;
+  }
+}

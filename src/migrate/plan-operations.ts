@@ -226,9 +226,16 @@ export function planTwoWay(
     assignments: news.map((n) => ({ column: n.name, expression: n.up })),
     condition: news.map((n) => `${quoteIdent(n.name)} IS NULL`).join(' AND '),
   });
+  // A type change under the same name: once the new column took the name, `old` is the new one.
+  const renamedBack = o.op === 'change_type' && o.rename === undefined;
   for (const old of olds)
-    w.complete.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(old)}` });
-  if (o.op === 'change_type' && o.rename === undefined) {
+    w.complete.push({
+      sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(old)}`,
+      ...(renamedBack
+        ? { guard: { kind: 'column-exists' as const, table: w.table, column: news[0]!.name } }
+        : {}),
+    });
+  if (renamedBack) {
     const target = news[0]!.name;
     w.complete.push({
       sql: `ALTER TABLE ${t} RENAME COLUMN ${quoteIdent(target)} TO ${quoteIdent(o.column)}`,
@@ -240,14 +247,13 @@ export function planTwoWay(
   news.forEach((n, k) => {
     if (!n.nullable) setNotNullAtComplete(w, finalNames[k]!, addNotNullCheck(ctx, w, n.name));
   });
-  const sameName = o.op === 'change_type' && o.rename === undefined;
   for (const old of olds) {
     ctx.plan.oldShape.push({
       table: w.table,
       column: old,
-      replacedBy: sameName ? [old] : finalNames,
+      replacedBy: renamedBack ? [old] : finalNames,
       operation: `${o.op} ${olds.join(', ')} -> ${finalNames.join(', ')}`,
-      blocking: !sameName,
+      blocking: !renamedBack,
     });
   }
 }

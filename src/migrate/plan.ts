@@ -81,6 +81,7 @@ function build(ctx: PlanState): MigrationPlan {
     ...ctx.undo.tables,
     ...ctx.undo.created.reverse(),
   ];
+  uniqueStepIds(ctx.plan);
   if (ctx.problems.length > 0) {
     throw new PgpactError(
       'MIGRATION_INVALID',
@@ -91,6 +92,16 @@ function build(ctx: PlanState): MigrationPlan {
     );
   }
   return ctx.plan;
+}
+
+/** A resumed run skips the steps recorded done by id: no two steps may share one. */
+function uniqueStepIds(plan: MigrationPlan): void {
+  const seen = new Map<string, number>();
+  for (const step of [...plan.expand, ...plan.validate, ...plan.complete, ...plan.rollback]) {
+    const n = (seen.get(step.id) ?? 0) + 1;
+    seen.set(step.id, n);
+    if (n > 1) step.id = `${step.id}#${n}`;
+  }
 }
 
 /** The work of an existing table, checking it exists. */

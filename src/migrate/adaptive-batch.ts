@@ -38,8 +38,12 @@ const MAX_PAUSE_MS = 2_000;
 /** How the writers' statements fared during one batch (see WriterTimes). */
 export interface WriterTimesObserved {
   calls: number;
+  /** Their time, and what the same calls took on average before the backfill. */
   ms: number;
   baselineMs: number;
+  /** Sums of their squared times, now and before: the tail (rare long waits) weighs in. */
+  squares?: number;
+  baselineSquares?: number;
 }
 
 /** The batch size and the pause after each batch, adapted after each batch. */
@@ -48,6 +52,8 @@ export class BatchSizer {
   private pause = 0;
   private why: string | undefined;
   private window: WriterTimesObserved[] = [];
+  /** Writers were judged slow and have not recovered since. */
+  private holding = false;
 
   constructor(private readonly sizing: BatchSizing) {
     this.rows = sizing.fixed ?? FIRST_ROWS;
@@ -79,18 +85,27 @@ export class BatchSizer {
 
   /**
    * The writers' slowdown over the latest samples holding enough calls: their time ÷ what
-   * the same calls took before the backfill; undefined while too few calls were seen.
+   * the same calls took before the backfill, or the same for the root mean square of their
+   * times when larger (a few calls waiting long raise it, as they raise the p99, while the
+   * mean barely moves); undefined while too few calls were seen.
    */
   private slowdown(): number | undefined {
     let calls = 0;
     let ms = 0;
     let baselineMs = 0;
+    let squares = 0;
+    let baselineSquares = 0;
     for (let i = this.window.length - 1; i >= 0; i--) {
       const s = this.window[i]!;
       calls += s.calls;
       ms += s.ms;
       baselineMs += s.baselineMs;
-      if (calls >= MIN_JUDGED_CALLS) return baselineMs > 0 ? ms / baselineMs : undefined;
+      squares += s.squares ?? 0;
+      baselineSquares += s.baselineSquares ?? 0;
+      if (calls < MIN_JUDGED_CALLS) continue;
+      if (baselineMs <= 0) return undefined;
+      const mean = ms / baselineMs;
+      return baselineSquares > 0 ? Math.max(mean, Math.sqrt(squares / baselineSquares)) : mean;
     }
     return undefined;
   }
@@ -110,27 +125,31 @@ export class BatchSizer {
     const slowdown = this.slowdown();
     if (slowdown !== undefined && slowdown > this.maxSlowdown) {
       this.rows = Math.max(MIN_ROWS, Math.floor(this.rows / 2));
-      this.pause = Math.round(
-        Math.min(MAX_PAUSE_MS, Math.max(this.sizing.targetMs / 2, this.pause * 2)),
-      );
-      this.why = `writers' statements take ${slowdown.toFixed(1)}× their time before the backfill (> ${this.maxSlowdown}): batch halved, ${Math.round(this.pause)} ms pause`;
+      // Halving comes first; writers still slow after it get a pause after each batch too.
+      if (this.holding)
+        this.pause = Math.round(
+          Math.min(MAX_PAUSE_MS, Math.max(this.sizing.targetMs / 4, this.pause * 2)),
+        );
+      this.holding = true;
+      this.why = `writers' statements take ${slowdown.toFixed(1)}× their time before the backfill (> ${this.maxSlowdown}): batch halved${this.pause > 0 ? `, ${this.pause} ms pause` : ''}`;
       // The next judgement waits for calls made under the new size.
       this.window = [];
       return;
     }
     const factor = Math.min(1.5, Math.max(0.5, this.sizing.targetMs / Math.max(1, ms)));
-    // Between the recovery mark and the factor: no growth, the pause stays.
-    // Too few calls yet to judge: growing only when not backing off.
+    // Between the recovery mark and the factor, or too few calls since backing off: no growth,
+    // the pause stays.
     const recovered =
-      slowdown === undefined ? this.pause === 0 : slowdown <= 1 + (this.maxSlowdown - 1) / 2;
+      slowdown === undefined ? !this.holding : slowdown <= 1 + (this.maxSlowdown - 1) / 2;
     if (!recovered) {
       this.rows = Math.max(MIN_ROWS, Math.round(this.rows * Math.min(1, factor)));
       return;
     }
+    this.holding = false;
     this.pause = this.pause / 2 < 5 ? 0 : Math.round(this.pause / 2);
     this.why =
       this.pause > 0
-        ? `writers' statements back near their time before the backfill: ${Math.round(this.pause)} ms pause, shrinking`
+        ? `writers' statements back near their time before the backfill: ${this.pause} ms pause, shrinking`
         : undefined;
     this.rows = Math.min(MAX_ROWS, Math.max(MIN_ROWS, Math.round(this.rows * factor)));
   }
@@ -147,6 +166,7 @@ export const BASELINE_WINDOW_MS = 250;
 export class WriterWatch {
   private times: WriterTimes | undefined;
   private windowStart = 0;
+  private pending: Promise<WriterTimesObserved | undefined> | undefined;
 
   private constructor(
     private readonly client: pg.Client,
@@ -202,14 +222,16 @@ export class WriterWatch {
       writersWaited = Math.max(writersWaited, rows[0]?.n ?? 0);
     }
     const result = await batch;
-    const writerTimes = this.times?.watching
-      ? await this.times.sample().catch(() => undefined)
-      : undefined;
+    // Off the batch's path: the writers' times up to now are read while the next batch runs and
+    // judged after it (one batch late, no round trip between batches).
+    const writerTimes = await this.pending;
+    this.pending = this.times?.watching ? this.times.sample().catch(() => undefined) : undefined;
     return { result, writersWaited, ...(writerTimes ? { writerTimes } : {}) };
   }
 
   /** Closes the watching session. */
   async close(): Promise<void> {
+    await this.pending;
     await this.client.end().catch(() => undefined);
   }
 }

@@ -19,11 +19,22 @@ export interface WriterTimesSample {
   calls: number;
   ms: number;
   baselineMs: number;
+  /** The sum of their squared times, and what it was for as many calls at baseline. */
+  squares: number;
+  baselineSquares: number;
 }
 
 interface Counter {
   calls: number;
   ms: number;
+  /** Sum of squared times (from the mean and the population stddev pg_stat_statements keeps). */
+  squares: number;
+}
+
+/** Mean and mean square of one statement's time before the backfill. */
+interface Baseline {
+  mean: number;
+  meanSquare: number;
 }
 
 type Row = {
@@ -31,6 +42,7 @@ type Row = {
   queryid: string;
   calls: number;
   ms: number;
+  squares: number;
   role?: string;
   query?: string | null;
 };
@@ -45,13 +57,23 @@ function key(r: { userid: string; queryid: string }): string {
 }
 
 function countersOf(rows: Row[]): Map<string, Counter> {
-  return new Map(rows.map((r) => [key(r), { calls: r.calls, ms: r.ms }]));
+  return new Map(rows.map((r) => [key(r), { calls: r.calls, ms: r.ms, squares: r.squares }]));
+}
+
+/** The calls, time and squares added between two readings of a counter (a reset one counts from zero). */
+function delta(now: Counter, before: Counter | undefined): Counter {
+  if (!before || now.calls < before.calls) return now;
+  return {
+    calls: now.calls - before.calls,
+    ms: now.ms - before.ms,
+    squares: now.squares - before.squares,
+  };
 }
 
 /** Measures the table's writers against their times before the backfill. */
 export class WriterTimes {
   /** Mean ms per call before the backfill, per `userid:queryid`. */
-  private readonly baseline = new Map<string, number>();
+  private readonly baseline = new Map<string, Baseline>();
   private last = new Map<string, Counter>();
 
   private constructor(
@@ -85,7 +107,8 @@ export class WriterTimes {
     const ids = only?.map((k) => k.slice(k.indexOf(':') + 1));
     const { rows } = await this.client.query<Row>(
       `${MARKER} SELECT s.userid::text AS userid, s.queryid::text AS queryid,
-         sum(s.calls)::float8 AS calls, sum(s.total_exec_time)::float8 AS ms
+         sum(s.calls)::float8 AS calls, sum(s.total_exec_time)::float8 AS ms,
+         sum(s.stddev_exec_time ^ 2 * s.calls + CASE WHEN s.calls > 0 THEN s.total_exec_time ^ 2 / s.calls ELSE 0 END)::float8 AS squares
          ${texts ? ', min(r.rolname) AS role, min(s.query) AS query' : ''}
        FROM ${this.statsFunction}(${texts ? 'true' : 'false'}) s
        ${texts ? 'LEFT JOIN pg_roles r ON r.oid = s.userid' : ''}
@@ -113,11 +136,18 @@ export class WriterTimes {
       });
       if (!analysis.relations.write.includes(table)) continue;
       const before = this.start.get(key(r));
-      const inWindow = before && r.calls >= before.calls ? r.calls - before.calls : r.calls;
-      const windowMs = before && r.calls >= before.calls ? r.ms - before.ms : r.ms;
-      if (inWindow >= MIN_WINDOW_CALLS) this.baseline.set(key(r), windowMs / inWindow);
-      else if (before && before.calls >= MIN_HISTORY_CALLS)
-        this.baseline.set(key(r), before.ms / before.calls);
+      const inWindow = delta(r, before);
+      const basis =
+        inWindow.calls >= MIN_WINDOW_CALLS
+          ? inWindow
+          : before && before.calls >= MIN_HISTORY_CALLS
+            ? before
+            : undefined;
+      if (basis)
+        this.baseline.set(key(r), {
+          mean: basis.ms / basis.calls,
+          meanSquare: basis.squares / basis.calls,
+        });
     }
     this.last = countersOf(rows.filter((r) => this.baseline.has(key(r))));
     return this.baseline.size;
@@ -130,21 +160,27 @@ export class WriterTimes {
 
   /** The writers' calls since the last sample (or the baseline). */
   async sample(): Promise<WriterTimesSample> {
-    const sample: WriterTimesSample = { calls: 0, ms: 0, baselineMs: 0 };
+    const sample: WriterTimesSample = {
+      calls: 0,
+      ms: 0,
+      baselineMs: 0,
+      squares: 0,
+      baselineSquares: 0,
+    };
     if (!this.watching) return sample;
     const rows = await this.read(false, [...this.baseline.keys()]);
     for (const r of rows) {
-      const mean = this.baseline.get(key(r));
-      if (mean === undefined) continue;
-      const before = this.last.get(key(r));
+      const base = this.baseline.get(key(r));
+      if (base === undefined) continue;
       // A counter below its last value was reset or evicted: everything in it is new.
-      const calls = before && r.calls >= before.calls ? r.calls - before.calls : r.calls;
-      const ms = before && r.calls >= before.calls ? r.ms - before.ms : r.ms;
-      this.last.set(key(r), { calls: r.calls, ms: r.ms });
-      if (calls <= 0) continue;
-      sample.calls += calls;
-      sample.ms += ms;
-      sample.baselineMs += calls * mean;
+      const d = delta(r, this.last.get(key(r)));
+      this.last.set(key(r), { calls: r.calls, ms: r.ms, squares: r.squares });
+      if (d.calls <= 0) continue;
+      sample.calls += d.calls;
+      sample.ms += d.ms;
+      sample.baselineMs += d.calls * base.mean;
+      sample.squares += Math.max(0, d.squares);
+      sample.baselineSquares += d.calls * base.meanSquare;
     }
     return sample;
   }

@@ -24,38 +24,42 @@ describe('adaptive batch size', () => {
     expect(sizer.size).toBe(200_000);
   });
 
-  it('writers slower than before the backfill: halves and pauses, holds while too few calls say anything, recovers once they are back', () => {
+  it('writers slower than before the backfill: halves, then pauses too while they stay slow, holds while too few calls say anything, recovers once they are back', () => {
     const sizer = new BatchSizer({ targetMs: 100 });
     for (let i = 0; i < 4; i++) sizer.observe(50, 0, { calls: 40, ms: 40, baselineMs: 40 });
     expect(sizer.size).toBe(5_063); // on time writers: grows as usual
     expect(sizer.pauseMs).toBe(0);
     expect(sizer.backoff).toBeUndefined();
-    // Writers' calls take 3× what the same calls took before: halved, a pause of half the target.
+    // Writers' calls take 3× what the same calls took before: halved first, no pause yet.
     sizer.observe(50, 0, { calls: 40, ms: 120, baselineMs: 40 });
     expect(sizer.size).toBe(2_531);
-    expect(sizer.pauseMs).toBe(50);
-    expect(sizer.backoff).toMatch(/^writers' statements take 3\.0× their time before the backfill/);
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.backoff).toBe(
+      "writers' statements take 3.0× their time before the backfill (> 1.5): batch halved",
+    );
     // Too few calls since (4 < 10): nothing judged, and no growth while backing off.
     sizer.observe(10, 0, { calls: 4, ms: 40, baselineMs: 4 });
     expect(sizer.size).toBe(2_531);
-    expect(sizer.pauseMs).toBe(50);
-    // Still slow (calls of two samples together): halved again, the pause doubles.
+    // Still slow (calls of two samples together): halved again, and a pause of a quarter of the target.
     sizer.observe(10, 0, { calls: 8, ms: 40, baselineMs: 8 });
     expect(sizer.size).toBe(1_265);
-    expect(sizer.pauseMs).toBe(100);
+    expect(sizer.pauseMs).toBe(25);
+    expect(sizer.backoff).toMatch(
+      /6\.7× their time before the backfill \(> 1\.5\): batch halved, 25 ms pause$/,
+    );
     // Between the recovery mark (1.25) and the factor (1.5): held, pause kept.
     sizer.observe(10, 0, { calls: 20, ms: 28, baselineMs: 20 });
     expect(sizer.size).toBe(1_265);
-    expect(sizer.pauseMs).toBe(100);
+    expect(sizer.pauseMs).toBe(25);
     // Back to their baseline: the pause halves each batch, the size grows again.
     sizer.observe(10, 0, { calls: 20, ms: 20, baselineMs: 20 });
     expect(sizer.size).toBe(1_898);
-    expect(sizer.pauseMs).toBe(50);
-    expect(sizer.backoff).toMatch(/back near their time before the backfill: 50 ms pause/);
+    expect(sizer.pauseMs).toBe(13);
+    expect(sizer.backoff).toMatch(/back near their time before the backfill: 13 ms pause/);
     for (let i = 0; i < 5; i++) sizer.observe(10, 0, { calls: 20, ms: 20, baselineMs: 20 });
     expect(sizer.pauseMs).toBe(0);
     expect(sizer.backoff).toBeUndefined();
-    expect(sizer.size).toBeGreaterThan(10_000);
+    expect(sizer.size).toBe(14_417);
   });
 
   it('the slowdown is judged on calls against their own baseline, so a changing mix of statements is no slowdown', () => {
@@ -73,6 +77,21 @@ describe('adaptive batch size', () => {
     expect(sizer.pauseMs).toBe(2_000);
     expect(sizer.backoff).toMatch(
       /2\.5× their time before the backfill \(> 2\): batch halved, 2000 ms pause/,
+    );
+  });
+
+  it('a few calls waiting long count through the root mean square of the times, where the mean barely moves', () => {
+    // Before: 1 ms each, stddev 0.5 ms (mean square 1.25). Now 1 call in 100 waited 50 ms on a lock.
+    const tail = { calls: 100, ms: 99 + 50, baselineMs: 100 };
+    const squares = { squares: 99 * 1.25 + 50 * 50, baselineSquares: 100 * 1.25 };
+    const byMean = new BatchSizer({ targetMs: 100 });
+    byMean.observe(100, 0, tail);
+    expect(byMean.size).toBe(1_000); // 1.49×: held, not halved
+    const byTail = new BatchSizer({ targetMs: 100 });
+    byTail.observe(100, 0, { ...tail, ...squares });
+    expect(byTail.size).toBe(500);
+    expect(byTail.backoff).toMatch(
+      /^writers' statements take 4\.6× their time before the backfill/,
     );
   });
 

@@ -13,6 +13,7 @@
  *
  * Run: npx tsx bench/migrate.mts [--rows N] [--runs N] [--rate TX/S] [--batch-size N] [--batch-time MS] [--writers N]
  */
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -212,6 +213,9 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
   let backfillStart = 0;
   let backfillEnd = 0;
   let backfillRows = 0;
+  let throttledMs = 0;
+  const sizes: number[] = [];
+  let backoffs = 0;
   t0 = performance.now();
   await startMigration(server.url, migration, {
     ...(BATCH === undefined ? { batchTimeMs: BATCH_TIME } : { batchSize: BATCH }),
@@ -223,7 +227,12 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
         backfillStart = performance.now();
       }
     },
+    onThrottle: (message) => {
+      if (/ backs off: /.test(message)) backoffs++;
+    },
     onProgress: (p) => {
+      if (p.pace?.batchSize !== undefined) sizes.push(p.pace.batchSize);
+      throttledMs = p.pace?.throttledMs ?? throttledMs;
       if (p.done) {
         backfillEnd = performance.now();
         backfillRows = p.rowsDone;
@@ -254,7 +263,11 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
     `${label} run ${i}: (a) ${fmt(figures.a, 2)}  (b) ${fmt(figures.b, 2)} [raw UPDATE ${fmt(figures.bRaw, 2)}]  (c) ${figures.errors} errors${figures.errors > 0 ? ` (first: ${writers.errors[0]})` : ''}` +
       `  | raw ${fmt(rawRate)} rows/s, backfill ${fmt(backfillRate)} rows/s (${fmt(backfillRows)} rows, ${fmt(backfillSeconds, 2)} s; start ${fmt(startSeconds, 2)} s)` +
       `  | writers p99 ${fmt(p99Quiet, 2)} ms quiet, ${fmt(percentile(during, 99), 2)} ms backfill, ${fmt(percentile(duringRaw, 99), 2)} ms raw UPDATE (${fmt(quiet.length)}/${fmt(during.length)}/${fmt(duringRaw.length)} statements)` +
-      `  | old <> down(new): ${figures.inconsistent}`,
+      `  | batches ${fmt(sizes.length)} of ${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} rows, ${backoffs} back-offs, ${fmt(throttledMs)} ms paused` +
+      `  | old <> down(new): ${figures.inconsistent}  | load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
   return figures;
 }

@@ -1,3 +1,4 @@
+import type { CatalogSnapshot } from '../catalog-types.js';
 import type { Queryable } from '../postgres/client.js';
 import { readCatalog } from '../postgres/catalog.js';
 import { quoteIdent } from '../postgres/quote.js';
@@ -76,6 +77,9 @@ export class WriterTimes {
   private readonly baseline = new Map<string, Baseline>();
   private last = new Map<string, Counter>();
 
+  /** The parser and the catalog, loaded while the baseline window runs. */
+  private analyzer: Promise<CatalogSnapshot> | undefined;
+
   private constructor(
     private readonly client: Queryable,
     private readonly statsFunction: string,
@@ -96,7 +100,10 @@ export class WriterTimes {
     try {
       const times = new WriterTimes(client, fn, new Map());
       const first = await times.read(false);
-      return new WriterTimes(client, fn, countersOf(first));
+      const opened = new WriterTimes(client, fn, countersOf(first));
+      opened.analyzer = Promise.all([loadParser(), readCatalog(client)]).then(([, c]) => c);
+      opened.analyzer.catch(() => undefined);
+      return opened;
     } catch {
       // Not loaded, or not readable by this role: nothing to judge by.
       return undefined;
@@ -125,9 +132,9 @@ export class WriterTimes {
    * time in the window (or over their history before it). Returns how many were found.
    */
   async takeBaseline(table: string): Promise<number> {
+    const catalog = await (this.analyzer ?? loadParser().then(() => readCatalog(this.client)));
     const rows = await this.read(true);
-    await loadParser();
-    const index = createCatalogIndex(await readCatalog(this.client));
+    const index = createCatalogIndex(catalog);
     for (const r of rows) {
       if (!r.query || isMarked(r.query)) continue;
       const analysis = analyzeStatement(r.query, index, {

@@ -290,7 +290,12 @@ try {
   ] as const) {
     const all: RunFigures[] = [];
     for (let i = 1; i <= RUNS; i++) all.push(await run(label, rate, i));
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    // Of an even count: the mean of the middle two.
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((x, y) => x - y);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
     console.log(
       `${label}: (a) median ${fmt(median(all.map((f) => f.a)), 2)} [${all.map((f) => fmt(f.a, 2)).join(', ')}]  (b) median ${fmt(median(all.map((f) => f.b)), 2)} [${all.map((f) => fmt(f.b, 2)).join(', ')}], raw UPDATE's [${all.map((f) => fmt(f.bRaw, 2)).join(', ')}]  (c) ${all.reduce((n, f) => n + f.errors, 0)} errors  ${goals}\n`,
     );

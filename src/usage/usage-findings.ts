@@ -99,7 +99,7 @@ function accessFindings(
         object: relation,
         consumers,
         location,
-        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it`,
+        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it; ${owner ? `${formatTableRef(schema, table)} belongs to service ${owner.name}` : `no service owns ${formatTableRef(schema, table)}`}`,
         suggestion: `declare ${key}: ${formatTableRef(schema, table)} for service ${service.name}`,
       });
     }

@@ -124,9 +124,11 @@ function applyError(
   text: string,
   offset: number,
   error: unknown,
+  /** Where the statement's first token is: the place for an error Postgres gives no position. */
+  firstToken = offset,
 ): PgpactError {
   const e = error as { message?: string; position?: string; code?: string };
-  const at = caretAt(text, offset + (e.position ? Number(e.position) : 1));
+  const at = caretAt(text, e.position ? offset + Number(e.position) : firstToken + 1);
   const problem: Problem = {
     code: e.code ?? 'MIGRATION_INVALID',
     message: e.message ?? String(error),
@@ -146,6 +148,37 @@ function applyError(
       cause: error,
     },
   );
+}
+
+/**
+ * The error of a file sent whole, at the statement that failed. Postgres gives no position
+ * for many errors (an extension that is not available, a missing role): the file then ran
+ * in one implicit transaction, rolled back, so its statements run again one by one in a
+ * transaction that is rolled back too, until one fails. Files with their own BEGIN/COMMIT
+ * (parts may have stayed) keep the error at the file's start.
+ */
+async function locateFailure(
+  client: Queryable,
+  p: { file: BaseFile; display: string; text: string; statements: MigrationStatement[] },
+  error: unknown,
+): Promise<PgpactError> {
+  const whole = applyError(p.file, p.display, p.text, 0, error);
+  if ((error as { position?: string }).position) return whole;
+  const parsed = p.statements.length > 0 ? p.statements : parseMigrationText(p.text, p.display);
+  if (!Array.isArray(parsed) || parsed.some((s) => s.type === 'TransactionStmt')) return whole;
+  await client.query('BEGIN');
+  try {
+    for (const s of parsed) {
+      try {
+        await client.query(s.sql);
+      } catch (again) {
+        return applyError(p.file, p.display, p.text, s.start, again, s.offset);
+      }
+    }
+    return whole;
+  } finally {
+    await client.query('ROLLBACK');
+  }
 }
 
 /**
@@ -235,14 +268,14 @@ export async function buildShadowBase(
       try {
         await client.query(p.text);
       } catch (error) {
-        throw applyError(p.file, p.display, p.text, 0, error);
+        throw await locateFailure(client, p, error);
       }
     } else {
       for (const s of p.statements) {
         try {
           await client.query(s.sql);
         } catch (error) {
-          throw applyError(p.file, p.display, p.text, s.start, error);
+          throw applyError(p.file, p.display, p.text, s.start, error, s.offset);
         }
       }
     }
@@ -286,9 +319,8 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
       sql.push(`ALTER SCHEMA ${quoteIdent(r.schema)} OWNER TO ${quoteIdent(r.role)}`);
     }
     if (r.name !== null) {
-      const keyword = ownerKeyword(r.kind);
       sql.push(
-        `ALTER ${keyword} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
+        `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
       );
     }
   }

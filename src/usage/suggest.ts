@@ -67,6 +67,7 @@ export function suggestContracts(
   };
   const notes: string[] = [];
   const own: string[] = [];
+  const unowned = new Set<string>();
   const catalogOwnerRole = catalog ? ownerRoleFromCatalog(catalog, () => false) : undefined;
   for (const role of usage.roles) {
     if (role.pgpactRole !== undefined) {
@@ -99,6 +100,11 @@ export function suggestContracts(
       const contracts: Record<string, string[]> = {};
       for (const [relation, columns] of [...access[kind]].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { schema, table } = relationParts(usage, relation);
+        // A contract on a table no service owns is refused by the manifest: claim it first.
+        if (manifest && !ownerOfTable(manifest, schema, table)) {
+          unowned.add(formatTableRef(schema, table));
+          continue;
+        }
         let names = [...columns].sort();
         if (names.length === 0) {
           const any = firstColumn(relation);
@@ -112,6 +118,7 @@ export function suggestContracts(
       }
       if (Object.keys(contracts).length > 0) entry[kind] = contracts;
     }
+    if (service && Object.keys(entry).length === 0) continue;
     services[service?.name ?? role.role] = entry;
     if (!service)
       notes.push(
@@ -131,6 +138,11 @@ export function suggestContracts(
     `# Contracts declaring what each role used in database ${usage.database} (${window}).`,
     '# Merge into pgpact.yaml under services:; own schemas and tables are left out.',
     ...notes.map((n) => `# - ${n}`),
+    ...(unowned.size > 0
+      ? [
+          `# Left out, used but owned by no service of the manifest (a contract needs an owner: add each to the owns: of the service whose data it is, then run this again): ${[...unowned].sort().join(', ')}`,
+        ]
+      : []),
     ...(own.length > 0 ? [`# Left out, pgpact's own roles (not services): ${own.join(', ')}`] : []),
   ];
   return `${header.join('\n')}\n${Object.keys(services).length === 0 ? 'services: {}\n' : doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;

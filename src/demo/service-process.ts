@@ -146,3 +146,31 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/**
+ * Waits until a service's GET /health answers 200 (its pool reaches the database): the
+ * readiness check a load balancer makes before sending a new instance traffic.
+ */
+export async function waitUntilReady(
+  url: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (options.signal?.aborted || Date.now() > deadline) {
+      throw new PgpactError('DEMO_FAILED', `${url}/health did not answer 200 (${last})`, {
+        hint: 'the new instance is not ready: the old one keeps the traffic',
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -21,7 +21,8 @@ import { createDemoDatabase, dropDemoDatabase, markDemoRoles } from './demo-data
 import { exampleDir, exampleManifestFile, exampleProgram } from './example-files.js';
 import { type KeptDemo, stopKeptProcesses, writeKeptDemo } from './keep-state.js';
 import { startDetachedTraffic } from './detached-traffic.js';
-import { type ServiceProcess, startServiceProcess, waitUntilReady } from './service-process.js';
+import { deployWithHandover } from './deploy.js';
+import { type ServiceProcess, startServiceProcess } from './service-process.js';
 import type { DemoService, RestartedService, RestartOptions } from './types.js';
 
 /** The example's services, the entry point of each and its pool size (below its role's connection limit). */
@@ -250,39 +251,22 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
       const spec = SERVICES.find((s) => s.name === name);
       if (!current || !spec) throw new Error(`no service ${name} in the demo`);
       const before = services[name]!;
-      // Deployed as in production: the new instance on a free port next to the old one ...
-      const began = performance.now();
-      let next: DemoService;
-      try {
-        next = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, 0);
-        await waitUntilReady(next.url, { signal: options.signal });
-      } catch (error) {
-        // Not ready: the old instance keeps the traffic, as a load balancer would leave it.
-        await processes.get(name)?.stop(1000);
-        processes.set(name, current);
-        services[name] = before;
-        throw error;
-      }
-      const readyMs = performance.now() - began;
-      // ... takes the traffic; the requests still in flight to the old one are answered by it ...
-      const { inFlightAtSwitch } = await traffic.setTarget(
-        name as 'users' | 'invoicing' | 'reporting',
-        next.url,
-      );
-      // ... and only then the old one drains: stops accepting, finishes, closes its sockets, exits.
-      const drainBegan = performance.now();
-      await current.stop();
-      const drainMs = performance.now() - drainBegan;
-      const oldExitCode = await current.exited;
-      return {
-        ...next,
-        handover: {
-          readyMs: Math.round(readyMs),
-          inFlightAtSwitch,
-          drainMs: Math.round(drainMs),
-          oldExitCode,
+      let startedNew: ServiceProcess | undefined;
+      return deployWithHandover({
+        current,
+        signal: options.signal,
+        startNew: async () => {
+          const next = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, 0);
+          startedNew = processes.get(name);
+          return next;
         },
-      };
+        stopNew: async () => startedNew?.stop(1000),
+        keepOld: async () => {
+          processes.set(name, current);
+          services[name] = before;
+        },
+        moveTraffic: (url) => traffic.setTarget(name as 'users' | 'invoicing' | 'reporting', url),
+      });
     };
 
     const leaveRunning = async (): Promise<KeptDemo> => {
@@ -365,7 +349,7 @@ export class DemoInterrupted extends Error {
 }
 
 /** The pid in a data directory's postmaster.pid, if readable. */
-function postmasterPid(dataDir: string): number | undefined {
+export function postmasterPid(dataDir: string): number | undefined {
   try {
     const pid = Number(
       fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],

@@ -87,12 +87,15 @@ export interface DemoContext {
   progress(text: string): void;
 }
 
-/** One chapter of the story: a module in src/demo/chapters/, listed in chapters/index.ts. */
-export interface DemoChapter {
+/**
+ * One chapter of the story: a module in src/demo/chapters/, listed in chapters/index.ts
+ * (the monolith's: src/demo/monolith/chapters/, with a MonolithContext).
+ */
+export interface DemoChapter<C = DemoContext> {
   /** Stable id, kebab-case, e.g. `ownership-enforced`. */
   id: string;
   title: string;
   /** The line of the article this chapter answers. */
   articleQuote: string;
-  run(ctx: DemoContext): Promise<ChapterResult>;
+  run(ctx: C): Promise<ChapterResult>;
 }

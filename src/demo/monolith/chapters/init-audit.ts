@@ -7,7 +7,13 @@ import { ChapterReport } from '../../chapter-report.js';
 import type { DemoChapter } from '../../types.js';
 import { runSampleQueries } from '../sample-queries.js';
 import type { MonolithContext } from '../types.js';
-import { serviceUrls, trafficSummary } from './story-helpers.js';
+import {
+  describeProbe,
+  forbiddenWrite,
+  probeAs,
+  serviceUrls,
+  trafficSummary,
+} from './story-helpers.js';
 
 /** Chapter: `pgpact init` writes the first manifest; `apply` in audit mode changes no answer. */
 export const initAuditChapter: DemoChapter<MonolithContext> = {
@@ -20,6 +26,8 @@ export const initAuditChapter: DemoChapter<MonolithContext> = {
     const from = Date.now();
     const urls = serviceUrls(ctx);
     const before = await runSampleQueries(urls);
+    const write = forbiddenWrite('public');
+    const writeBefore = await probeAs(ctx.adminUrl, 'reporting', write);
     report.did(
       `ran ${before.length} statements as the services' own roles (reads, and writes rolled back) on rows the traffic leaves alone`,
     );
@@ -83,6 +91,18 @@ export const initAuditChapter: DemoChapter<MonolithContext> = {
     );
 
     const after = await runSampleQueries(urls);
+    const writeAfter = await probeAs(ctx.adminUrl, 'reporting', write);
+    report.measured(
+      `as in any monolith, reporting may change invoices: ${write} (rolled back) before pgpact ${describeProbe(writeBefore)}; after apply in audit mode ${describeProbe(writeAfter)}`,
+      {
+        name: 'forbiddenWrite',
+        value: { before: writeBefore.allowed, afterAudit: writeAfter.allowed },
+      },
+    );
+    report.expect(
+      writeBefore.allowed && writeAfter.allowed,
+      'audit mode changed what reporting, a role of no service yet, may write',
+    );
     const changed = after.filter(
       (a, i) => JSON.stringify(a.answer) !== JSON.stringify(before[i]!.answer),
     );

@@ -10,7 +10,7 @@ import { suggestContracts } from '../../../usage/suggest.js';
 import { ChapterReport } from '../../chapter-report.js';
 import type { DemoChapter } from '../../types.js';
 import type { MonolithContext } from '../types.js';
-import { trafficSummary } from './story-helpers.js';
+import { describeProbe, forbiddenWrite, probeAs, trafficSummary } from './story-helpers.js';
 
 /** How long observe watches the traffic. */
 const WINDOW_MS = 2000;
@@ -95,6 +95,17 @@ export const observeReaderChapter: DemoChapter<MonolithContext> = {
     ctx.progress('pgpact apply');
     const applied = await applyProvisioning(ctx.adminUrl, manifest, { stateDir: ctx.stateDir });
     report.did(`pgpact apply: ${applied.steps.length} steps (reporting is a service now)`);
+    // A service in audit mode reads every table (reported) but writes only what it declared.
+    const write = forbiddenWrite('public');
+    const probe = await probeAs(ctx.adminUrl, 'reporting', write);
+    report.measured(
+      `reporting, a service now (audit mode: reads anything, writes what it declared): ${write} ${describeProbe(probe)}`,
+      { name: 'forbiddenWrite', value: { allowed: probe.allowed, sqlstate: probe.sqlstate } },
+    );
+    report.expect(
+      !probe.allowed && probe.sqlstate === '42501',
+      `reporting may still write invoices: ${probe.message}`,
+    );
 
     const traffic = trafficSummary(ctx, from, Date.now());
     report.measured(`traffic through the chapter: ${traffic.line}`, {

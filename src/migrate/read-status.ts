@@ -8,6 +8,7 @@ import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
+import { definitionOf } from './operations/registry.js';
 import {
   type OldShapeStatement,
   readStatementCounts,
@@ -169,8 +170,10 @@ function newShapeOf(active: ActiveMigration): string[] {
     for (const name of o.replacedBy) out.add(`${tableKey(o.table)}.${name}`);
   }
   for (const o of active.migration.operations) {
-    if (o.op === 'add_column') out.add(`${tableKey(o.table)}.${o.column.name}`);
-    if (o.op === 'create_table') out.add(`${tableKey(o.table)}.*`);
+    const { table, added = [], createsTable } = definitionOf(o).footprint(o);
+    if (!table) continue;
+    for (const column of added) out.add(`${tableKey(table)}.${column}`);
+    if (createsTable) out.add(`${tableKey(table)}.*`);
   }
   return [...out];
 }
@@ -191,7 +194,8 @@ function owningServices(active: ActiveMigration, manifest: Manifest | undefined)
   if (!manifest) return [];
   const schemas = new Set<string>();
   for (const o of active.migration.operations) {
-    if ('table' in o) schemas.add(o.table.schema);
+    const { table } = definitionOf(o).footprint(o);
+    if (table) schemas.add(table.schema);
   }
   return manifest.services.filter((s) => s.owns.some((o) => schemas.has(o))).map((s) => s.name);
 }

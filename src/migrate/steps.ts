@@ -103,11 +103,20 @@ export async function runStep(ctx: StepContext, step: Step): Promise<void> {
   ctx.onStep?.(step.description);
   switch (step.kind) {
     case 'ddl':
-      return runInTransaction(ctx, step.description, step.statements);
     case 'once': {
+      // Recorded in the step's own transaction: a rerun after a kill skips exactly the steps
+      // whose effect committed. Statements that are safe to repeat alone are not enough: a
+      // contract that drops a column and renames its replacement to the same name would, run
+      // again, drop the replacement (issue 14).
       if (ctx.stepsDone.includes(step.id)) return;
-      if (step.onlyIfDone !== undefined && !ctx.stepsDone.includes(step.onlyIfDone)) return;
-      await runInTransaction(ctx, step.description, [{ sql: step.sql }], (client) =>
+      if (
+        step.kind === 'once' &&
+        step.onlyIfDone !== undefined &&
+        !ctx.stepsDone.includes(step.onlyIfDone)
+      )
+        return;
+      const statements = step.kind === 'ddl' ? step.statements : [{ sql: step.sql }];
+      await runInTransaction(ctx, step.description, statements, (client) =>
         markStepDone(client, ctx.migration, step.id),
       );
       ctx.stepsDone.push(step.id);

@@ -93,6 +93,8 @@ export function runCli(
     killAfterMs?: number;
     trigger?: RegExp;
     onTrigger?: () => void;
+    /** SIGKILLs the process when this settles (a kill point the test waits for, not a timer). */
+    killWhen?: Promise<unknown>;
     env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<CliRun> {
@@ -130,6 +132,10 @@ export function runCli(
       if (options.trigger?.test(stderr)) arm();
     });
     if (!options.trigger) arm();
+    options.killWhen?.then(
+      () => child.kill('SIGKILL'),
+      () => child.kill('SIGKILL'),
+    );
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

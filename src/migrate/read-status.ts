@@ -1,4 +1,5 @@
 import { PgpactError } from '../errors.js';
+import { ownerOfTable } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
@@ -190,14 +191,17 @@ function oldShapeOf(active: ActiveMigration): string[] {
   ];
 }
 
+/** The services owning the tables the migration changes (in a shared schema, each table's own). */
 function owningServices(active: ActiveMigration, manifest: Manifest | undefined): string[] {
   if (!manifest) return [];
-  const schemas = new Set<string>();
+  const owners = new Set<string>();
   for (const o of active.migration.operations) {
     const { table } = definitionOf(o).footprint(o);
-    if (table) schemas.add(table.schema);
+    if (!table) continue;
+    const owner = ownerOfTable(manifest, table.schema, table.name);
+    if (owner) owners.add(owner.name);
   }
-  return manifest.services.filter((s) => s.owns.some((o) => schemas.has(o))).map((s) => s.name);
+  return manifest.services.filter((s) => owners.has(s.name)).map((s) => s.name);
 }
 
 /** A rate is kept this long without a new batch, then dropped (the backfill may have stopped). */

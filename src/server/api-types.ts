@@ -55,8 +55,10 @@ export interface MapService {
   team?: string;
   contact?: string;
   enforcement?: 'enforce' | 'audit';
-  /** Schemas it owns (manifest; without a manifest: schemas its role owns). */
+  /** Schemas it owns whole (manifest; without a manifest: schemas its role owns with every table in them). */
   owns: string[];
+  /** Tables (`schema.table` ids) it owns in schemas it does not own whole (shared schemas such as `public`). */
+  ownsTables?: string[];
   /** False for a role seen only in observed usage. */
   inManifest: boolean;
 }

@@ -141,7 +141,16 @@ export async function setUpMonolith(options: MonolithSetupOptions): Promise<Mono
       };
       return services[name]!;
     };
-    for (const s of SERVICES) await start(s.name, s.entry, {});
+    // Started in parallel; listed in the story's order (A, B, C), processes too.
+    const first = await Promise.all(SERVICES.map((s) => start(s.name, s.entry, {})));
+    for (const s of first) {
+      delete services[s.name];
+      services[s.name] = s;
+    }
+    started.processes.sort(
+      (a, b) =>
+        SERVICES.findIndex((s) => s.name === a.name) - SERVICES.findIndex((s) => s.name === b.name),
+    );
     for (const s of Object.values(services))
       options.progress(`${s.name.padEnd(9)} ${s.url}  pid ${s.pid}  role ${s.role}`);
     check();

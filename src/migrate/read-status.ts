@@ -41,6 +41,8 @@ export interface BackfillProgress {
   throttledMs: number;
   /** Why it waits now, when it does (as the running backfill last saved it). */
   throttledBy?: string;
+  /** Why its adaptive batches hold back now (writers waited on them, or slowed), when they do. */
+  backoff?: string;
   /** Per table, in plan order; tables not reached yet have rowsDone 0. */
   tables: TableBackfill[];
   done: boolean;
@@ -246,6 +248,7 @@ function progressOf(active: ActiveMigration): BackfillProgress {
     ...(running?.pace?.etaSeconds === undefined ? {} : { etaSeconds: running.pace.etaSeconds }),
     throttledMs,
     ...(running?.pace?.throttledBy ? { throttledBy: running.pace.throttledBy } : {}),
+    ...(running?.pace?.backoff ? { backoff: running.pace.backoff } : {}),
     tables,
     done,
   };

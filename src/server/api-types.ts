@@ -207,8 +207,16 @@ export interface MigrationView {
     total: number;
     /** 0..100 */
     percent: number;
-    /** Measured between two readings of the dashboard, while it backfills. */
+    /** Rows per second over the running backfill's last minute (else between two readings), while it backfills. */
     rowsPerSecond?: number;
+    /** Seconds left at that rate, as the running backfill estimates it. */
+    etaSeconds?: number;
+    /** Time spent throttled (paused before batches, and the back-off's pauses), over every run. */
+    throttledMs: number;
+    /** Why it waits now (a throttle condition or the operator's pause), when it does. */
+    throttledBy?: string;
+    /** Why its adaptive batches hold back now (writers waited on them, or slowed), when they do. */
+    backoff?: string;
     finished: boolean;
     /** Backfilling, but no batch recorded for over a minute: the process running it may be gone. */
     stalled: boolean;

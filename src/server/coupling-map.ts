@@ -85,9 +85,11 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
     ownerOf = (schema, table) => owner(schema, table)?.name;
     schemaOwner = (schema) => ownerOfSchema(manifest, schema)?.name;
   } else {
+    // Superusers, hidden roles and Postgres's predefined roles (pg_database_owner owns
+    // public since PG 15) are nobody's service.
     const roleOf = ownerRoleFromCatalog(
       catalog,
-      (role) => superusers.has(role) || hiddenRoles.has(role),
+      (role) => superusers.has(role) || hiddenRoles.has(role) || role.startsWith('pg_'),
     );
     const addService = (role: string) => {
       if (!services.has(role))

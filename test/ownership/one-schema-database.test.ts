@@ -50,6 +50,7 @@ const SCHEMA = `
   CREATE TABLE public.order_lines (order_id bigint NOT NULL REFERENCES public.orders (id), sku text NOT NULL);
   CREATE TABLE public.invoices (id bigint PRIMARY KEY, order_id bigint NOT NULL, amount numeric(12, 2) NOT NULL);
   CREATE VIEW public.report_revenue AS SELECT sum(total) AS revenue FROM public.orders;
+  CREATE TABLE public.legacy_export (id int); -- nobody's: no pattern matches it, the admin keeps it
   INSERT INTO public.orders SELECT i, 'customer ' || i, i * 10, 'note ' || i FROM generate_series(1, 20) i;
 `;
 
@@ -149,6 +150,7 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
     const owners = Object.fromEntries(map.tables.map((t) => [t.id, t.ownerService ?? null]));
     expect(owners).toEqual({
       'public.invoices': 'billing',
+      'public.legacy_export': null,
       'public.order_lines': 'orders',
       'public.orders': 'orders',
       'public.report_revenue': 'reporting',
@@ -203,10 +205,13 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
     const owners = Object.fromEntries(map.tables.map((t) => [t.id, t.ownerService ?? null]));
     expect(owners).toEqual({
       'public.invoices': 'billing',
+      'public.legacy_export': null,
       'public.order_lines': 'orders',
       'public.orders': 'orders',
       'public.report_revenue': 'reporting',
     });
+    // public's owner (pg_database_owner since PG 15, or the admin) is no service.
+    expect(map.services.map((s) => s.name)).toEqual(['billing', 'orders', 'reporting']);
     expect(map.edges.map((e) => [e.service, e.table, e.status])).toEqual([
       ['billing', 'public.orders', 'observed'],
       ['reporting', 'public.orders', 'observed'],

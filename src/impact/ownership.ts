@@ -49,7 +49,7 @@ export function assessOwnership(statements: AppliedStatement[], manifest: Manife
         const team = teamOf(manifest, owner.name);
         const refused =
           s.error && s.status === 'applied-as-admin'
-            ? ` (Postgres refused it for role ${s.role}: ${s.error.message})`
+            ? ` (Postgres refused it for role ${s.role}: ${s.error.message}; check ran it as the admin to see what the rest of the migration does, so the changes below include it)`
             : '';
         findings.push({
           severity: 'breaking',

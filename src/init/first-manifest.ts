@@ -238,6 +238,13 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
         `  ${ref(u)}: owned by ${u.dbOwner}, ${u.writers.length === 0 ? 'written by no service role' : `written by ${u.writers.join(', ')}`}`,
       );
   }
+  // Views the admin owns in a schema some service owns tables of: plan reports each of them.
+  const claimed = new Set([...proposal.tables.values()].flat().map((t) => t.schema));
+  const views = proposal.unownedViews.filter((v) => claimed.has(v.schema));
+  if (views.length > 0)
+    header.push(
+      `Views nobody owns (apply grants nothing on them and leaves them as they are; add each to the owns: of the service whose data it shows): ${views.map(ref).join(', ')}.`,
+    );
   if (readersOnly.length > 0)
     header.push(
       `Login roles that only read (not services; pgpact observe reports them as unknown roles): ${readersOnly.join(', ')}.`,

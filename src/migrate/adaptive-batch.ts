@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { connect } from '../postgres/client.js';
 import { MARKER } from './sql-run.js';
+import type { TableName } from './types.js';
 import { WriterTimes } from './writer-times.js';
 
 /**
@@ -186,7 +187,7 @@ export class WriterWatch {
    * Ends the baseline window (waiting until it lasted BASELINE_WINDOW_MS): the statements
    * writing `table` and their times. Returns how many writers' statements are watched.
    */
-  async takeBaseline(table: string): Promise<number> {
+  async takeBaseline(table: TableName): Promise<number> {
     if (!this.times) return 0;
     const left = BASELINE_WINDOW_MS - (performance.now() - this.windowStart);
     if (left > 0) await sleep(left);

@@ -271,7 +271,7 @@ export async function runBackfill(
     await client.query(
       `SET lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(ctx.retry.lockTimeoutMs))}ms`)}`,
     );
-    await watch?.takeBaseline(key);
+    await watch?.takeBaseline(plan.table);
     let lastCheck = 0;
     let backoff: string | undefined;
     while (!progress.done) {

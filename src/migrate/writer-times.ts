@@ -5,7 +5,9 @@ import { quoteIdent } from '../postgres/quote.js';
 import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
+import { tableKey } from './names.js';
 import { isMarked, MARKER } from './sql-run.js';
+import type { TableName } from './types.js';
 
 /**
  * The statement times of the table's writers, from pg_stat_statements: which statements
@@ -110,8 +112,10 @@ export class WriterTimes {
     }
   }
 
-  private async read(texts: boolean, only?: string[]): Promise<Row[]> {
+  /** The counters (with texts: of the statements whose text names `mentioning`), or of the statements `only`. */
+  private async read(texts: boolean, only?: string[], mentioning?: string): Promise<Row[]> {
     const ids = only?.map((k) => k.slice(k.indexOf(':') + 1));
+    const params: unknown[] = ids ? [ids] : mentioning !== undefined ? [mentioning] : [];
     const { rows } = await this.client.query<Row>(
       `${MARKER} SELECT s.userid::text AS userid, s.queryid::text AS queryid,
          sum(s.calls)::float8 AS calls, sum(s.total_exec_time)::float8 AS ms,
@@ -121,19 +125,27 @@ export class WriterTimes {
        ${texts ? 'LEFT JOIN pg_roles r ON r.oid = s.userid' : ''}
        WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
          AND s.queryid IS NOT NULL ${ids ? 'AND s.queryid = ANY($1::bigint[])' : ''}
+         ${!ids && mentioning !== undefined ? 'AND strpos(lower(s.query), lower($1)) > 0' : ''}
        GROUP BY s.userid, s.queryid`,
-      ids ? [ids] : [],
+      params,
     );
     return rows;
   }
 
   /**
-   * Ends the baseline window: the statements writing `table` (`schema.name`) and their mean
+   * Ends the baseline window: the statements writing `table` and their mean
    * time in the window (or over their history before it). Returns how many were found.
    */
-  async takeBaseline(table: string): Promise<number> {
+  async takeBaseline(table: TableName): Promise<number> {
     const catalog = await (this.analyzer ?? loadParser().then(() => readCatalog(this.client)));
-    const rows = await this.read(true);
+    // Only texts naming the table can write it: the parser sees the few, not every statement
+    // (a name with a double quote is written doubled in SQL: then every text is looked at).
+    const rows = await this.read(
+      true,
+      undefined,
+      table.name.includes('"') ? undefined : table.name,
+    );
+    const tableKeyText = tableKey(table);
     const index = createCatalogIndex(catalog);
     for (const r of rows) {
       if (!r.query || isMarked(r.query)) continue;
@@ -141,7 +153,7 @@ export class WriterTimes {
         ...(r.role ? { role: r.role } : {}),
         resolveOutsideSearchPath: true,
       });
-      if (!analysis.relations.write.includes(table)) continue;
+      if (!analysis.relations.write.includes(tableKeyText)) continue;
       const before = this.start.get(key(r));
       const inWindow = delta(r, before);
       const basis =

@@ -101,7 +101,7 @@ function accessFindings(
         object: relation,
         consumers,
         location,
-        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it`,
+        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it; ${owner ? `${formatTableRef(schema, table)} belongs to service ${owner.name}` : `no service owns ${formatTableRef(schema, table)}`}`,
         suggestion: owner
           ? `declare ${key}: ${formatTableRef(schema, table)} for service ${service.name}`
           : claimFirst(schema, table, key, service.name),

@@ -83,4 +83,10 @@ it('check --base: in a shared schema, the tables an owns: pattern matches belong
   expect(other.code).toBe(1);
   expect(other.text).toMatch(/ownership-violation\s+public\.invoices/);
   expect(other.text).toContain('belongs to billing');
+  // Refused for users, run as the admin so the rest is assessed: the column it added is
+  // reported too, and the violation says why.
+  expect(other.text).toContain(
+    'check ran it as the admin to see what the rest of the migration does',
+  );
+  expect(other.text).toMatch(/column-added\s+public\.invoices\.note/);
 });

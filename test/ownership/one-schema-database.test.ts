@@ -112,6 +112,7 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
     await withClient(as('reporting'), async (c) => {
       await c.query('SELECT customer, total FROM public.orders');
       await c.query('SELECT revenue FROM public.report_revenue');
+      await c.query('SELECT count(*) FROM public.invoices');
     });
   }, 120_000);
 
@@ -127,10 +128,13 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
       (f) => f.kind === 'undeclared-read' || f.kind === 'undeclared-write',
     );
     expect(access.map((f) => [f.severity, f.kind, f.object, f.consumers[0]?.service])).toEqual([
+      ['warning', 'undeclared-read', 'public.invoices', 'reporting'],
       ['warning', 'undeclared-read', 'public.orders.customer', 'reporting'],
       ['warning', 'undeclared-read', 'public.orders.total', 'reporting'],
     ]);
-    for (const f of access) expect(f.message).toContain('public.orders belongs to service orders');
+    expect(access[0]!.message).toContain('public.invoices belongs to service billing');
+    for (const f of access.slice(1))
+      expect(f.message).toContain('public.orders belongs to service orders');
   });
 
   it('the dashboard’s coupling map (/api/map) draws each edge to the table’s own service', async () => {
@@ -164,6 +168,7 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
     // Edges only where a service uses another's table; its own tables draw none.
     expect(map.edges.map((e) => [e.service, e.table, e.access, e.status])).toEqual([
       ['billing', 'public.orders', 'read', 'ok'],
+      ['reporting', 'public.invoices', 'read', 'undeclared'],
       ['reporting', 'public.orders', 'read', 'undeclared'],
     ]);
   });
@@ -214,6 +219,7 @@ describeEachServer('table-level ownership on a one-schema database', (server) =>
     expect(map.services.map((s) => s.name)).toEqual(['billing', 'orders', 'reporting']);
     expect(map.edges.map((e) => [e.service, e.table, e.status])).toEqual([
       ['billing', 'public.orders', 'observed'],
+      ['reporting', 'public.invoices', 'observed'],
       ['reporting', 'public.orders', 'observed'],
     ]);
   });

@@ -7,6 +7,7 @@ import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { completeBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
+import { oldNameRelations } from './rename-table.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { replicaOldShapeUses } from '../replica/replica-usage.js';
@@ -60,7 +61,7 @@ export async function assessConsumers(
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
-    ...plan.droppedTables.map(tableKey),
+    ...oldNameRelations(plan),
   ]);
   const unaffected: { service: string; table: string }[] = [];
   for (const service of manifest?.services ?? []) {
@@ -96,7 +97,7 @@ export async function assessConsumers(
   else {
     const counts = read.counts;
     const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
-    const relations = new Set(plan.droppedTables.map(tableKey));
+    const relations = oldNameRelations(plan);
     const statements = await statementsUsingOldShape(
       counts,
       active.baseline,

@@ -1,6 +1,7 @@
 import type { Queryable } from '../postgres/client.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { temporaryColumnName } from './names.js';
+import { renamedTables } from './rename-table.js';
 import { qualified } from './plan-sql.js';
 import { MARKER } from './sql-run.js';
 import type { TableName } from './types.js';
@@ -30,6 +31,8 @@ function addedShape(active: ActiveMigration): { table: TableName; column: string
     created.add(qualified(o.table));
     out.push({ table: o.table, column: null });
   }
+  // rename_table's view under the new name: what new code built on it goes first.
+  for (const r of renamedTables(active.plan)) out.push({ table: r.to, column: null });
   for (const o of active.migration.operations) {
     if (o.op === 'sql' || o.op === 'drop_index' || created.has(qualified(o.table))) continue;
     const columns =
@@ -83,9 +86,19 @@ export async function completeBlockers(
   const retyped = active.plan.oldShape
     .filter((o) => !o.blocking)
     .map((o) => ({ table: o.table, column: o.column as string | null }));
+  // rename_table's view under the new name, while it is one (complete renames the table onto it).
+  const views: { table: TableName; column: string | null }[] = [];
+  for (const r of renamedTables(active.plan)) {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `${MARKER} SELECT to_regclass($1) IS NOT NULL AS ok`,
+      [qualified(r.from)],
+    );
+    if (rows[0]?.ok) views.push({ table: r.to, column: null });
+  }
   return [
     ...(await dependentsOf(client, shape, [], [], true)),
     ...(retyped.length > 0 ? await dependentsOf(client, retyped, [], [], false) : []),
+    ...(views.length > 0 ? await dependentsOf(client, views, [], [], false) : []),
   ];
 }
 

@@ -3,6 +3,7 @@ import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { asScalar, callsFunction } from './expressions.js';
 import { isSimple, planSimple } from './simple-operations.js';
+import { planRenameTable } from './rename-table.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import {
   planAddConstraint,
@@ -135,6 +136,10 @@ function operation(ctx: PlanState, o: Operation, i: number): void {
           onlyIfDone: id,
         });
     }
+    return;
+  }
+  if (o.op === 'rename_table') {
+    planRenameTable(ctx, o, i);
     return;
   }
   const key = tableKey(o.table);

@@ -10,6 +10,7 @@ import {
   typeName,
 } from './read-column.js';
 import { PGROLL_READERS } from './read-pgroll.js';
+import { readRenameTable } from './rename-table.js';
 import { readTableConstraint } from './table-constraints.js';
 import type { ColumnSpec, DerivedColumn, Operation, TableName } from './types.js';
 
@@ -26,6 +27,7 @@ export const PGPACT_OPERATIONS = [
   'set_not_null',
   'add_index',
   'add_constraint',
+  'rename_table',
   'sql',
 ];
 
@@ -42,15 +44,13 @@ export const PGROLL_ONLY_OPERATIONS = [
 ];
 
 /** pgroll operations pgpact does not read, with what to write instead. */
-export const PGROLL_UNSUPPORTED: Record<string, string> = {
-  rename_table:
-    'renaming a table breaks every reader at once; add a view under the old name with an `sql` operation',
-};
+export const PGROLL_UNSUPPORTED: Record<string, string> = {};
 
 type Reader = (f: Fields, ctx: ReadContext) => Operation | Operation[] | undefined;
 
 const READERS: Record<string, Reader> = {
   ...PGROLL_READERS,
+  rename_table: readRenameTable,
   create_table(f, ctx) {
     const table = f.has('table')
       ? f.table('table', ctx.defaultSchema)

@@ -8,6 +8,7 @@ import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
+import { oldNameRelations, renamedTables } from './rename-table.js';
 import {
   type OldShapeStatement,
   readStatementCounts,
@@ -119,7 +120,10 @@ const MAX_CACHED = 50_000;
  */
 export class OldShapeStatementCache {
   private migration: string | undefined;
-  private readonly touches = new Map<string, { reads: string[]; writes: string[] } | null>();
+  private readonly touches = new Map<
+    string,
+    { reads: string[]; writes: string[]; relations?: string[] } | null
+  >();
 
   /** The entries of `counts` that ran since the baseline and use the old shape. */
   async statements(
@@ -140,10 +144,11 @@ export class OldShapeStatementCache {
       baseline,
       catalog,
       oldColumns(active),
-      new Set(active.plan.droppedTables.map(tableKey)),
+      oldNameRelations(active.plan),
     );
     for (const c of fresh) this.touches.set(c.key, null);
-    for (const s of found) this.touches.set(s.key, { reads: s.reads, writes: s.writes });
+    for (const s of found)
+      this.touches.set(s.key, { reads: s.reads, writes: s.writes, relations: s.relations ?? [] });
     return counts.flatMap((c): OldShapeStatement[] => {
       const touch = this.touches.get(c.key);
       const since = callsSince(c, baseline);
@@ -172,11 +177,12 @@ function newShapeOf(active: ActiveMigration): string[] {
     if (o.op === 'add_column') out.add(`${tableKey(o.table)}.${o.column.name}`);
     if (o.op === 'create_table') out.add(`${tableKey(o.table)}.*`);
   }
+  for (const r of renamedTables(active.plan)) out.add(`${tableKey(r.to)}.*`);
   return [...out];
 }
 
 function oldShapeOf(active: ActiveMigration): string[] {
-  const dropped = new Set(active.plan.droppedTables.map(tableKey));
+  const dropped = oldNameRelations(active.plan);
   return [
     ...new Set([
       ...[...dropped].map((t) => `${t}.*`),

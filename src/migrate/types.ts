@@ -1,5 +1,6 @@
 import type { BackfillPace } from './progress.js';
 import type { ThrottleOptions } from './throttle.js';
+import type { RenameTableOperation } from './rename-table.js';
 import type { SimpleOperation } from './simple-operations.js';
 import type { TableConstraint } from './table-constraints.js';
 
@@ -118,6 +119,7 @@ export type Operation =
     }
   | { op: 'sql'; up: string; down?: string; onComplete: boolean }
   | { op: 'drop_index'; schema: string; name: string }
+  | RenameTableOperation
   | SimpleOperation;
 
 export type OperationKind = Operation['op'];

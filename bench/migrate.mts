@@ -13,6 +13,7 @@
  *
  * Run: npx tsx bench/migrate.mts [--rows N] [--runs N] [--rate TX/S] [--batch-size N] [--batch-time MS] [--writers N]
  */
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -212,6 +213,9 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
   let backfillStart = 0;
   let backfillEnd = 0;
   let backfillRows = 0;
+  let throttledMs = 0;
+  const sizes: number[] = [];
+  let backoffs = 0;
   t0 = performance.now();
   await startMigration(server.url, migration, {
     ...(BATCH === undefined ? { batchTimeMs: BATCH_TIME } : { batchSize: BATCH }),
@@ -223,7 +227,12 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
         backfillStart = performance.now();
       }
     },
+    onThrottle: (message) => {
+      if (/ backs off: /.test(message)) backoffs++;
+    },
     onProgress: (p) => {
+      if (p.pace?.batchSize !== undefined) sizes.push(p.pace.batchSize);
+      throttledMs = p.pace?.throttledMs ?? throttledMs;
       if (p.done) {
         backfillEnd = performance.now();
         backfillRows = p.rowsDone;
@@ -254,7 +263,11 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
     `${label} run ${i}: (a) ${fmt(figures.a, 2)}  (b) ${fmt(figures.b, 2)} [raw UPDATE ${fmt(figures.bRaw, 2)}]  (c) ${figures.errors} errors${figures.errors > 0 ? ` (first: ${writers.errors[0]})` : ''}` +
       `  | raw ${fmt(rawRate)} rows/s, backfill ${fmt(backfillRate)} rows/s (${fmt(backfillRows)} rows, ${fmt(backfillSeconds, 2)} s; start ${fmt(startSeconds, 2)} s)` +
       `  | writers p99 ${fmt(p99Quiet, 2)} ms quiet, ${fmt(percentile(during, 99), 2)} ms backfill, ${fmt(percentile(duringRaw, 99), 2)} ms raw UPDATE (${fmt(quiet.length)}/${fmt(during.length)}/${fmt(duringRaw.length)} statements)` +
-      `  | old <> down(new): ${figures.inconsistent}`,
+      `  | batches ${fmt(sizes.length)} of ${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} rows, ${backoffs} back-offs, ${fmt(throttledMs)} ms paused` +
+      `  | old <> down(new): ${figures.inconsistent}  | load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
   );
   return figures;
 }
@@ -277,7 +290,12 @@ try {
   ] as const) {
     const all: RunFigures[] = [];
     for (let i = 1; i <= RUNS; i++) all.push(await run(label, rate, i));
-    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    // Of an even count: the mean of the middle two.
+    const median = (xs: number[]) => {
+      const sorted = [...xs].sort((x, y) => x - y);
+      const mid = Math.floor(sorted.length / 2);
+      return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    };
     console.log(
       `${label}: (a) median ${fmt(median(all.map((f) => f.a)), 2)} [${all.map((f) => fmt(f.a, 2)).join(', ')}]  (b) median ${fmt(median(all.map((f) => f.b)), 2)} [${all.map((f) => fmt(f.b, 2)).join(', ')}], raw UPDATE's [${all.map((f) => fmt(f.bRaw, 2)).join(', ')}]  (c) ${all.reduce((n, f) => n + f.errors, 0)} errors  ${goals}\n`,
     );

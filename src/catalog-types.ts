@@ -165,6 +165,8 @@ export interface CatalogSnapshot {
   extensions: string[];
   /** Schemas holding an extension's types or operators (citext's), which statements use without naming them. */
   extensionSchemas?: string[];
+  /** Schemas extensions are installed in (CREATE EXTENSION … SCHEMA), whatever they hold. */
+  extensionHomes?: string[];
   /** The role that read the snapshot (current_user). */
   currentUser?: string;
   /** User-defined types in user schemas (extension members excluded). */

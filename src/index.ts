@@ -25,6 +25,8 @@ export type {
   SourceLocation,
 } from './manifest/types.js';
 export { checkManifestAgainstCatalog } from './manifest/check-against-catalog.js';
+// Who owns a relation: its schema owned whole, or a table pattern in a shared schema.
+export { type Ownership, ownerOfTable, ownershipOf } from './manifest/ownership.js';
 
 // Postgres: scoped connections, the catalog, the embedded server under .pgpact/.
 export { type Queryable, withClient, withTransaction } from './postgres/client.js';

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { environmentError, PgpactError } from '../errors.js';
+import { closestName } from '../manifest/closest.js';
 import { checkDatabaseUrl } from '../postgres/connection-failure.js';
 import { destroyThrowawaysSync } from '../postgres/local-server.js';
 import { COMMON_OPTIONS, type Command, EXIT, type Output } from './command.js';
@@ -107,7 +108,7 @@ export async function runCommand(
   }
   const command: Command | undefined = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    output.err(`pgpact: unknown command '${name}'\n\n${generalHelp()}`);
+    output.err(`pgpact: unknown command '${name}'${commandHint(name)}\n\n${generalHelp()}`);
     return EXIT.invalid;
   }
   let parsed: ReturnType<typeof parseArgs>;
@@ -177,4 +178,23 @@ export async function main(argv: string[]): Promise<void> {
   const code = await runCommand(argv, stdOutput, controller.signal, { argvVisible: true });
   process.exitCode =
     controller.signal.aborted && code === EXIT.ok && !stdoutClosed ? EXIT.interrupted : code;
+}
+
+/** Commands other tools have, and where pgpact does the same. */
+const ELSEWHERE: Record<string, string> = {
+  lint: "the migration linter's rules run in pgpact check (README: Lint: Squawk's rules in pgpact check)",
+  migrations: 'pgpact migrate (expand/contract), pgpact check (the CI gate)',
+  suggest: 'pgpact observe --suggest',
+  status: 'pgpact migrate status, pgpact db status',
+};
+
+/** ": did you mean …" for a misspelt or foreign command name, or nothing. */
+function commandHint(name: string): string {
+  const key = name.toLowerCase();
+  if (Object.hasOwn(ELSEWHERE, key)) return `: ${ELSEWHERE[key]}`;
+  const closest = closestName(
+    name,
+    COMMANDS.map((c) => c.name),
+  );
+  return closest ? `: did you mean '${closest}'?` : '';
 }

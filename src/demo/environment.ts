@@ -21,8 +21,9 @@ import { createDemoDatabase, dropDemoDatabase, markDemoRoles } from './demo-data
 import { exampleDir, exampleManifestFile, exampleProgram } from './example-files.js';
 import { type KeptDemo, stopKeptProcesses, writeKeptDemo } from './keep-state.js';
 import { startDetachedTraffic } from './detached-traffic.js';
+import { deployWithHandover } from './deploy.js';
 import { type ServiceProcess, startServiceProcess } from './service-process.js';
-import type { DemoService, RestartOptions } from './types.js';
+import type { DemoService, RestartedService, RestartOptions } from './types.js';
 
 /** The example's services, the entry point of each and its pool size (below its role's connection limit). */
 const SERVICES = [
@@ -55,7 +56,7 @@ export interface DemoEnvironment {
   stateDir: string;
   services: Record<string, DemoService>;
   traffic: Traffic;
-  restartService(name: string, options?: RestartOptions): Promise<DemoService>;
+  restartService(name: string, options?: RestartOptions): Promise<RestartedService>;
   /** Stops everything the demo started and removes its temporary files. */
   teardown(): Promise<void>;
   /** For --keep: hands the services over to a detached traffic generator and saves demo.json. */
@@ -165,6 +166,10 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
     check();
 
     const processes = new Map<string, ServiceProcess>();
+    /** How many instances of each service were started (deploys included). */
+    const instances = new Map<string, number>();
+    /** Every instance started: a deploy interrupted midway leaves two of a service running. */
+    const everyInstance: ServiceProcess[] = [];
     const services: Record<string, DemoService> = {};
     const start = async (
       name: string,
@@ -183,10 +188,17 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
           POOL_SIZE: String(spec.poolSize),
           ...extraEnv,
         },
-        logFile: path.join(stateDir, 'logs', `${name}.log`),
+        // Each instance its own log: during a deploy the old one is still writing to its file.
+        logFile: path.join(
+          stateDir,
+          'logs',
+          `${name}${instances.has(name) ? `.${instances.get(name)! + 1}` : ''}.log`,
+        ),
         outlive: options.keep,
         signal: options.signal,
       });
+      instances.set(name, (instances.get(name) ?? 0) + 1);
+      everyInstance.push(proc);
       processes.set(name, proc);
       started.processes.push({ name, pid: proc.pid });
       services[name] = {
@@ -201,7 +213,7 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
       return services[name]!;
     };
     cleanups.push(async () => {
-      await Promise.all([...processes.values()].map((p) => p.stop()));
+      await Promise.all(everyInstance.map((p) => p.stop()));
     });
     const first = await Promise.all(SERVICES.map((s) => start(s.name, s.entry, {}, 0)));
     // Started in parallel; listed in the story's order (A, B, C).
@@ -231,20 +243,30 @@ export async function setUpDemo(options: DemoSetupOptions): Promise<DemoEnvironm
       `traffic: ${options.trafficRate} requests/s, a steady mix of reads, writes and reports against all three`,
     );
 
-    const restartService = async (name: string, restart: RestartOptions = {}) => {
+    const restartService = async (
+      name: string,
+      restart: RestartOptions = {},
+    ): Promise<RestartedService> => {
       const current = processes.get(name);
       const spec = SERVICES.find((s) => s.name === name);
       if (!current || !spec) throw new Error(`no service ${name} in the demo`);
-      await current.stop();
-      let started: DemoService;
-      try {
-        started = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, current.port);
-      } catch {
-        // The port may have been taken in the meantime: take any and point the traffic there.
-        started = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, 0);
-      }
-      traffic.setTarget(name as 'users' | 'invoicing' | 'reporting', started.url);
-      return started;
+      const before = services[name]!;
+      let startedNew: ServiceProcess | undefined;
+      return deployWithHandover({
+        current,
+        signal: options.signal,
+        startNew: async () => {
+          const next = await start(name, restart.entry ?? spec.entry, restart.env ?? {}, 0);
+          startedNew = processes.get(name);
+          return next;
+        },
+        stopNew: async () => startedNew?.stop(1000),
+        keepOld: async () => {
+          processes.set(name, current);
+          services[name] = before;
+        },
+        moveTraffic: (url) => traffic.setTarget(name as 'users' | 'invoicing' | 'reporting', url),
+      });
     };
 
     const leaveRunning = async (): Promise<KeptDemo> => {
@@ -327,7 +349,7 @@ export class DemoInterrupted extends Error {
 }
 
 /** The pid in a data directory's postmaster.pid, if readable. */
-function postmasterPid(dataDir: string): number | undefined {
+export function postmasterPid(dataDir: string): number | undefined {
   try {
     const pid = Number(
       fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0],

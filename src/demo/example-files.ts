@@ -38,18 +38,24 @@ export function exampleManifestFile(): string {
   return path.join(exampleDir(), 'pgpact.yaml');
 }
 
-/** A program of the example (e.g. `users/main`): the command and arguments that run it with Node. */
-export function exampleProgram(entry: string): { command: string; args: string[]; file: string } {
+/** The examples the demo runs: the article's system, and the one-schema monolith of `demo --monolith`. */
+export type ExampleName = 'shared-database' | 'monolith';
+
+/** A program of an example (e.g. `users/main`): the command and arguments that run it with Node. */
+export function exampleProgram(
+  entry: string,
+  example: ExampleName = 'shared-database',
+): { command: string; args: string[]; file: string } {
   if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(entry) || entry.includes('..')) {
     throw new PgpactError('USAGE', `not an example entry point: ${JSON.stringify(entry)}`);
   }
   const root = packageRoot();
   if (fromSources) {
-    const file = path.join(root, 'examples', 'shared-database', `${entry}.ts`);
+    const file = path.join(root, 'examples', example, `${entry}.ts`);
     assertExists(file, 'the example sources are incomplete');
     return { command: process.execPath, args: ['--import', 'tsx', file], file };
   }
-  const file = path.join(root, 'dist', 'examples', 'shared-database', `${entry}.js`);
+  const file = path.join(root, 'dist', 'examples', example, `${entry}.js`);
   assertExists(file, 'pgpact is not built');
   return { command: process.execPath, args: [file], file };
 }

@@ -4,8 +4,10 @@ import type { DemoEvent, DemoReport } from './run-demo.js';
 /** Renders the demo for a person, one event at a time (the CLI prints what these return). */
 
 /** The demo's opening lines. */
-export function formatOpening(): string {
-  return 'pgpact demo: the article "Sharing a database", told on a running system\n\nsetup\n';
+export function formatOpening(monolith = false): string {
+  return monolith
+    ? 'pgpact demo --monolith: a one-schema database adopts pgpact, told on a running system\n\nsetup\n'
+    : 'pgpact demo: the article "Sharing a database", told on a running system\n\nsetup\n';
 }
 
 function wrap(text: string, width: number, indent: string): string {

@@ -1,11 +1,8 @@
 import { redactUrl } from '../postgres/client.js';
 import { DEMO_CHAPTERS } from './chapters/index.js';
-import {
-  DemoInterrupted,
-  type DemoEnvironment,
-  type StartedResources,
-  setUpDemo,
-} from './environment.js';
+import { DemoInterrupted, type StartedResources, setUpDemo } from './environment.js';
+import { MONOLITH_CHAPTERS } from './monolith/chapters/index.js';
+import { setUpMonolith } from './monolith/environment.js';
 import type { KeptDemo } from './keep-state.js';
 import type { ChapterResult, DemoChapter, DemoContext } from './types.js';
 
@@ -23,16 +20,21 @@ export interface DemoOptions {
   accounts?: number;
   /** The chapters to tell (default: all, in order). */
   chapters?: DemoChapter[];
+  /** Tell the brownfield story instead: the one-schema monolith (examples/monolith) adopting pgpact. */
+  monolith?: boolean;
   /** Called as the demo goes, for live output. */
   onEvent?(event: DemoEvent): void;
 }
 
+/** A chapter as events name it (either story's). */
+export type ChapterInfo = Pick<DemoChapter, 'id' | 'title' | 'articleQuote'>;
+
 /** What the demo reports as it goes. */
 export type DemoEvent =
   | { type: 'setup'; text: string }
-  | { type: 'chapter-start'; index: number; chapter: DemoChapter }
-  | { type: 'chapter-progress'; chapter: DemoChapter; text: string }
-  | { type: 'chapter-end'; index: number; chapter: DemoChapter; result: ChapterResult; ms: number }
+  | { type: 'chapter-start'; index: number; chapter: ChapterInfo }
+  | { type: 'chapter-progress'; chapter: ChapterInfo; text: string }
+  | { type: 'chapter-end'; index: number; chapter: ChapterInfo; result: ChapterResult; ms: number }
   | { type: 'teardown'; text: string };
 
 /** One chapter's entry in the report. */
@@ -73,13 +75,80 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/** What either story's environment offers the runner. */
+interface StoryEnvironment {
+  serverKind: string;
+  adminUrl: string;
+  started: StartedResources;
+  teardown(): Promise<void>;
+  leaveRunning?(): Promise<KeptDemo>;
+}
+
+/** Everything a chapter context has that does not depend on the story. */
+type ChapterBase = Pick<DemoContext, 'signal' | 'sleep' | 'progress'>;
+
 /**
  * Tells the article's story on a running system: sets it up, runs each chapter,
- * and stops everything it started (also when interrupted), unless keep.
+ * and stops everything it started (also when interrupted), unless keep. With
+ * `monolith`, the brownfield story instead (src/demo/monolith).
  */
 export async function runDemo(options: DemoOptions, signal: AbortSignal): Promise<DemoReport> {
+  const setup = {
+    trafficRate: options.trafficRate ?? 100,
+    signal,
+  };
+  if (options.monolith) {
+    return runStory(
+      options,
+      signal,
+      MONOLITH_CHAPTERS,
+      (progress) => setUpMonolith({ ...setup, accounts: options.accounts ?? 2000, progress }),
+      (env, base) => ({
+        ...base,
+        adminUrl: env.adminUrl,
+        exampleDir: env.exampleDir,
+        stateDir: env.stateDir,
+        manifestFile: env.manifestFile,
+        services: env.services,
+        restartService: env.restartService,
+        traffic: env.traffic,
+      }),
+    );
+  }
+  return runStory(
+    options,
+    signal,
+    options.chapters ?? DEMO_CHAPTERS,
+    (progress) =>
+      setUpDemo({
+        ...setup,
+        databaseUrl: options.databaseUrl,
+        keep: options.keep === true,
+        accounts: options.accounts ?? 5000,
+        progress,
+      }),
+    (env, base) => ({
+      ...base,
+      adminUrl: env.adminUrl,
+      manifest: env.manifest,
+      exampleDir: env.exampleDir,
+      stateDir: env.stateDir,
+      services: env.services,
+      restartService: env.restartService,
+      traffic: env.traffic,
+      durationSeconds: options.durationSeconds ?? 5,
+    }),
+  );
+}
+
+async function runStory<E extends StoryEnvironment, C>(
+  options: DemoOptions,
+  signal: AbortSignal,
+  chapters: DemoChapter<C>[],
+  setUp: (progress: (text: string) => void) => Promise<E>,
+  contextFor: (env: E, base: ChapterBase) => C,
+): Promise<DemoReport> {
   const emit = options.onEvent ?? (() => undefined);
-  const chapters = options.chapters ?? DEMO_CHAPTERS;
   const t0 = Date.now();
   const report: DemoReport = {
     ok: false,
@@ -88,18 +157,11 @@ export async function runDemo(options: DemoOptions, signal: AbortSignal): Promis
     chapters: [],
     timings: { setupMs: 0, chaptersMs: 0, teardownMs: 0, totalMs: 0 },
   };
-  let env: DemoEnvironment | undefined;
+  let env: E | undefined;
   try {
-    env = await setUpDemo({
-      databaseUrl: options.databaseUrl,
-      keep: options.keep === true,
-      trafficRate: options.trafficRate ?? 100,
-      accounts: options.accounts ?? 5000,
-      signal,
-      progress: (text) => {
-        report.setup.push(text);
-        emit({ type: 'setup', text });
-      },
+    env = await setUp((text) => {
+      report.setup.push(text);
+      emit({ type: 'setup', text });
     });
   } catch (error) {
     if (!(error instanceof DemoInterrupted)) throw error;
@@ -112,23 +174,14 @@ export async function runDemo(options: DemoOptions, signal: AbortSignal): Promis
       report.serverKind = env.serverKind;
       report.started = env.started;
       report.database = redactUrl(env.adminUrl);
-      const demoEnv = env;
       for (const [index, chapter] of chapters.entries()) {
         if (signal.aborted) break;
         emit({ type: 'chapter-start', index, chapter });
-        const ctx: DemoContext = {
-          adminUrl: demoEnv.adminUrl,
-          manifest: demoEnv.manifest,
-          exampleDir: demoEnv.exampleDir,
-          stateDir: demoEnv.stateDir,
-          services: demoEnv.services,
-          restartService: demoEnv.restartService,
-          traffic: demoEnv.traffic,
-          durationSeconds: options.durationSeconds ?? 5,
+        const ctx = contextFor(env, {
           signal,
           sleep: (ms) => abortableSleep(ms, signal),
           progress: (text) => emit({ type: 'chapter-progress', chapter, text }),
-        };
+        });
         const began = Date.now();
         let result: ChapterResult;
         try {
@@ -161,7 +214,7 @@ export async function runDemo(options: DemoOptions, signal: AbortSignal): Promis
       report.chapters.length === chapters.length &&
       report.chapters.every((c) => c.outcome === 'ok');
     report.timings.chaptersMs = Date.now() - t1;
-    if (env && options.keep && !signal.aborted) {
+    if (env?.leaveRunning && options.keep && !signal.aborted) {
       report.kept = await env.leaveRunning();
       keepRunning = true;
     }

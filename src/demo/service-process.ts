@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { PgpactError } from '../errors.js';
 import { processAlive } from '../postgres/local-server.js';
 import { openPrivateFile } from '../private-files.js';
-import { exampleProgram } from './example-files.js';
+import { type ExampleName, exampleProgram } from './example-files.js';
 
 /** One example service (or the traffic generator) running as a child process. */
 export interface ServiceProcess {
@@ -24,6 +24,8 @@ export interface StartServiceOptions {
   name: string;
   /** Example entry point without extension, e.g. `users/main`. */
   entry: string;
+  /** The example it belongs to (default shared-database). */
+  example?: ExampleName;
   env: Record<string, string>;
   logFile: string;
   /** Keep running after pgpact exits (--keep): own session, no parent watch. */
@@ -68,7 +70,7 @@ export function findLogEvent(file: string, event: string): Record<string, unknow
  * outlive pgpact, it watches pgpact's pid and exits if pgpact is killed.
  */
 export async function startServiceProcess(options: StartServiceOptions): Promise<ServiceProcess> {
-  const program = exampleProgram(options.entry);
+  const program = exampleProgram(options.entry, options.example);
   fs.closeSync(openPrivateFile(options.logFile, 'w'));
   const fd = openPrivateFile(options.logFile, 'a');
   const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
@@ -141,6 +143,34 @@ export async function startServiceProcess(options: StartServiceOptions): Promise
       throw new PgpactError('DEMO_FAILED', `the ${options.name} service ${why}`, {
         detail: logTail(options.logFile),
         hint: `its log: ${options.logFile}`,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/**
+ * Waits until a service's GET /health answers 200 (its pool reaches the database): the
+ * readiness check a load balancer makes before sending a new instance traffic.
+ */
+export async function waitUntilReady(
+  url: string,
+  options: { signal?: AbortSignal; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+  let last = 'no answer';
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+      last = `status ${response.status}`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (options.signal?.aborted || Date.now() > deadline) {
+      throw new PgpactError('DEMO_FAILED', `${url}/health did not answer 200 (${last})`, {
+        hint: 'the new instance is not ready: the old one keeps the traffic',
       });
     }
     await new Promise((resolve) => setTimeout(resolve, 25));

@@ -33,6 +33,23 @@ export interface DemoService {
   logFile: string;
 }
 
+/** How a deploy handed the traffic over from the old instance to the new one (all measured). */
+export interface Handover {
+  /** From starting the new process until its /health answered 200. */
+  readyMs: number;
+  /** Requests in flight to the old instance when the traffic moved (each then answered by it). */
+  inFlightAtSwitch: number;
+  /** From SIGTERM to the old process's exit: it stopped accepting, finished and closed its connections. */
+  drainMs: number;
+  /** The old process's exit code: 0 when it drained by itself (null: it had to be killed). */
+  oldExitCode: number | null;
+}
+
+/** A service after a deploy: the new instance, and how the traffic got to it. */
+export interface RestartedService extends DemoService {
+  handover: Handover;
+}
+
 /** How to restart a service with another version. */
 export interface RestartOptions {
   /** Another entry point, relative to the example folder without extension, e.g. `invoicing/main-v2`. */
@@ -52,8 +69,12 @@ export interface DemoContext {
   stateDir: string;
   /** The running services by name; restartService updates the entry. */
   services: Record<string, DemoService>;
-  /** Stops a service and starts it again on the same port, possibly as another version. */
-  restartService(name: string, options?: RestartOptions): Promise<DemoService>;
+  /**
+   * Deploys a service again, possibly as another version, as teams do in production: the new
+   * instance starts on a free port and must answer /health, the traffic moves to it, and only
+   * then the old one drains (stops accepting, finishes in-flight requests, closes, exits).
+   */
+  restartService(name: string, options?: RestartOptions): Promise<RestartedService>;
   /** The steady traffic running against all three services since setup. */
   traffic: { readonly startedAt: number; stats(from?: number, to?: number): TrafficStats };
   /** How long a chapter that measures load should measure (--duration). */
@@ -66,12 +87,15 @@ export interface DemoContext {
   progress(text: string): void;
 }
 
-/** One chapter of the story: a module in src/demo/chapters/, listed in chapters/index.ts. */
-export interface DemoChapter {
+/**
+ * One chapter of the story: a module in src/demo/chapters/, listed in chapters/index.ts
+ * (the monolith's: src/demo/monolith/chapters/, with a MonolithContext).
+ */
+export interface DemoChapter<C = DemoContext> {
   /** Stable id, kebab-case, e.g. `ownership-enforced`. */
   id: string;
   title: string;
   /** The line of the article this chapter answers. */
   articleQuote: string;
-  run(ctx: DemoContext): Promise<ChapterResult>;
+  run(ctx: C): Promise<ChapterResult>;
 }

@@ -6,7 +6,8 @@
  */
 import type { Finding } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
-import { type Manifest, ownerOfTable } from '../manifest/types.js';
+import { ownerResolver } from '../manifest/ownership.js';
+import type { Manifest } from '../manifest/types.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { type Change, isPotentiallyBreaking } from './change.js';
@@ -29,6 +30,7 @@ export function assessCascadeOwnership(
   after: CatalogSnapshot,
   manifest: Manifest,
 ): Finding[] {
+  const ownerOf = ownerResolver(manifest);
   const cascading = index.ran.filter(
     (s) => s.service !== undefined && s.facts.acts.some((a) => a.cascade),
   );
@@ -56,7 +58,7 @@ export function assessCascadeOwnership(
   for (const change of changes) {
     const rel = change.relation;
     if (!rel || !isPotentiallyBreaking(change.kind) || WHAT[change.kind] === undefined) continue;
-    const owner = ownerOfTable(manifest, rel.schema, rel.name);
+    const owner = ownerOf(rel.schema, rel.name);
     if (!owner) continue;
     const s = index.locate(change) ?? cascading.find((c) => c.service !== owner.name);
     if (!s?.service || s.service === owner.name || direct(s, rel.schema, rel.name)) continue;
@@ -69,7 +71,7 @@ export function assessCascadeOwnership(
   // Foreign keys of another service's table that went with a dropped table or column.
   const afterByOid = new Map(after.relations.map((r) => [r.oid, r]));
   for (const relation of before.relations) {
-    const owner = ownerOfTable(manifest, relation.schema, relation.name);
+    const owner = ownerOf(relation.schema, relation.name);
     const now = afterByOid.get(relation.oid);
     if (!owner || !now) continue;
     for (const fk of relation.constraints) {

@@ -1,5 +1,6 @@
 import type { ConsumerRef } from '../findings.js';
-import { type Contract, type Manifest, ownerOfSchema, serviceOfRole } from '../manifest/types.js';
+import { ownerResolver } from '../manifest/ownership.js';
+import { type Contract, type Manifest, serviceOfRole } from '../manifest/types.js';
 import type { AccessCount, UsageSnapshot } from '../usage/types.js';
 
 /** One service that depends on an object, and how pgpact knows. */
@@ -27,19 +28,18 @@ const tableKey = (schema: string, table: string) => `${schema}.${table}`;
 
 /**
  * Who depends on what: declared contracts and observed usage indexed by table and
- * column, so each change is matched in constant time. The owner of a schema is
- * never its own consumer.
+ * column, so each change is matched in constant time. The owner of a table (its
+ * schema whole, or a table pattern) is never its own consumer.
  */
 export class ConsumerIndex {
   private readonly contracts = new Map<string, Contract[]>();
   private readonly observedColumns = new Map<string, Observed[]>();
   private readonly observedTables = new Map<string, Observed[]>();
   private readonly observedTableWrites = new Map<string, Observed[]>();
+  private readonly owners: ReturnType<typeof ownerResolver>;
 
-  constructor(
-    private readonly manifest: Manifest,
-    usage?: UsageSnapshot,
-  ) {
+  constructor(manifest: Manifest, usage?: UsageSnapshot) {
+    this.owners = ownerResolver(manifest);
     for (const service of manifest.services) {
       for (const c of [...service.reads, ...service.writes]) {
         const key = tableKey(c.schema, c.table);
@@ -84,8 +84,9 @@ export class ConsumerIndex {
     }
   }
 
-  private ownerOf(schema: string): string | undefined {
-    return ownerOfSchema(this.manifest, schema)?.name;
+  /** The service owning a table (its schema whole, or a table pattern): never its own consumer. */
+  private ownerOf(schema: string, table: string): string | undefined {
+    return this.owners(schema, table)?.name;
   }
 
   private declared(
@@ -94,7 +95,7 @@ export class ConsumerIndex {
     access: 'read' | 'write' | 'any',
     columns?: string[],
   ): ConsumerHit[] {
-    const owner = this.ownerOf(schema);
+    const owner = this.ownerOf(schema, table);
     return (this.contracts.get(tableKey(schema, table)) ?? [])
       .filter((c) => c.service !== owner && (access === 'any' || c.access === access))
       .filter(
@@ -110,9 +111,10 @@ export class ConsumerIndex {
   private observed(
     list: Observed[] | undefined,
     schema: string,
+    table: string,
     access: 'read' | 'write' | 'any',
   ): ConsumerHit[] {
-    const owner = this.ownerOf(schema);
+    const owner = this.ownerOf(schema, table);
     return (list ?? [])
       .filter((o) => o.service !== owner && (access === 'any' || o.access === access))
       .map((o) => ({
@@ -128,7 +130,7 @@ export class ConsumerIndex {
   usersOfTable(schema: string, table: string): ConsumerHit[] {
     return [
       ...this.declared(schema, table, 'any'),
-      ...this.observed(this.observedTables.get(tableKey(schema, table)), schema, 'any'),
+      ...this.observed(this.observedTables.get(tableKey(schema, table)), schema, table, 'any'),
     ];
   }
 
@@ -139,6 +141,7 @@ export class ConsumerIndex {
       ...this.observed(
         this.observedColumns.get(`${tableKey(schema, table)}.${column}`),
         schema,
+        table,
         'any',
       ),
     ];
@@ -152,7 +155,7 @@ export class ConsumerIndex {
         : columns.flatMap((c) => this.observedColumns.get(`${tableKey(schema, table)}.${c}`) ?? []);
     return [
       ...this.declared(schema, table, 'write', columns),
-      ...this.observed(observed, schema, 'write'),
+      ...this.observed(observed, schema, table, 'write'),
     ];
   }
 

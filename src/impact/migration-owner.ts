@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { PgpactError } from '../errors.js';
-import { type Manifest, ownerOfSchema, ownerOfTable, type Service } from '../manifest/types.js';
+import { ownerOfSchema, ownerOfTable } from '../manifest/ownership.js';
+import type { Manifest, Service } from '../manifest/types.js';
 import type { MigrationFile } from './migration-file.js';
 import { statementFacts } from '../sql/ddl-facts.js';
 

@@ -1,5 +1,6 @@
 import type { Finding } from '../findings.js';
-import { type Manifest, ownerOfSchema, ownerOfTable } from '../manifest/types.js';
+import { isSharedSchema, ownerOfSchema, ownershipOf } from '../manifest/ownership.js';
+import type { Manifest } from '../manifest/types.js';
 import type { AppliedStatement } from './apply-migration.js';
 import { teamOf } from './describe-consumers.js';
 import { statementLocation } from './statement-index.js';
@@ -32,15 +33,23 @@ export function assessOwnership(statements: AppliedStatement[], manifest: Manife
     const reported = new Set<string>();
     for (const { schema, name, object } of schemasOf(s)) {
       if (SYSTEM_SCHEMAS.has(schema) || reported.has(object)) continue;
+      // Functions, types and other objects of a shared schema are nobody's data (what a
+      // CASCADE takes from a service's table is judged by assessCascadeOwnership).
+      if (name === undefined && isSharedSchema(manifest, schema)) continue;
       // In a shared schema each table has its own owner (owns: patterns).
+      const found = name === undefined ? undefined : ownershipOf(manifest, schema, name);
       const owner =
-        name === undefined ? ownerOfSchema(manifest, schema) : ownerOfTable(manifest, schema, name);
+        found === undefined
+          ? ownerOfSchema(manifest, schema)
+          : found.kind === 'schema' || found.kind === 'table'
+            ? found.service
+            : undefined;
       if (owner && owner.name !== s.service) {
         reported.add(object);
         const team = teamOf(manifest, owner.name);
         const refused =
           s.error && s.status === 'applied-as-admin'
-            ? ` (Postgres refused it for role ${s.role}: ${s.error.message})`
+            ? ` (Postgres refused it for role ${s.role}: ${s.error.message}; check ran it as the admin to see what the rest of the migration does, so the changes below include it)`
             : '';
         findings.push({
           severity: 'breaking',
@@ -51,11 +60,7 @@ export function assessOwnership(statements: AppliedStatement[], manifest: Manife
           message: `${s.service}'s migration changes ${object}, which belongs to ${owner.name}${team ? ` (${team})` : ''}${refused}`,
           suggestion: `ask ${owner.name} to make this change in their own migrations, or keep the object in a schema ${s.service} owns`,
         });
-      } else if (
-        !owner &&
-        name !== undefined &&
-        manifest.services.some((x) => x.ownsTables.some((p) => p.schema === schema))
-      ) {
+      } else if (found?.kind === 'unowned-table') {
         reported.add(object);
         findings.push({
           severity: 'warning',

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { isSharedSchema, ownerResolver, sharedSchemas } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
@@ -123,9 +124,11 @@ function applyError(
   text: string,
   offset: number,
   error: unknown,
+  /** Where the statement's first token is: the place for an error Postgres gives no position. */
+  firstToken = offset,
 ): PgpactError {
   const e = error as { message?: string; position?: string; code?: string };
-  const at = caretAt(text, offset + (e.position ? Number(e.position) : 1));
+  const at = caretAt(text, e.position ? offset + Number(e.position) : firstToken + 1);
   const problem: Problem = {
     code: e.code ?? 'MIGRATION_INVALID',
     message: e.message ?? String(error),
@@ -145,6 +148,37 @@ function applyError(
       cause: error,
     },
   );
+}
+
+/**
+ * The error of a file sent whole, at the statement that failed. Postgres gives no position
+ * for many errors (an extension that is not available, a missing role): the file then ran
+ * in one implicit transaction, rolled back, so its statements run again one by one in a
+ * transaction that is rolled back too, until one fails. Files with their own BEGIN/COMMIT
+ * (parts may have stayed) keep the error at the file's start.
+ */
+async function locateFailure(
+  client: Queryable,
+  p: { file: BaseFile; display: string; text: string; statements: MigrationStatement[] },
+  error: unknown,
+): Promise<PgpactError> {
+  const whole = applyError(p.file, p.display, p.text, 0, error);
+  if ((error as { position?: string }).position) return whole;
+  const parsed = p.statements.length > 0 ? p.statements : parseMigrationText(p.text, p.display);
+  if (!Array.isArray(parsed) || parsed.some((s) => s.type === 'TransactionStmt')) return whole;
+  await client.query('BEGIN');
+  try {
+    for (const s of parsed) {
+      try {
+        await client.query(s.sql);
+      } catch (again) {
+        return applyError(p.file, p.display, p.text, s.start, again, s.offset);
+      }
+    }
+    return whole;
+  } finally {
+    await client.query('ROLLBACK');
+  }
 }
 
 /**
@@ -219,7 +253,7 @@ export async function buildShadowBase(
     // A shared schema (tables owned through owns: patterns) stays the admin's; services that
     // own tables there create them, as they do in the database (CREATE stays with them).
     for (const pattern of service.ownsTables) {
-      if (manifest.services.some((s) => s.owns.includes(pattern.schema))) continue;
+      if (!isSharedSchema(manifest, pattern.schema)) continue;
       setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(pattern.schema)}`);
       setup.push(`GRANT USAGE, CREATE ON SCHEMA ${quoteIdent(pattern.schema)} TO ${role}`);
     }
@@ -234,14 +268,14 @@ export async function buildShadowBase(
       try {
         await client.query(p.text);
       } catch (error) {
-        throw applyError(p.file, p.display, p.text, 0, error);
+        throw await locateFailure(client, p, error);
       }
     } else {
       for (const s of p.statements) {
         try {
           await client.query(s.sql);
         } catch (error) {
-          throw applyError(p.file, p.display, p.text, s.start, error);
+          throw applyError(p.file, p.display, p.text, s.start, error, s.offset);
         }
       }
     }
@@ -251,8 +285,13 @@ export async function buildShadowBase(
   return { files: parsed.length };
 }
 
-/** Hands owned schemas and their relations to the owning service's role. */
+/**
+ * Hands owned schemas and their relations to the owning service's role, and in a shared
+ * schema each table its owns: pattern matches (as apply does): base files run as the admin
+ * would otherwise leave a service unable to change its own table in the shadow.
+ */
 async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  await giveSharedTablesToOwners(client, manifest);
   const owners = manifest.services.flatMap((s) =>
     s.owns.map((schema) => ({ schema, role: s.role })),
   );
@@ -280,20 +319,51 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
       sql.push(`ALTER SCHEMA ${quoteIdent(r.schema)} OWNER TO ${quoteIdent(r.role)}`);
     }
     if (r.name !== null) {
-      const keyword =
-        r.kind === 'v'
-          ? 'VIEW'
-          : r.kind === 'm'
-            ? 'MATERIALIZED VIEW'
-            : r.kind === 'S'
-              ? 'SEQUENCE'
-              : r.kind === 'f'
-                ? 'FOREIGN TABLE'
-                : 'TABLE';
       sql.push(
-        `ALTER ${keyword} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
+        `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(r.role)}`,
       );
     }
+  }
+  if (sql.length > 0) await client.query(sql.join(';\n'));
+}
+
+/** Relation kinds as ALTER … OWNER TO names them. */
+function ownerKeyword(kind: string | null): string {
+  return kind === 'v'
+    ? 'VIEW'
+    : kind === 'm'
+      ? 'MATERIALIZED VIEW'
+      : kind === 'S'
+        ? 'SEQUENCE'
+        : kind === 'f'
+          ? 'FOREIGN TABLE'
+          : 'TABLE';
+}
+
+/** In shared schemas, gives each relation a table pattern matches to its service's role (its linked sequences follow). */
+async function giveSharedTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
+  const schemas = sharedSchemas(manifest);
+  if (schemas.length === 0) return;
+  const { rows } = await client.query<{
+    schema: string;
+    name: string;
+    kind: string;
+    owner: string;
+  }>(
+    `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
+    [schemas],
+  );
+  const ownerOf = ownerResolver(manifest);
+  const sql: string[] = [];
+  for (const r of rows) {
+    const service = ownerOf(r.schema, r.name);
+    if (!service || service.role === r.owner) continue;
+    sql.push(
+      `ALTER ${ownerKeyword(r.kind)} ${quoteIdent(r.schema)}.${quoteIdent(r.name)} OWNER TO ${quoteIdent(service.role)}`,
+    );
   }
   if (sql.length > 0) await client.query(sql.join(';\n'));
 }

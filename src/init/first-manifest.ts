@@ -30,6 +30,8 @@ export interface FirstManifestInput {
   partitions?: readonly PartitionRoot[];
   /** The time written in the header. */
   now?: Date;
+  /** pg_stat_statements dropped entries since its reset (readStatementEvictions): writers may be missing. */
+  evicted?: { evictions: number; max?: number };
 }
 
 /** The manifest text and what it was decided from. */
@@ -40,6 +42,8 @@ export interface FirstManifest {
   owns: Map<string, string[]>;
   /** Login roles that only read: not services (observe reports them). */
   readersOnly: string[];
+  /** The warning written when pg_stat_statements dropped entries, if it did. */
+  incompleteUse?: string;
 }
 
 /** Relations that block a pattern: everything in the schema a service does not keep. */
@@ -211,6 +215,10 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
       `No observed use (${input.usageUnavailable}): services and owners come from table owners alone, no reads:.`,
     );
   else if (usage) header.push(`Observed use: pg_stat_statements until ${usage.takenAt}.`);
+  const incompleteUse = input.evicted
+    ? `pg_stat_statements dropped its least-used statements ${input.evicted.evictions} time${input.evicted.evictions === 1 ? '' : 's'} since its last reset to make room${input.evicted.max === undefined ? '' : ` (pg_stat_statements.max = ${input.evicted.max})`}: some writes may be missing, so a table "written by no service role" may have one. Raise pg_stat_statements.max, reset it (SELECT pg_stat_statements_reset()) and run init again after a full cycle of traffic.`
+    : undefined;
+  if (incompleteUse && usage) header.push(`Warning: ${incompleteUse}`);
   if (proposal.adminOwnsAll)
     header.push(
       `Every table is owned by ${proposal.tableOwners.join(', ')}, which is no service: owners are proposed from writers (a table written by exactly one service role is that service's).`,
@@ -230,6 +238,13 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
         `  ${ref(u)}: owned by ${u.dbOwner}, ${u.writers.length === 0 ? 'written by no service role' : `written by ${u.writers.join(', ')}`}`,
       );
   }
+  // Views the admin owns in a schema some service owns tables of: plan reports each of them.
+  const claimed = new Set([...proposal.tables.values()].flat().map((t) => t.schema));
+  const views = proposal.unownedViews.filter((v) => claimed.has(v.schema));
+  if (views.length > 0)
+    header.push(
+      `Views nobody owns (apply grants nothing on them and leaves them as they are; add each to the owns: of the service whose data it shows): ${views.map(ref).join(', ')}.`,
+    );
   if (readersOnly.length > 0)
     header.push(
       `Login roles that only read (not services; pgpact observe reports them as unknown roles): ${readersOnly.join(', ')}.`,
@@ -260,5 +275,11 @@ export function buildFirstManifest(input: FirstManifestInput): FirstManifest {
           .map((l) => `#${l}`)
           .join('\n')}\nversion: 1\nenforcement: audit\nservices: {}\n`
       : doc.toString({ lineWidth: 0, flowCollectionPadding: false });
-  return { text: body, proposal, owns, readersOnly };
+  return {
+    text: body,
+    proposal,
+    owns,
+    readersOnly,
+    ...(incompleteUse && usage ? { incompleteUse } : {}),
+  };
 }

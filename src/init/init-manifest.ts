@@ -4,6 +4,7 @@ import { readCatalog, readPartitionRoots } from '../postgres/catalog.js';
 import type { Queryable } from '../postgres/client.js';
 import { readOwnRoles } from '../postgres/own-roles.js';
 import { observeUsage } from '../usage/observe.js';
+import { readStatementEvictions } from '../usage/statement-stats.js';
 import { buildFirstManifest, type FirstManifest } from './first-manifest.js';
 
 /** The first manifest plus why observed use is missing, if it is. */
@@ -21,12 +22,14 @@ export async function initManifest(client: Queryable, now = new Date()): Promise
     const observed = await observeUsage({ client, sinceReset: true });
     const own = await readOwnRoles(client);
     const partitions = await readPartitionRoots(client);
+    const evicted = await readStatementEvictions(client);
     return buildFirstManifest({
       catalog: observed.catalog,
       own,
       usage: observed.usage,
       partitions,
       now,
+      ...(evicted && evicted.evictions > 0 ? { evicted } : {}),
     });
   } catch (error) {
     if (

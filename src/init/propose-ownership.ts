@@ -12,6 +12,9 @@ export const TABLE_KINDS: ReadonlySet<string> = new Set([
   'foreign_table',
 ]);
 
+/** Views: a service role owning one keeps it; nobody writes them. */
+const VIEW_KINDS: ReadonlySet<string> = new Set(['view', 'materialized_view']);
+
 /** A table, by schema and name. */
 export interface TableName {
   schema: string;
@@ -40,6 +43,8 @@ export interface OwnershipProposal {
   schemas: Map<string, string[]>;
   disagreements: WriterDisagreement[];
   unowned: UnownedTable[];
+  /** Views and materialized views no service role owns: apply leaves them as they are. */
+  unownedViews: (TableName & { dbOwner: string })[];
   /** Tables exist and none is owned by a service role: owners came from writers. */
   adminOwnsAll: boolean;
   /** The roles owning every table when adminOwnsAll (usually the admin alone). */
@@ -79,6 +84,7 @@ export function proposeOwnership(
     schemas: new Map(),
     disagreements: [],
     unowned: [],
+    unownedViews: [],
     adminOwnsAll: false,
     tableOwners: [],
   };
@@ -123,6 +129,13 @@ export function proposeOwnership(
   for (const rel of partitions) {
     const owner = given.get(partitionRoots.get(tableKey(rel.schema, rel.name))!);
     if (owner) give(owner, { schema: rel.schema, table: rel.name });
+  }
+  // A view is its owner's when a service role owns it (it may ALTER and DROP it); one the
+  // admin owns is nobody's: no writer makes it anyone's, and apply leaves it as it is.
+  for (const rel of catalog.relations) {
+    if (!VIEW_KINDS.has(rel.kind) || PGPACT_SCHEMAS.has(rel.schema)) continue;
+    if (isServiceRole(rel.owner)) give(rel.owner, { schema: rel.schema, table: rel.name });
+    else proposal.unownedViews.push({ schema: rel.schema, table: rel.name, dbOwner: rel.owner });
   }
   for (const schema of catalog.schemas) {
     if (PGPACT_SCHEMAS.has(schema.name) || !isServiceRole(schema.owner)) continue;

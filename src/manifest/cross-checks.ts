@@ -2,7 +2,8 @@
 import { closestName } from './closest.js';
 import { printable } from './names.js';
 import type { ServiceDraft } from './read-service.js';
-import { commonTableName, matchesTablePattern, type TablePattern } from './table-pattern.js';
+import { ownershipOf } from './ownership.js';
+import { commonTableName, type TablePattern } from './table-pattern.js';
 import { formatTableRef } from './table-ref.js';
 import type { SourceLocation } from './types.js';
 import type { ManifestSource } from './yaml-source.js';
@@ -66,17 +67,14 @@ export function crossCheckServices(source: ManifestSource, drafts: ServiceDraft[
     for (const contract of [...service.reads, ...service.writes]) {
       const ref = printable(formatTableRef(contract.schema, contract.table));
       const key = contract.access === 'read' ? 'reads' : 'writes';
-      const owner =
-        owners.get(contract.schema)?.[0]?.service ??
-        drafts.find((d) =>
-          d.service.ownsTables.some(
-            (p) => p.schema === contract.schema && matchesTablePattern(p, contract.table),
-          ),
-        )?.service.name;
-      const shared = drafts.some((d) =>
-        d.service.ownsTables.some((p) => p.schema === contract.schema),
+      const found = ownershipOf(
+        { services: drafts.map((d) => d.service) },
+        contract.schema,
+        contract.table,
       );
-      if (owner === undefined && shared) {
+      const owner =
+        found.kind === 'schema' || found.kind === 'table' ? found.service.name : undefined;
+      if (found.kind === 'unowned-table') {
         source.report(
           'MANIFEST_CONTRACT_UNOWNED_TABLE',
           `service \`${printable(service.name)}\` ${key} \`${ref}\`, but no service owns table \`${ref}\` in shared schema \`${printable(contract.schema)}\``,

@@ -2,7 +2,7 @@
 
 export type Enforcement = 'enforce' | 'audit';
 
-import { matchesTablePattern, type TablePattern } from './table-pattern.js';
+import type { TablePattern } from './table-pattern.js';
 
 /** Where something was written in the manifest, for messages that point at it. */
 export interface SourceLocation {
@@ -77,31 +77,6 @@ export interface Manifest {
   services: Service[];
   /** Replicas named in `replicas:`, if any. */
   replicas?: Replica[];
-}
-
-/** The service owning a schema, if any. */
-export function ownerOfSchema(manifest: Manifest, schema: string): Service | undefined {
-  return manifest.services.find((s) => s.owns.includes(schema));
-}
-
-/** The service owning a table: through a table pattern, or by owning its whole schema. */
-export function ownerOfTable(
-  manifest: Manifest,
-  schema: string,
-  table: string,
-): Service | undefined {
-  return (
-    ownerOfSchema(manifest, schema) ??
-    manifest.services.find((s) =>
-      s.ownsTables.some((p) => p.schema === schema && matchesTablePattern(p, table)),
-    )
-  );
-}
-
-/** Schemas holding tables owned through table patterns (shared schemas), unless a service owns them whole. */
-export function sharedSchemas(manifest: Manifest): string[] {
-  const schemas = new Set(manifest.services.flatMap((s) => s.ownsTables.map((p) => p.schema)));
-  return [...schemas].filter((schema) => !ownerOfSchema(manifest, schema));
 }
 
 /** The service using a role, if any. */

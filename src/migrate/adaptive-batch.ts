@@ -2,28 +2,59 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { connect } from '../postgres/client.js';
 import { MARKER } from './sql-run.js';
+import type { TableName } from './types.js';
+import { WriterTimes } from './writer-times.js';
 
 /**
- * Adaptive batches: the batch size follows a target batch duration, halves when writers of
- * the table were seen waiting on the backfill's locks during a batch, and grows back by at
- * most half per batch. A fixed --batch-size turns it off.
+ * Adaptive batches: the batch size follows a target batch duration, and the backfill backs
+ * off when it hurts the table's writers: a writer seen waiting on the backfill's locks halves
+ * the next batch; writers' statements taking longer than before the backfill (by more than
+ * the slowdown factor) halve it too and add a pause between batches. Once they are back near
+ * their baseline the pause shrinks and the size grows again, by at most half per batch. A
+ * fixed --batch-size turns it off.
  */
 export interface BatchSizing {
   /** A fixed number of rows per batch (--batch-size): no adaptation. */
   fixed?: number;
   /** The duration a batch aims at (default 100 ms). */
   targetMs: number;
+  /** Back off while writers' statements take this many times their time before the backfill (default 1.5). */
+  maxWriterSlowdown?: number;
 }
 
 /** Default target duration of a batch. */
 export const DEFAULT_BATCH_TIME_MS = 100;
+/** Default slowdown of the writers' statements the backfill tolerates. */
+export const DEFAULT_MAX_WRITER_SLOWDOWN = 1.5;
 const MIN_ROWS = 100;
 const MAX_ROWS = 200_000;
 const FIRST_ROWS = 1_000;
+/** Writers' calls needed before their times are judged (fewer say little about a mean). */
+const MIN_JUDGED_CALLS = 10;
+/** Samples (batches) a judgement may span to gather those calls. */
+const MAX_WINDOW_SAMPLES = 10;
+/** Longest pause between batches while writers are slow. */
+const MAX_PAUSE_MS = 2_000;
 
-/** The batch size, adapted after each batch. */
+/** How the writers' statements fared during one batch (see WriterTimes). */
+export interface WriterTimesObserved {
+  calls: number;
+  /** Their time, and what the same calls took on average before the backfill. */
+  ms: number;
+  baselineMs: number;
+  /** Sums of their squared times, now and before: the tail (rare long waits) weighs in. */
+  squares?: number;
+  baselineSquares?: number;
+}
+
+/** The batch size and the pause after each batch, adapted after each batch. */
 export class BatchSizer {
   private rows: number;
+  private pause = 0;
+  private why: string | undefined;
+  private window: WriterTimesObserved[] = [];
+  /** Writers were judged slow and have not recovered since. */
+  private holding = false;
 
   constructor(private readonly sizing: BatchSizing) {
     this.rows = sizing.fixed ?? FIRST_ROWS;
@@ -34,44 +65,141 @@ export class BatchSizer {
     return this.rows;
   }
 
+  /** Milliseconds to wait before the next batch (0 unless writers are slowed). */
+  get pauseMs(): number {
+    return this.pause;
+  }
+
+  /** Why the backfill holds back now (writers waited or are slower than before it), if it does. */
+  get backoff(): string | undefined {
+    return this.why;
+  }
+
   /** Whether the size adapts (no fixed --batch-size). */
   get adaptive(): boolean {
     return this.sizing.fixed === undefined;
   }
 
-  /** Adapts to the batch just run: its rows, duration and the writers it made wait. */
-  observe(ms: number, writersWaited: number): void {
+  private get maxSlowdown(): number {
+    return this.sizing.maxWriterSlowdown ?? DEFAULT_MAX_WRITER_SLOWDOWN;
+  }
+
+  /**
+   * The writers' slowdown over the latest samples holding enough calls: their time ÷ what
+   * the same calls took before the backfill, or the same for the root mean square of their
+   * times when larger (a few calls waiting long raise it, as they raise the p99, while the
+   * mean barely moves); undefined while too few calls were seen.
+   */
+  private slowdown(): number | undefined {
+    let calls = 0;
+    let ms = 0;
+    let baselineMs = 0;
+    let squares = 0;
+    let baselineSquares = 0;
+    for (let i = this.window.length - 1; i >= 0; i--) {
+      const s = this.window[i]!;
+      calls += s.calls;
+      ms += s.ms;
+      baselineMs += s.baselineMs;
+      squares += s.squares ?? 0;
+      baselineSquares += s.baselineSquares ?? 0;
+      if (calls < MIN_JUDGED_CALLS) continue;
+      if (baselineMs <= 0) return undefined;
+      const mean = ms / baselineMs;
+      return baselineSquares > 0 ? Math.max(mean, Math.sqrt(squares / baselineSquares)) : mean;
+    }
+    return undefined;
+  }
+
+  /** Adapts to the batch just run: its duration, the writers it made wait, the writers' statement times. */
+  observe(ms: number, writersWaited: number, writers?: WriterTimesObserved): void {
     if (!this.adaptive) return;
+    if (writers && writers.calls > 0) {
+      this.window.push(writers);
+      if (this.window.length > MAX_WINDOW_SAMPLES) this.window.shift();
+    }
     if (writersWaited > 0) {
       this.rows = Math.max(MIN_ROWS, Math.floor(this.rows / 2));
+      this.why = `${writersWaited} writer${writersWaited === 1 ? '' : 's'} waited on the batch's locks: batch halved`;
+      return;
+    }
+    const slowdown = this.slowdown();
+    if (slowdown !== undefined && slowdown > this.maxSlowdown) {
+      this.rows = Math.max(MIN_ROWS, Math.floor(this.rows / 2));
+      // Halving comes first; writers still slow after it get a pause after each batch too.
+      if (this.holding)
+        this.pause = Math.round(
+          Math.min(MAX_PAUSE_MS, Math.max(this.sizing.targetMs / 4, this.pause * 2)),
+        );
+      this.holding = true;
+      this.why = `writers' statements take ${slowdown.toFixed(1)}× their time before the backfill (> ${this.maxSlowdown}): batch halved${this.pause > 0 ? `, ${this.pause} ms pause` : ''}`;
+      // The next judgement waits for calls made under the new size.
+      this.window = [];
       return;
     }
     const factor = Math.min(1.5, Math.max(0.5, this.sizing.targetMs / Math.max(1, ms)));
+    // Between the recovery mark and the factor, or too few calls since backing off: no growth,
+    // the pause stays.
+    const recovered =
+      slowdown === undefined ? !this.holding : slowdown <= 1 + (this.maxSlowdown - 1) / 2;
+    if (!recovered) {
+      this.rows = Math.max(MIN_ROWS, Math.round(this.rows * Math.min(1, factor)));
+      return;
+    }
+    this.holding = false;
+    this.pause = this.pause / 2 < 5 ? 0 : Math.round(this.pause / 2);
+    this.why =
+      this.pause > 0
+        ? `writers' statements back near their time before the backfill: ${this.pause} ms pause, shrinking`
+        : undefined;
     this.rows = Math.min(MAX_ROWS, Math.max(MIN_ROWS, Math.round(this.rows * factor)));
   }
 }
 
+/** The baseline window of the writers' statement times: at least this long before the first batch. */
+export const BASELINE_WINDOW_MS = 250;
+
 /**
  * Watches, from a second session, for writers blocked by the backfill's session while a batch
- * runs (pg_blocking_pids: row locks and table locks alike).
+ * runs (pg_blocking_pids: row locks and table locks alike), and how long the table's writers'
+ * statements take against their time before the backfill (WriterTimes).
  */
 export class WriterWatch {
+  private times: WriterTimes | undefined;
+  private windowStart = 0;
+  private pending: Promise<WriterTimesObserved | undefined> | undefined;
+
   private constructor(
     private readonly client: pg.Client,
     private readonly backfillPid: number,
   ) {}
 
-  /** Opens the watching session. */
+  /** Opens the watching session and starts the baseline window of the writers' times. */
   static async open(url: string, backfillPid: number): Promise<WriterWatch> {
     const client = await connect(url, { applicationName: 'pgpact migrate watch' });
-    return new WriterWatch(client, backfillPid);
+    const watch = new WriterWatch(client, backfillPid);
+    watch.windowStart = performance.now();
+    watch.times = await WriterTimes.open(client).catch(() => undefined);
+    return watch;
   }
 
-  /** Runs the batch, sampling blocked writers every pollMs; returns its result and the most writers seen waiting. */
+  /**
+   * Ends the baseline window (waiting until it lasted BASELINE_WINDOW_MS): the statements
+   * writing `table` and their times. Returns how many writers' statements are watched.
+   */
+  async takeBaseline(table: TableName): Promise<number> {
+    if (!this.times) return 0;
+    const left = BASELINE_WINDOW_MS - (performance.now() - this.windowStart);
+    if (left > 0) await sleep(left);
+    // A catalog or statement the analyzer cannot read leaves the writers' times unwatched.
+    return this.times.takeBaseline(table).catch(() => 0);
+  }
+
+  /** Runs the batch, sampling blocked writers every pollMs; returns its result, the most writers seen waiting and the writers' times. */
   async during<T>(
     batch: Promise<T>,
     pollMs: number,
-  ): Promise<{ result: T; writersWaited: number }> {
+  ): Promise<{ result: T; writersWaited: number; writerTimes?: WriterTimesObserved }> {
     let settled = false;
     const finished = batch.then(
       () => {
@@ -94,11 +222,17 @@ export class WriterWatch {
         .catch(() => ({ rows: [{ n: 0 }] }));
       writersWaited = Math.max(writersWaited, rows[0]?.n ?? 0);
     }
-    return { result: await batch, writersWaited };
+    const result = await batch;
+    // Off the batch's path: the writers' times up to now are read while the next batch runs and
+    // judged after it (one batch late, no round trip between batches).
+    const writerTimes = await this.pending;
+    this.pending = this.times?.watching ? this.times.sample().catch(() => undefined) : undefined;
+    return { result, writersWaited, ...(writerTimes ? { writerTimes } : {}) };
   }
 
   /** Closes the watching session. */
   async close(): Promise<void> {
+    await this.pending;
     await this.client.end().catch(() => undefined);
   }
 }

@@ -6,8 +6,14 @@ import type { ActiveMigration } from './bookkeeping.js';
 import { saveBaseline, saveObservations } from './bookkeeping.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { completeBlockers } from './drop-dependencies.js';
+import {
+  compatibilityViewDependents,
+  declaredMoveUses,
+  objectsFollowingMove,
+  observedMoveUses,
+} from './move-table-consumers.js';
 import { tableKey } from './names.js';
-import { oldNameRelations } from './rename-table.js';
+import { oldNameRelations } from './operations/rename-table.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { replicaOldShapeUses } from '../replica/replica-usage.js';
@@ -32,6 +38,7 @@ export async function dependencyUses(
 ): Promise<OldShapeUse[]> {
   return [
     ...dependentObjects(catalog, active.plan, manifest),
+    ...(await compatibilityViewDependents(client, active.plan)),
     ...(await completeBlockers(client, active)).map(
       (b): OldShapeUse => ({
         object: b.object,
@@ -57,7 +64,9 @@ export async function assessConsumers(
   const plan = active.plan;
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, plan, catalog) : []),
+    ...(manifest ? declaredMoveUses(manifest, plan) : []),
     ...(await dependencyUses(client, active, catalog, manifest)),
+    ...objectsFollowingMove(catalog, plan),
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
@@ -107,6 +116,16 @@ export async function assessConsumers(
     );
     const observed = observedUses(statements, plan, manifest, active.observations, quietForMs);
     uses.push(...observed.uses);
+    const throughViews = await observedMoveUses(
+      counts,
+      active.baseline,
+      catalog,
+      plan,
+      manifest,
+      active.observations,
+      quietForMs,
+    );
+    uses.push(...throughViews.uses);
     // Readers on replicas count like readers on the primary (their counts are kept alongside).
     const onReplicas = await replicaOldShapeUses(
       replicas,
@@ -119,7 +138,11 @@ export async function assessConsumers(
     uses.push(...onReplicas.uses);
     if (onReplicas.unavailable.length > 0)
       observation = { available: false, reason: onReplicas.unavailable.join('; ') };
-    const observations = { ...observed.observations, ...onReplicas.observations };
+    const observations = {
+      ...observed.observations,
+      ...throughViews.observations,
+      ...onReplicas.observations,
+    };
     await saveObservations(client, active.name, observations);
     active.observations = observations;
   }

@@ -9,7 +9,12 @@ import type { BackfillPlan } from './plan-types.js';
 import { MARKER, marked, withRetry } from './sql-run.js';
 import type { StepContext } from './steps.js';
 import { BACKFILL_SETTING } from './sync-trigger.js';
-import { BatchSizer, type BatchSizing, WriterWatch } from './adaptive-batch.js';
+import {
+  BatchSizer,
+  type BatchSizing,
+  type WriterTimesObserved,
+  WriterWatch,
+} from './adaptive-batch.js';
 import { ProgressMeter } from './progress.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import type { TableBackfill } from './types.js';
@@ -240,31 +245,35 @@ export async function runBackfill(
 ): Promise<TableBackfill> {
   const { client } = ctx;
   const key = tableKey(plan.table);
-  let progress = saved ?? (await initialProgress(client, plan));
-  if (progress.done) return progress;
-  ctx.onStep?.(`backfill ${key}`);
-  const throttle = new Throttle(client, options.throttle ?? {});
-  await throttle.validate();
+  if (saved?.done) return saved;
   const sizer = new BatchSizer(options.sizing);
-  const meter = new ProgressMeter(progress.pace);
-  meter.record(progress.rowsDone);
-  await client.query(`SET ${BACKFILL_SETTING} = 'on'`);
-  // A batch lost to a server crash is lost with its recorded progress (same WAL order): redone on resume.
-  await client.query('SET synchronous_commit = off');
-  // Where allowed (superuser, or GRANT SET ON PARAMETER), no trigger fires for the backfill's
-  // own updates: the sync trigger's WHEN clause is not even evaluated, so a batch costs what a
-  // plain UPDATE costs. Otherwise the WHEN clause on pgpact.backfill lets it stand aside.
-  await client.query(`SET session_replication_role = replica`).catch(() => undefined);
-  await client.query(
-    `SET lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(ctx.retry.lockTimeoutMs))}ms`)}`,
-  );
+  // Opened first: its baseline window of the writers' times runs while the table is counted.
   const watch =
     sizer.adaptive && options.watchUrl
       ? // Without a second session (connection limit), batches still follow their duration.
         await WriterWatch.open(options.watchUrl, await backendPid(client)).catch(() => undefined)
       : undefined;
-  let lastCheck = 0;
+  const throttle = new Throttle(client, options.throttle ?? {});
   try {
+    let progress = saved ?? (await initialProgress(client, plan));
+    if (progress.done) return progress;
+    ctx.onStep?.(`backfill ${key}`);
+    await throttle.validate();
+    const meter = new ProgressMeter(progress.pace);
+    meter.record(progress.rowsDone);
+    await client.query(`SET ${BACKFILL_SETTING} = 'on'`);
+    // A batch lost to a server crash is lost with its recorded progress (same WAL order): redone on resume.
+    await client.query('SET synchronous_commit = off');
+    // Where allowed (superuser, or GRANT SET ON PARAMETER), no trigger fires for the backfill's
+    // own updates: the sync trigger's WHEN clause is not even evaluated, so a batch costs what a
+    // plain UPDATE costs. Otherwise the WHEN clause on pgpact.backfill lets it stand aside.
+    await client.query(`SET session_replication_role = replica`).catch(() => undefined);
+    await client.query(
+      `SET lock_timeout = ${quoteLiteral(`${Math.max(1, Math.round(ctx.retry.lockTimeoutMs))}ms`)}`,
+    );
+    await watch?.takeBaseline(plan.table);
+    let lastCheck = 0;
+    let backoff: string | undefined;
     while (!progress.done) {
       ctx.retry.signal?.throwIfAborted();
       if (Date.now() - lastCheck >= throttle.intervalMs) {
@@ -275,18 +284,36 @@ export async function runBackfill(
       const size = sizer.size;
       const started = performance.now();
       let writersWaited = 0;
+      let writerTimes: WriterTimesObserved | undefined;
       progress = await withRetry(ctx.retry, `backfill of ${key}`, client, async () => {
         const batch = runBatch(ctx, plan, before, size);
         if (!watch) return batch;
         const watched = await watch.during(batch, Math.max(10, options.sizing.targetMs / 3));
         writersWaited = Math.max(writersWaited, watched.writersWaited);
+        writerTimes = watched.writerTimes;
         return watched.result;
       });
-      sizer.observe(performance.now() - started, writersWaited);
+      sizer.observe(performance.now() - started, writersWaited, writerTimes);
+      if (sizer.backoff !== backoff) {
+        if (sizer.backoff) options.onThrottle?.(`backfill ${key} backs off: ${sizer.backoff}`);
+        else options.onThrottle?.(`backfill ${key} no longer backs off`);
+        backoff = sizer.backoff;
+      }
+      meter.backoff(sizer.backoff);
       meter.record(progress.rowsDone);
       progress = { ...progress, pace: meter.pace(progress, size) };
       options.onProgress?.(progress);
+      if (sizer.pauseMs > 0 && !progress.done) {
+        // Yields to the writers; counted as throttled time, the reason is in the progress (backoff).
+        await sleep(
+          sizer.pauseMs,
+          undefined,
+          ctx.retry.signal ? { signal: ctx.retry.signal } : undefined,
+        );
+        meter.paused(sizer.pauseMs);
+      }
     }
+    return progress;
   } finally {
     await watch?.close();
     await throttle.close();
@@ -295,7 +322,6 @@ export async function runBackfill(
     await client.query('RESET lock_timeout').catch(() => undefined);
     await client.query('RESET synchronous_commit').catch(() => undefined);
   }
-  return progress;
 }
 
 async function backendPid(client: Queryable): Promise<number> {

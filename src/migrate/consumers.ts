@@ -1,10 +1,11 @@
 import type { Contract, Manifest } from '../manifest/types.js';
+import { ownerOfTable } from '../manifest/ownership.js';
 import { serviceOfRole } from '../manifest/types.js';
 import { formatRefPart, formatTableRef } from '../manifest/table-ref.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import type { OldShapeStatement } from './observed.js';
-import { declaredRenameUses, renameChange } from './rename-table.js';
+import { declaredRenameUses, renameChange } from './operations/rename-table.js';
 import type { MigrationPlan, OldShapeColumn } from './plan-types.js';
 import type { StatementCounter, TableName } from './types.js';
 
@@ -149,6 +150,9 @@ export function observedUses(
   const observations: Record<string, StatementCounter> = {};
   const uses: OldShapeUse[] = [];
   for (const s of statements) {
+    // pgpact's own roles (the admin, a DBA's psql as the bootstrap superuser) are nobody's
+    // consumers; a service of the manifest that logs in as one still is.
+    if (s.own !== undefined && !(manifest && serviceOfRole(manifest, s.role))) continue;
     const prev = previous[s.key];
     const unchanged = prev !== undefined && prev.calls === s.calls;
     const seenAt = unchanged ? prev.seenAt : now.toISOString();
@@ -218,13 +222,14 @@ function oldShapeUsed(plan: MigrationPlan, table: TableName, columns: string[]):
 
 /** A use by a catalog object of the relation `holder` (a view, or a table's foreign key): blocking, even with --force. */
 function dependencyUse(
-  holder: { schema: string; owner: string },
+  holder: { schema: string; name: string; owner: string },
   manifest: Manifest | undefined,
   columns: string[],
   object: Pick<OldShapeUse, 'view' | 'foreignKey'>,
   todo: string,
 ): OldShapeUse {
-  const owner = manifest?.services.find((s) => s.owns.includes(holder.schema));
+  // The view's (or table's) own owner: in a shared schema, the service whose owns: pattern matches it.
+  const owner = manifest ? ownerOfTable(manifest, holder.schema, holder.name) : undefined;
   return {
     ...(owner ? { service: owner.name } : {}),
     role: holder.owner,

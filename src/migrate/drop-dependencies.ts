@@ -1,7 +1,8 @@
 import type { Queryable } from '../postgres/client.js';
 import type { ActiveMigration } from './bookkeeping.js';
-import { temporaryColumnName } from './names.js';
-import { renamedTables } from './rename-table.js';
+import { compatibilityViewDependents } from './move-table-consumers.js';
+import { definitionOf } from './operations/registry.js';
+import { renamedTables } from './operations/rename-table.js';
 import { qualified } from './plan-sql.js';
 import { MARKER } from './sql-run.js';
 import type { TableName } from './types.js';
@@ -26,28 +27,18 @@ export interface RollbackBlocker {
 function addedShape(active: ActiveMigration): { table: TableName; column: string | null }[] {
   const out: { table: TableName; column: string | null }[] = [];
   const created = new Set<string>();
-  for (const o of active.migration.operations) {
-    if (o.op !== 'create_table') continue;
-    created.add(qualified(o.table));
-    out.push({ table: o.table, column: null });
+  const footprints = active.migration.operations.map((o) => definitionOf(o).footprint(o));
+  for (const f of footprints) {
+    if (!f.createsTable || !f.table) continue;
+    created.add(qualified(f.table));
+    out.push({ table: f.table, column: null });
   }
   // rename_table's view under the new name: what new code built on it goes first.
   for (const r of renamedTables(active.plan)) out.push({ table: r.to, column: null });
-  for (const o of active.migration.operations) {
-    if (o.op === 'sql' || o.op === 'drop_index' || created.has(qualified(o.table))) continue;
-    const columns =
-      o.op === 'add_column'
-        ? [o.column.name]
-        : o.op === 'split_column'
-          ? o.to.map((c) => c.name)
-          : o.op === 'merge_columns'
-            ? [o.to.name]
-            : o.op === 'rename_column'
-              ? [o.to]
-              : o.op === 'change_type'
-                ? [o.rename ?? temporaryColumnName(o.column)]
-                : [];
-    for (const column of columns) out.push({ table: o.table, column });
+  for (const f of footprints) {
+    if (!f.table || created.has(qualified(f.table))) continue;
+    for (const column of [...(f.added ?? []), ...(f.replacements ?? [])])
+      out.push({ table: f.table, column });
   }
   return out;
 }
@@ -60,10 +51,16 @@ export async function rollbackBlockers(
   const indexes = active.plan.rollback.flatMap((s) =>
     s.kind === 'drop-index' ? [qualified({ schema: s.schema, name: s.name })] : [],
   );
-  const own = active.migration.operations.flatMap((o) =>
-    o.op === 'add_constraint' ? [{ table: qualified(o.table), name: o.name }] : [],
-  );
-  return dependentsOf(client, addedShape(active), indexes, own, false);
+  const own = active.migration.operations.flatMap((o) => {
+    const { table, constraints = [] } = definitionOf(o).footprint(o);
+    return table ? constraints.map((name) => ({ table: qualified(table), name })) : [];
+  });
+  // A move's rollback drops its compatibility view: what is built on the view blocks it.
+  const onViews = (await compatibilityViewDependents(client, active.plan)).map((u) => ({
+    object: u.object!,
+    uses: `the compatibility view ${u.columns[0]!.slice(0, -2)}`,
+  }));
+  return [...(await dependentsOf(client, addedShape(active), indexes, own, false)), ...onViews];
 }
 
 /**

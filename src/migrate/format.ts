@@ -42,6 +42,7 @@ export function paceText(b: TableBackfill, now = Date.now()): string {
   if (p.throttledMs >= 1000 || p.throttledBy)
     parts.push(`throttled ${shortDuration(p.throttledMs / 1000)}`);
   if (p.throttledBy) parts.push(`waiting: ${p.throttledBy}`);
+  else if (p.backoff) parts.push(`backing off: ${p.backoff}`);
   // A start killed or stopped leaves its last figures: say how old they are.
   if (parts.length > 0 && !b.done && now - Date.parse(p.at) > STALE_PACE_MS)
     parts.push(`as of ${p.at.slice(11, 19)} UTC, no batch since`);

@@ -1,5 +1,6 @@
 import { PgpactError } from '../errors.js';
 import type { Queryable } from '../postgres/client.js';
+import { type OwnRoleKind, readOwnRoles } from '../postgres/own-roles.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { analyzeStatement } from '../sql/analyze.js';
 import { createCatalogIndex } from '../sql/catalog-index.js';
@@ -21,6 +22,12 @@ export interface StatementCount {
   queryId: string;
   calls: number;
   query: string;
+  /**
+   * Set when the role is one of pgpact's own (the admin pgpact runs as, the bootstrap
+   * superuser, the monitoring role): their statements (a DBA's checks in psql, pgpact's
+   * own reads) are no consumer's, unless a service of the manifest uses that role.
+   */
+  own?: OwnRoleKind;
 }
 
 /** The statement counters of this database, or why they cannot be read. */
@@ -52,6 +59,7 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
       reason:
         "pg_stat_statements.track is 'none' in this database, so no statement is counted (set it to top or all)",
     };
+  const own = await readOwnRoles(client);
   // Top-level and nested entries of one statement count together.
   const byKey = new Map<string, StatementCount>();
   for (const e of stats.entries) {
@@ -59,7 +67,17 @@ export async function readStatementCounts(client: Queryable): Promise<StatementC
     const key = `${e.role}:${e.queryId}`;
     const seen = byKey.get(key);
     if (seen) seen.calls += e.calls;
-    else byKey.set(key, { key, role: e.role, queryId: e.queryId, calls: e.calls, query: e.query });
+    else {
+      const kind = own.get(e.role);
+      byKey.set(key, {
+        key,
+        role: e.role,
+        queryId: e.queryId,
+        calls: e.calls,
+        query: e.query,
+        ...(kind === undefined ? {} : { own: kind }),
+      });
+    }
   }
   return { ok: true, counts: [...byKey.values()] };
 }

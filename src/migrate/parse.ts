@@ -5,13 +5,10 @@ import { PgpactError } from '../errors.js';
 import { ensureParser, parseExpression, parseScript, parseTypeName } from './expressions.js';
 import { Fields } from './fields.js';
 import { MigrationSource } from './file-source.js';
-import {
-  PGROLL_ONLY_OPERATIONS,
-  readOperation,
-  type SqlToCheck,
-  sameTable,
-} from './read-operation.js';
-import type { Migration, Operation, TableName } from './types.js';
+import { columnLabel, type FileCheck } from './operations/definition.js';
+import { definitionOf, type Operation, PGROLL_ONLY_OPERATIONS } from './operations/registry.js';
+import { readOperation, type SqlToCheck, sameTable } from './read-operation.js';
+import type { Migration } from './types.js';
 
 /** Reads and validates a migration file (pgpact YAML/JSON or pgroll JSON); every problem is reported together. */
 export async function loadMigration(file: string): Promise<Migration> {
@@ -100,90 +97,34 @@ export async function parseMigration(text: string, file: string): Promise<Migrat
   return { name, file, checksum, format, operations };
 }
 
-function label(table: TableName, column?: string): string {
-  return column === undefined
-    ? `${table.schema}.${table.name}`
-    : `${table.schema}.${table.name}.${column}`;
-}
-
 /** Checks what can be checked without a database: duplicate names, one change per column, operations on new tables. */
 function checkConsistency(
   operations: Operation[],
   report: (message: string, hint?: string) => void,
 ): void {
-  const created = operations.flatMap((o) => (o.op === 'create_table' ? [o.table] : []));
+  const created = operations.flatMap((o) => {
+    const f = definitionOf(o).footprint(o);
+    return f.createsTable && f.table ? [f.table] : [];
+  });
   const touched = new Map<string, string>();
-  const claim = (table: TableName, column: string, by: string) => {
-    const key = label(table, column);
-    const previous = touched.get(key);
-    if (previous !== undefined)
-      report(
-        `${key} is changed by both ${previous} and ${by}`,
-        'one operation per column and migration: split it into two migrations',
-      );
-    else touched.set(key, by);
+  const file: FileCheck = {
+    report,
+    claim(table, column, by) {
+      const key = columnLabel(table, column);
+      const previous = touched.get(key);
+      if (previous !== undefined)
+        report(
+          `${key} is changed by both ${previous} and ${by}`,
+          'one operation per column and migration: split it into two migrations',
+        );
+      else touched.set(key, by);
+    },
+    creates: (table) => created.some((t) => sameTable(t, table)),
   };
   for (const o of operations) {
-    if (o.op === 'sql' || o.op === 'drop_index' || o.op === 'create_table') continue;
-    const onCreated = created.some((t) => sameTable(t, o.table));
-    const transforms = [
-      'split_column',
-      'merge_columns',
-      'rename_column',
-      'change_type',
-      'drop_column',
-      'drop_table',
-      'set_not_null',
-    ];
-    if (onCreated && transforms.includes(o.op)) {
-      report(
-        `${o.op} on ${label(o.table)}, a table this migration creates`,
-        'write the final shape in create_table directly',
-      );
-    }
-    switch (o.op) {
-      case 'split_column': {
-        claim(o.table, o.from, o.op);
-        const names = o.to.map((c) => c.name);
-        if (new Set(names).size !== names.length)
-          report(`split_column of ${label(o.table, o.from)} names a new column twice`);
-        for (const c of o.to) {
-          if (c.name === o.from)
-            report(
-              `split_column of ${label(o.table, o.from)}: a new column keeps the old name`,
-              'give every new column a new name',
-            );
-          claim(o.table, c.name, o.op);
-        }
-        break;
-      }
-      case 'merge_columns':
-        if (o.from.length < 2)
-          report(`merge_columns on ${label(o.table)} needs at least two columns in \`from\``);
-        for (const c of o.from) claim(o.table, c, o.op);
-        if (o.from.includes(o.to.name))
-          report(`merge_columns on ${label(o.table)}: the new column keeps an old name`);
-        claim(o.table, o.to.name, o.op);
-        break;
-      case 'rename_column':
-        if (o.from === o.to)
-          report(`rename_column of ${label(o.table, o.from)} renames it to itself`);
-        claim(o.table, o.from, o.op);
-        claim(o.table, o.to, o.op);
-        break;
-      case 'change_type':
-        claim(o.table, o.column, o.op);
-        if (o.rename !== undefined && o.rename !== o.column) claim(o.table, o.rename, o.op);
-        break;
-      case 'drop_column':
-      case 'set_not_null':
-        claim(o.table, o.column, o.op);
-        break;
-      case 'add_column':
-        claim(o.table, o.column.name, o.op);
-        break;
-      default:
-        break;
-    }
+    const definition = definitionOf(o);
+    const footprint = definition.footprint(o);
+    if (!footprint.table || footprint.createsTable) continue;
+    definition.checkFile?.(o, file);
   }
 }

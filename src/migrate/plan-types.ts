@@ -1,3 +1,4 @@
+import type { MovedTable } from './operations/move-table.js';
 import type { TableName } from './types.js';
 
 /** What the database must look like for a guarded statement to run (checked in the same transaction). */
@@ -112,4 +113,6 @@ export interface MigrationPlan {
   renamedTables?: { from: TableName; to: TableName }[];
   /** Things the user should know (indexes not carried over, volatile defaults...). */
   notes: string[];
+  /** Tables move_table moves (absent in plans stored before it existed). */
+  movedTables?: MovedTable[];
 }

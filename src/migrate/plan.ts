@@ -1,41 +1,19 @@
 import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
-import { asScalar, callsFunction } from './expressions.js';
-import { isSimple, planSimple } from './simple-operations.js';
-import { planRenameTable } from './rename-table.js';
+import { asScalar } from './expressions.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
-import {
-  planAddConstraint,
-  planAddIndex,
-  planDropIndex,
-  planColumnExtras,
-  planCreateTable,
-  planOnCreatedTable,
-  planTwoWay,
-} from './plan-operations.js';
-import { qualified } from './plan-sql.js';
-import {
-  absent,
-  addNewColumn,
-  addNotNullCheck,
-  existingColumn,
-  expressionInputs,
-  newPlanState,
-  notInKey,
-  type PlanState,
-  problem,
-  setNotNullAtComplete,
-  type TableWork,
-  tableWork,
-} from './plan-state.js';
+import { definitionOf, type Operation } from './operations/registry.js';
+import { newPlanState, type PlanState, problem, type TableWork, tableWork } from './plan-state.js';
 import type { BackfillPlan, GuardedStatement, MigrationPlan, Step } from './plan-types.js';
 import { dropSyncSql, syncFunctionSql, syncTriggerSql } from './sync-trigger.js';
-import type { Migration, Operation } from './types.js';
+import type { Migration, TableName } from './types.js';
 
 /**
  * The planner: a migration and the live catalog in, every step of start, complete and
- * rollback out (MigrationPlan, stored with the migration at its first start).
+ * rollback out (MigrationPlan, stored with the migration at its first start). Each operation
+ * plans itself (operations/, looked up in the registry); this engine places the steps: one
+ * expand step per table, its sync trigger, backfill, complete and rollback steps.
  */
 
 /** Plans a migration against the live catalog; throws MIGRATION_INVALID with every problem found. */
@@ -47,19 +25,15 @@ function build(ctx: PlanState): MigrationPlan {
   const ops = ctx.migration.operations;
   // Which tables this migration creates, by position.
   ops.forEach((o, i) => {
-    if (o.op === 'create_table') ctx.created.set(tableKey(o.table), i);
+    const f = definitionOf(o).footprint(o);
+    if (f.createsTable && f.table) ctx.created.set(tableKey(f.table), i);
   });
   const emitted = new Set<string>();
   ops.forEach((o, i) => {
     const before = ctx.plan.expand.length;
-    operation(ctx, o, i);
-    if (
-      o.op !== 'sql' &&
-      o.op !== 'drop_index' &&
-      o.op !== 'create_table' &&
-      !ctx.created.has(tableKey(o.table))
-    ) {
-      const key = tableKey(o.table);
+    const table = operation(ctx, o, i);
+    if (table && !ctx.created.has(tableKey(table))) {
+      const key = tableKey(table);
       // The table's one expand step goes where its first operation is.
       if (!emitted.has(key) && ctx.work.has(key)) {
         emitted.add(key);
@@ -105,197 +79,32 @@ function uniqueStepIds(plan: MigrationPlan): void {
   }
 }
 
-/** The work of an existing table, checking it exists. */
-function operation(ctx: PlanState, o: Operation, i: number): void {
-  if (o.op === 'drop_index') {
-    planDropIndex(ctx, o, i);
-    return;
+/**
+ * Plans one operation through its registry definition; returns the table it acts on. On a
+ * table this migration creates, only operations that say how apply (directly: nobody reads it
+ * yet); on an existing table, the engine checks the table exists and hands over its work.
+ */
+function operation(ctx: PlanState, o: Operation, i: number): TableName | undefined {
+  const definition = definitionOf(o);
+  const { table, createsTable } = definition.footprint(o);
+  if (table && !createsTable && ctx.created.has(tableKey(table))) {
+    if (definition.planOnCreatedTable) definition.planOnCreatedTable(ctx, o, i);
+    else
+      problem(
+        ctx,
+        i,
+        `${o.op} on ${tableKey(table)}, a table this migration creates`,
+        'write the final shape in create_table',
+      );
+    return table;
   }
-  if (o.op === 'sql') {
-    const id = `sql:${i}`;
-    if (o.onComplete)
-      ctx.plan.complete.push({
-        kind: 'once',
-        id,
-        description: `raw sql (operation ${i + 1})`,
-        sql: o.up,
-      });
-    else {
-      ctx.plan.expand.push({
-        kind: 'once',
-        id,
-        description: `raw sql (operation ${i + 1})`,
-        sql: o.up,
-      });
-      if (o.down !== undefined)
-        ctx.undo.sql.push({
-          kind: 'once',
-          id: `${id}:down`,
-          description: `raw sql down (operation ${i + 1})`,
-          sql: o.down,
-          onlyIfDone: id,
-        });
-    }
-    return;
+  if (definition.plan) {
+    definition.plan(ctx, o, i);
+    return table;
   }
-  if (o.op === 'rename_table') {
-    planRenameTable(ctx, o, i);
-    return;
-  }
-  const key = tableKey(o.table);
-  if (o.op === 'create_table') {
-    planCreateTable(ctx, o, i);
-    return;
-  }
-  if (ctx.created.has(key)) {
-    planOnCreatedTable(ctx, o, i);
-    return;
-  }
-  if (o.op === 'add_index') {
-    planAddIndex(ctx, o, i);
-    return;
-  }
-  const w = tableWork(ctx, o.table, i);
-  if (!w) return;
-  if (isSimple(o)) {
-    planSimple(ctx, w, o, i);
-    return;
-  }
-  const t = qualified(w.table);
-  switch (o.op) {
-    case 'drop_table':
-      ctx.work.delete(key);
-      ctx.plan.droppedTables.push(o.table);
-      for (const c of w.relation.columns)
-        ctx.plan.oldShape.push({
-          table: o.table,
-          column: c.name,
-          replacedBy: [],
-          operation: `drop_table ${key}`,
-          blocking: true,
-        });
-      ctx.plan.complete.push({
-        kind: 'ddl',
-        id: `drop-table:${key}`,
-        description: `drop table ${key}`,
-        statements: [{ sql: `DROP TABLE IF EXISTS ${t}` }],
-      });
-      return;
-    case 'add_column': {
-      const c = o.column;
-      if (!absent(ctx, w, c.name, i)) return;
-      if (c.primaryKey)
-        problem(ctx, i, `add_column ${key}.${c.name}: pk is only read by create_table`);
-      if (c.identity || c.generated !== undefined)
-        problem(
-          ctx,
-          i,
-          `add_column ${key}.${c.name}: an identity or generated column fills every row under an exclusive lock`,
-          'add a plain column with `up`, or create the table with it',
-        );
-      if (o.up === undefined) {
-        if (!c.nullable && c.default === undefined)
-          problem(
-            ctx,
-            i,
-            `add_column ${key}.${c.name} is NOT NULL without a default or up`,
-            'give `up` (an expression filling existing and old-code rows) or a default, or nullable: true',
-          );
-        w.addColumns.push({
-          sql: `ALTER TABLE ${t} ADD COLUMN IF NOT EXISTS ${quoteIdent(c.name)} ${c.type}${c.default === undefined ? '' : ` DEFAULT (${c.default})`}${c.nullable ? '' : ' NOT NULL'}`,
-        });
-        if (c.default !== undefined && callsFunction(c.default))
-          ctx.plan.notes.push(
-            `${key}.${c.name}: its default calls a function; a volatile one (random(), clock_timestamp()...) rewrites the table under an exclusive lock: write it as \`up\` instead`,
-          );
-        w.rollback.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(c.name)}` });
-      } else {
-        addNewColumn(w, c.name, c.type);
-        if (c.default !== undefined)
-          w.afterAdd.push({
-            sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})`,
-          });
-        const inputs = expressionInputs(ctx, w, o.up, i).filter((x) => x.name !== c.name);
-        w.rules.push({
-          kind: 'fill-null',
-          operation: `add_column ${c.name}`,
-          column: c.name,
-          expression: o.up,
-          inputs,
-          onInputChange: true,
-        });
-        w.backfill.push({
-          assignments: [{ column: c.name, expression: o.up }],
-          condition: `${quoteIdent(c.name)} IS NULL`,
-        });
-        if (!c.nullable) setNotNullAtComplete(w, c.name, addNotNullCheck(ctx, w, c.name));
-      }
-      planColumnExtras(ctx, w, c, i);
-      return;
-    }
-    case 'drop_column': {
-      const column = existingColumn(ctx, w, o.column, i);
-      if (!column) return;
-      notInKey(ctx, w, o.column, i, 'dropping');
-      if (o.down !== undefined) {
-        const inputs = expressionInputs(ctx, w, o.down, i).filter((x) => x.name !== o.column);
-        w.rules.push({
-          kind: 'fill-null',
-          operation: `drop_column ${o.column}`,
-          column: o.column,
-          expression: o.down,
-          inputs,
-          onInputChange: true,
-        });
-      } else if (column.notNull && column.default === undefined) {
-        ctx.plan.notes.push(
-          `${key}.${o.column} is NOT NULL without a default: code that stops writing it fails until complete; give \`down\``,
-        );
-      }
-      w.complete.push({ sql: `ALTER TABLE ${t} DROP COLUMN IF EXISTS ${quoteIdent(o.column)}` });
-      ctx.plan.oldShape.push({
-        table: o.table,
-        column: o.column,
-        replacedBy: [],
-        operation: `drop_column ${o.column}`,
-        blocking: true,
-      });
-      return;
-    }
-    case 'rename_column':
-    case 'split_column':
-    case 'merge_columns':
-    case 'change_type':
-      planTwoWay(ctx, w, o, i);
-      return;
-    case 'set_not_null': {
-      const column = existingColumn(ctx, w, o.column, i);
-      if (!column) return;
-      if (column.notNull) {
-        ctx.plan.notes.push(`${key}.${o.column} is already NOT NULL`);
-        return;
-      }
-      if (o.up !== undefined) {
-        const inputs = expressionInputs(ctx, w, o.up, i).filter((x) => x.name !== o.column);
-        w.rules.push({
-          kind: 'fill-null',
-          operation: `set_not_null ${o.column}`,
-          column: o.column,
-          expression: o.up,
-          inputs,
-        });
-        w.backfill.push({
-          assignments: [{ column: o.column, expression: o.up }],
-          condition: `${quoteIdent(o.column)} IS NULL`,
-        });
-      }
-      setNotNullAtComplete(w, o.column, addNotNullCheck(ctx, w, o.column));
-      return;
-    }
-    case 'add_constraint':
-      planAddConstraint(ctx, w, o, i);
-      return;
-  }
+  const w = table && tableWork(ctx, table, i);
+  if (w) definition.planOnTable(ctx, w, o, i);
+  return table;
 }
 
 function finishTable(ctx: PlanState, w: TableWork, completes: Step[]): void {

@@ -14,6 +14,8 @@ export interface BackfillPace {
   throttledMs: number;
   /** Why the backfill waits right now (`paused by pgpact migrate throttle`, `replica lag 12.0s > 5s`...). */
   throttledBy?: string;
+  /** Why the adaptive batches hold back now: writers waited on the batch, or their statements slowed. */
+  backoff?: string;
   /** Rows of the last batch (adaptive unless --batch-size). */
   batchSize?: number;
   /** When these figures were taken (ISO). */
@@ -45,6 +47,7 @@ export class ProgressMeter {
   private throttledMs: number;
   private throttledSince: number | undefined;
   private reason: string | undefined;
+  private backoffReason: string | undefined;
 
   /** Continues from the figures a previous run saved (throttled time adds up over runs). */
   constructor(saved: BackfillPace | undefined) {
@@ -65,6 +68,16 @@ export class ProgressMeter {
       this.throttledSince = undefined;
     }
     this.reason = reason;
+  }
+
+  /** Why the batches hold back now (undefined: they do not). */
+  backoff(reason: string | undefined): void {
+    this.backoffReason = reason;
+  }
+
+  /** A pause between batches the back-off made: throttled time too. */
+  paused(ms: number): void {
+    this.throttledMs += ms;
   }
 
   /** The figures for the table's progress now. */
@@ -88,6 +101,7 @@ export class ProgressMeter {
       ...(etaSeconds === undefined ? {} : { etaSeconds }),
       throttledMs,
       ...(this.reason === undefined ? {} : { throttledBy: this.reason }),
+      ...(this.backoffReason === undefined ? {} : { backoff: this.backoffReason }),
       ...(batchSize === undefined ? {} : { batchSize }),
       at: new Date(now).toISOString(),
     };

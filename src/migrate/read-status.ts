@@ -1,4 +1,5 @@
 import { PgpactError } from '../errors.js';
+import { ownerOfTable } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { readCatalog } from '../postgres/catalog.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
@@ -8,7 +9,8 @@ import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
 import { tableKey } from './names.js';
-import { oldNameRelations, renamedTables } from './rename-table.js';
+import { oldNameRelations, renamedTables } from './operations/rename-table.js';
+import { definitionOf } from './operations/registry.js';
 import {
   type OldShapeStatement,
   readStatementCounts,
@@ -40,6 +42,8 @@ export interface BackfillProgress {
   throttledMs: number;
   /** Why it waits now, when it does (as the running backfill last saved it). */
   throttledBy?: string;
+  /** Why its adaptive batches hold back now (writers waited on them, or slowed), when they do. */
+  backoff?: string;
   /** Per table, in plan order; tables not reached yet have rowsDone 0. */
   tables: TableBackfill[];
   done: boolean;
@@ -174,8 +178,10 @@ function newShapeOf(active: ActiveMigration): string[] {
     for (const name of o.replacedBy) out.add(`${tableKey(o.table)}.${name}`);
   }
   for (const o of active.migration.operations) {
-    if (o.op === 'add_column') out.add(`${tableKey(o.table)}.${o.column.name}`);
-    if (o.op === 'create_table') out.add(`${tableKey(o.table)}.*`);
+    const { table, added = [], createsTable } = definitionOf(o).footprint(o);
+    if (!table) continue;
+    for (const column of added) out.add(`${tableKey(table)}.${column}`);
+    if (createsTable) out.add(`${tableKey(table)}.*`);
   }
   for (const r of renamedTables(active.plan)) out.add(`${tableKey(r.to)}.*`);
   return [...out];
@@ -193,13 +199,17 @@ function oldShapeOf(active: ActiveMigration): string[] {
   ];
 }
 
+/** The services owning the tables the migration changes (in a shared schema, each table's own). */
 function owningServices(active: ActiveMigration, manifest: Manifest | undefined): string[] {
   if (!manifest) return [];
-  const schemas = new Set<string>();
+  const owners = new Set<string>();
   for (const o of active.migration.operations) {
-    if ('table' in o) schemas.add(o.table.schema);
+    const { table } = definitionOf(o).footprint(o);
+    if (!table) continue;
+    const owner = ownerOfTable(manifest, table.schema, table.name);
+    if (owner) owners.add(owner.name);
   }
-  return manifest.services.filter((s) => s.owns.some((o) => schemas.has(o))).map((s) => s.name);
+  return manifest.services.filter((s) => owners.has(s.name)).map((s) => s.name);
 }
 
 /** A rate is kept this long without a new batch, then dropped (the backfill may have stopped). */
@@ -244,6 +254,7 @@ function progressOf(active: ActiveMigration): BackfillProgress {
     ...(running?.pace?.etaSeconds === undefined ? {} : { etaSeconds: running.pace.etaSeconds }),
     throttledMs,
     ...(running?.pace?.throttledBy ? { throttledBy: running.pace.throttledBy } : {}),
+    ...(running?.pace?.backoff ? { backoff: running.pace.backoff } : {}),
     tables,
     done,
   };

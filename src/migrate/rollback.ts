@@ -23,6 +23,15 @@ export interface RollbackResult {
   resumed: boolean;
 }
 
+/**
+ * Whether all complete does is drop move_table's compatibility views (one step per moved
+ * table): then nothing is lost once it began, and a rollback can still move the tables back.
+ */
+function completeDropsOnlyViews(active: ActiveMigration): boolean {
+  const moved = active.plan.movedTables ?? [];
+  return moved.length > 0 && active.plan.complete.length === moved.length;
+}
+
 /** A rollback refused: objects outside the migration depend on what it would drop. */
 async function refuseIfBlocked(
   client: Queryable,
@@ -75,7 +84,7 @@ export async function rollbackMigration(
             },
           );
         }
-        if (active.phase === 'completing') {
+        if (active.phase === 'completing' && !completeDropsOnlyViews(active)) {
           throw new PgpactError(
             'MIGRATION_IN_PROGRESS',
             `${active.name} is being completed: old columns may already be gone, so it cannot be rolled back`,

@@ -1,8 +1,6 @@
 import type { BackfillPace } from './progress.js';
 import type { ThrottleOptions } from './throttle.js';
-import type { RenameTableOperation } from './rename-table.js';
-import type { SimpleOperation } from './simple-operations.js';
-import type { TableConstraint } from './table-constraints.js';
+import type { Operation } from './operations/registry.js';
 
 /** The model of an expand/contract migration, read from a pgpact YAML/JSON file or a pgroll JSON file. */
 
@@ -56,73 +54,8 @@ export interface DerivedColumn {
   nullable: boolean;
 }
 
-/** One declarative operation. Every expression is SQL over the row's columns. */
-export type Operation =
-  | {
-      op: 'create_table';
-      table: TableName;
-      columns: ColumnSpec[];
-      comment?: string;
-      constraints?: TableConstraint[];
-    }
-  | { op: 'drop_table'; table: TableName }
-  | { op: 'add_column'; table: TableName; column: ColumnSpec; up?: string }
-  | { op: 'drop_column'; table: TableName; column: string; down?: string }
-  | { op: 'rename_column'; table: TableName; from: string; to: string }
-  | { op: 'split_column'; table: TableName; from: string; to: DerivedColumn[]; down: string }
-  | {
-      op: 'merge_columns';
-      table: TableName;
-      from: string[];
-      to: DerivedColumn;
-      /** Old column → SQL expression over the new column deriving it. */
-      down: Record<string, string>;
-    }
-  | {
-      op: 'change_type';
-      table: TableName;
-      column: string;
-      /** The new type; absent: the column's own (pgroll's alter_column adding a constraint through up/down). */
-      type?: string;
-      up: string;
-      down: string;
-      /** Final name of the column; the old name is kept when absent. */
-      rename?: string;
-      /**
-       * pgroll's alter_column changing several things at once: the new column gets these too
-       * (nullability, default and comment at complete; constraints on the new column).
-       */
-      extras?: ColumnExtras;
-    }
-  | { op: 'set_not_null'; table: TableName; column: string; up?: string }
-  | {
-      op: 'add_index';
-      table: TableName;
-      name: string;
-      columns: string[];
-      unique: boolean;
-      method?: string;
-      where?: string;
-      /** Operator class per column (pgroll's `opclass`). */
-      opclasses?: Record<string, string>;
-      /** `WITH (...)` storage parameters, already checked as `name = value` pairs. */
-      storage?: string;
-    }
-  | {
-      op: 'add_constraint';
-      table: TableName;
-      name: string;
-      type: 'check' | 'foreign_key' | 'unique' | 'primary_key';
-      check?: string;
-      columns: string[];
-      references?: ForeignKeyTarget;
-    }
-  | { op: 'sql'; up: string; down?: string; onComplete: boolean }
-  | { op: 'drop_index'; schema: string; name: string }
-  | RenameTableOperation
-  | SimpleOperation;
-
-export type OperationKind = Operation['op'];
+// Each operation's type lives in its own file under operations/; the union is the registry's.
+export type { Operation, OperationKind } from './operations/registry.js';
 
 /** A parsed migration file. */
 export interface Migration {

@@ -50,6 +50,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     grants: Grant[];
     extensions: string[];
     extension_schemas: string[];
+    extension_homes: string[];
   }>(`
     SELECT current_setting('server_version_num') AS version,
            current_database() AS database, current_user::text AS current_user,
@@ -64,7 +65,9 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
                         UNION
                         SELECT o.oprnamespace FROM pg_operator o JOIN pg_depend ed
                           ON ed.classid = 'pg_operator'::regclass AND ed.objid = o.oid AND ed.deptype = 'e')),
-                    '[]'::json) AS extension_schemas
+                    '[]'::json) AS extension_schemas,
+           COALESCE((SELECT json_agg(DISTINCT hn.nspname) FROM pg_extension e
+                       JOIN pg_namespace hn ON hn.oid = e.extnamespace), '[]'::json) AS extension_homes
     FROM pg_database d WHERE d.datname = current_database()`);
 
   const schemas = await client.query<{ name: string; owner: string; grants: Grant[] }>(`
@@ -425,6 +428,7 @@ export async function readCatalog(client: Queryable): Promise<CatalogSnapshot> {
     databaseGrants: sortGrants(m.grants),
     extensions: m.extensions,
     extensionSchemas: [...m.extension_schemas].sort(),
+    extensionHomes: [...m.extension_homes].sort(),
     currentUser: m.current_user,
     types: types.rows.map(({ used_outside, ...t }) =>
       used_outside ? { ...t, usedOutside: true } : t,

@@ -8,12 +8,8 @@ import type { Finding } from '../findings.js';
 import { closestName } from '../manifest/closest.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { RelationInfo } from '../catalog-types.js';
-import {
-  type Contract,
-  ownerOfTable,
-  type Service,
-  type SourceLocation,
-} from '../manifest/types.js';
+import { ownerOfTable } from '../manifest/ownership.js';
+import type { Contract, Service, SourceLocation } from '../manifest/types.js';
 import type { PlanContext } from './context.js';
 import { DesiredAcl, ownerPrivileges } from './privileges.js';
 import { sequencesOfColumn } from './sequences.js';

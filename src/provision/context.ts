@@ -1,5 +1,5 @@
 /** What every part of planning needs to know about a manifest and a catalog, computed once. */
-import { matchesTablePattern } from '../manifest/table-pattern.js';
+import { ownerResolver } from '../manifest/ownership.js';
 import type { Manifest, Service } from '../manifest/types.js';
 import type { CatalogSnapshot, FunctionInfo, RelationInfo, TypeInfo } from '../catalog-types.js';
 import { isPgpactOwnRole } from '../postgres/own-roles.js';
@@ -58,12 +58,9 @@ export function planContext(manifest: Manifest, catalog: CatalogSnapshot): PlanC
   for (const service of manifest.services)
     for (const p of service.ownsTables)
       if (!managedSchemas.has(p.schema) && p.schema !== PGPACT_SCHEMA) sharedSchemas.add(p.schema);
+  const ownerOf = ownerResolver(manifest);
   const ownerOfSharedTable = (schema: string, table: string): Service | undefined =>
-    sharedSchemas.has(schema)
-      ? manifest.services.find((s) =>
-          s.ownsTables.some((p) => p.schema === schema && matchesTablePattern(p, table)),
-        )
-      : undefined;
+    sharedSchemas.has(schema) ? ownerOf(schema, table) : undefined;
   const superusers = new Set(catalog.roles.filter((r) => r.superuser).map((r) => r.name));
   const currentUser = catalog.currentUser;
   // The role that ran apply and migrate before owns pgpact's bookkeeping schema.

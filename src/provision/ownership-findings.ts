@@ -16,6 +16,19 @@ const RELATION_WORDS: Record<string, string> = {
   foreign_table: 'foreign table',
 };
 
+/** What a schema holds besides relations: its functions, types and extension objects, counted. */
+function sharedObjects(catalog: CatalogSnapshot, schema: string): string[] {
+  const count = (n: number, one: string, many: string) =>
+    n === 0 ? [] : [`${n} ${n === 1 ? one : many}`];
+  return [
+    ...count(catalog.functions.filter((f) => f.schema === schema).length, 'function', 'functions'),
+    ...count((catalog.types ?? []).filter((t) => t.schema === schema).length, 'type', 'types'),
+    ...([...(catalog.extensionSchemas ?? []), ...(catalog.extensionHomes ?? [])].includes(schema)
+      ? ['extension objects']
+      : []),
+  ];
+}
+
 /** Findings about unowned schemas and tables, unused roles, and the role running apply. */
 export function ownershipFindings(ctx: PlanContext): Finding[] {
   const { catalog, manifest } = ctx;
@@ -46,6 +59,19 @@ export function ownershipFindings(ctx: PlanContext): Finding[] {
     const relations = catalog.relations.filter(
       (r) => r.schema === schema.name && r.kind !== 'sequence',
     );
+    const shared = relations.length === 0 ? sharedObjects(catalog, schema.name) : [];
+    if (shared.length > 0) {
+      // Functions, types and extension objects are nobody's data: nothing to own or drop.
+      findings.push({
+        severity: 'info',
+        kind: 'unowned-schema',
+        object: schema.name,
+        consumers: [],
+        message: `schema ${schema.name} belongs to no service and holds no table, only ${shared.join(', ')}: objects every service may use, which pgpact leaves as they are`,
+        suggestion: `nothing to do; add ${schema.name} to a service's owns: only if what it holds is that service's`,
+      });
+      continue;
+    }
     findings.push({
       severity: 'warning',
       kind: 'unowned-schema',

@@ -43,8 +43,9 @@ export function planProvisioning(
   const ctx = planContext(manifest, catalog);
   const access = desiredAccess(ctx);
   const limits = planLimits(ctx);
+  const roles = planRoles(ctx);
   const steps: PlanStep[] = [
-    ...planRoles(ctx),
+    ...roles.steps,
     ...limits.steps,
     ...planOwnership(ctx),
     ...planGrants(ctx, access),
@@ -58,6 +59,7 @@ export function planProvisioning(
     steps,
     findings: sortFindings([
       ...access.findings,
+      ...roles.findings,
       ...limits.findings,
       ...inUse,
       ...ownershipFindings(ctx),

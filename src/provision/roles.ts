@@ -3,6 +3,7 @@
  * The service's limits on the role are planned in limits.ts.
  */
 import type { RoleInfo } from '../catalog-types.js';
+import type { Finding } from '../findings.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { PlanContext } from './context.js';
 import { labelGrantee } from './privileges.js';
@@ -10,6 +11,9 @@ import { type PlanStep, REDACTED_PASSWORD } from './types.js';
 
 /** Role attributes of a least-privilege service role. */
 const LEAST_PRIVILEGE = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS';
+/** The same, leaving BYPASSRLS as it is (audit mode). */
+const LEAST_PRIVILEGE_KEEPING_RLS_BYPASS =
+  'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION';
 
 function excessAttributes(role: RoleInfo): string[] {
   return [
@@ -36,11 +40,28 @@ function membershipsToRevoke(
   return role.memberOf.map((group) => ({ group }));
 }
 
-/** create-role, alter-role and membership revoke steps for every service role. */
-export function planRoles(ctx: PlanContext): PlanStep[] {
+/**
+ * create-role, alter-role and membership revoke steps for every service role. In audit mode
+ * a role keeps its memberships and BYPASSRLS: both decide which rows and objects its
+ * statements see (policies `TO authenticated` in a Supabase-style schema apply through a
+ * membership), so taking them would change query results; `revoke-deferred` findings give
+ * the statements enforce mode runs.
+ */
+export function planRoles(ctx: PlanContext): { steps: PlanStep[]; findings: Finding[] } {
   const steps: PlanStep[] = [];
+  const findings: Finding[] = [];
+  const defer = (object: string, what: string, sql: string) =>
+    findings.push({
+      severity: 'info',
+      kind: 'revoke-deferred',
+      object,
+      consumers: [],
+      message: `audit mode leaves this in place (${what}: the rows and objects its statements see depend on it); enforce mode will revoke it`,
+      suggestion: `enforce mode runs: ${sql}`,
+    });
   for (const [roleName, services] of ctx.servicesByRole) {
     const label = services.map((s) => s.name).join(', ');
+    const audit = services.some((s) => s.enforcement === 'audit');
     if (roleName === ctx.currentUser) continue;
     const existing = ctx.catalog.roles.find((r) => r.name === roleName);
     const r = quoteIdent(roleName);
@@ -53,24 +74,30 @@ export function planRoles(ctx: PlanContext): PlanStep[] {
       });
     } else {
       const excess = excessAttributes(existing);
-      if (excess.length > 0) {
+      const keepBypass = audit && existing.bypassRls;
+      if (keepBypass)
+        defer(
+          roleName,
+          `role ${labelGrantee(roleName)} of service ${label} has BYPASSRLS`,
+          `ALTER ROLE ${r} WITH NOBYPASSRLS`,
+        );
+      const taken = keepBypass ? excess.filter((a) => a !== 'BYPASSRLS') : excess;
+      if (taken.length > 0) {
         steps.push({
           kind: 'alter-role',
           // NOSUPERUSER takes every access the role did not get by a grant.
           ...(existing.superuser ? { takes: { grantee: roleName } } : {}),
-          sql: `ALTER ROLE ${r} WITH ${LEAST_PRIVILEGE}`,
-          reason: `role ${labelGrantee(roleName)} of service ${label} must be a least-privilege login role (it has ${excess.join(', ')})`,
+          sql: `ALTER ROLE ${r} WITH ${keepBypass ? LEAST_PRIVILEGE_KEEPING_RLS_BYPASS : LEAST_PRIVILEGE}`,
+          reason: `role ${labelGrantee(roleName)} of service ${label} must be a least-privilege login role (it has ${taken.join(', ')})`,
         });
       }
       for (const { group, grantor } of membershipsToRevoke(existing, ctx.serverVersion)) {
-        steps.push({
-          kind: 'revoke',
-          takes: { grantee: roleName },
-          sql: `REVOKE ${quoteIdent(group)} FROM ${r}${grantor === undefined ? '' : ` GRANTED BY ${quoteIdent(grantor)}`}`,
-          reason: `role ${labelGrantee(roleName)} of service ${label} would act with the privileges of ${labelGrantee(group)}`,
-        });
+        const sql = `REVOKE ${quoteIdent(group)} FROM ${r}${grantor === undefined ? '' : ` GRANTED BY ${quoteIdent(grantor)}`}`;
+        const reason = `role ${labelGrantee(roleName)} of service ${label} would act with the privileges of ${labelGrantee(group)}`;
+        if (audit) defer(roleName, `${reason}, and is a member of it today`, sql);
+        else steps.push({ kind: 'revoke', takes: { grantee: roleName }, sql, reason });
       }
     }
   }
-  return steps;
+  return { steps, findings };
 }

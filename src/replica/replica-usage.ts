@@ -3,7 +3,7 @@ import type { OldShapeUse } from '../migrate/consumers.js';
 import { observedUses } from '../migrate/consumers.js';
 import { tableKey } from '../migrate/names.js';
 import { readStatementCounts, statementsUsingOldShape } from '../migrate/observed.js';
-import { oldNameRelations } from '../migrate/rename-table.js';
+import { oldNameRelations } from '../migrate/operations/rename-table.js';
 import type { MigrationPlan } from '../migrate/plan-types.js';
 import type { StatementCounter } from '../migrate/types.js';
 import { withClient } from '../postgres/client.js';

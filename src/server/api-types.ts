@@ -55,8 +55,10 @@ export interface MapService {
   team?: string;
   contact?: string;
   enforcement?: 'enforce' | 'audit';
-  /** Schemas it owns (manifest; without a manifest: schemas its role owns). */
+  /** Schemas it owns whole (manifest; without a manifest: schemas its role owns with every table in them). */
   owns: string[];
+  /** Tables (`schema.table` ids) it owns in schemas it does not own whole (shared schemas such as `public`). */
+  ownsTables?: string[];
   /** False for a role seen only in observed usage. */
   inManifest: boolean;
 }
@@ -205,8 +207,16 @@ export interface MigrationView {
     total: number;
     /** 0..100 */
     percent: number;
-    /** Measured between two readings of the dashboard, while it backfills. */
+    /** Rows per second over the running backfill's last minute (else between two readings), while it backfills. */
     rowsPerSecond?: number;
+    /** Seconds left at that rate, as the running backfill estimates it. */
+    etaSeconds?: number;
+    /** Time spent throttled (paused before batches, and the back-off's pauses), over every run. */
+    throttledMs: number;
+    /** Why it waits now (a throttle condition or the operator's pause), when it does. */
+    throttledBy?: string;
+    /** Why its adaptive batches hold back now (writers waited on them, or slowed), when they do. */
+    backoff?: string;
     finished: boolean;
     /** Backfilling, but no batch recorded for over a minute: the process running it may be gone. */
     stalled: boolean;

@@ -1,5 +1,6 @@
 import type { CatalogSnapshot, RelationInfo } from '../catalog-types.js';
-import { type Manifest, ownerOfTable } from '../manifest/types.js';
+import { ownerOfSchema, ownerRoleFromCatalog, ownerResolver } from '../manifest/ownership.js';
+import type { Manifest } from '../manifest/types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type {
   CheckReport,
@@ -56,12 +57,17 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
   const notes: string[] = [];
   const superusers = new Set(catalog.roles.filter((r) => r.superuser).map((r) => r.name));
 
-  // Services: the manifest's, else the roles owning schemas that hold tables.
+  // Services: the manifest's, else the roles owning tables (or the schemas holding them).
   const services = new Map<string, MapService>();
   const serviceOfRole = new Map<string, string>();
   const relations = catalog.relations.filter(
     (r) => TABLE_KINDS.has(r.kind) && !hiddenSchemas.has(r.schema),
   );
+  // Every table's owner comes from one resolver: the manifest's (schemas owned whole, table
+  // patterns in shared schemas), else the catalog's table owners: in one shared `public`,
+  // each table keeps its own service instead of all going to the schema's owner.
+  let ownerOf: (schema: string, table: string) => string | undefined;
+  let schemaOwner: (schema: string) => string | undefined;
   if (manifest) {
     for (const s of manifest.services) {
       services.set(s.name, {
@@ -75,26 +81,43 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
       });
       serviceOfRole.set(s.role, s.name);
     }
+    const owner = ownerResolver(manifest);
+    ownerOf = (schema, table) => owner(schema, table)?.name;
+    schemaOwner = (schema) => ownerOfSchema(manifest, schema)?.name;
   } else {
-    const schemaOwners = new Map(catalog.schemas.map((s) => [s.name, s.owner]));
-    for (const schema of new Set(relations.map((r) => r.schema))) {
-      const owner = schemaOwners.get(schema);
-      if (owner === undefined || superusers.has(owner) || hiddenRoles.has(owner)) continue;
-      const service = services.get(owner) ?? {
-        name: owner,
-        role: owner,
-        owns: [],
-        inManifest: false,
-      };
-      service.owns.push(schema);
-      services.set(owner, service);
-      serviceOfRole.set(owner, owner);
+    // Superusers, hidden roles and Postgres's predefined roles (pg_database_owner owns
+    // public since PG 15) are nobody's service.
+    const roleOf = ownerRoleFromCatalog(
+      catalog,
+      (role) => superusers.has(role) || hiddenRoles.has(role) || role.startsWith('pg_'),
+    );
+    const addService = (role: string) => {
+      if (!services.has(role))
+        services.set(role, { name: role, role, owns: [], inManifest: false });
+      serviceOfRole.set(role, role);
+    };
+    const tableOwners = new Map<string, Set<string | undefined>>();
+    for (const r of relations) {
+      const role = roleOf(r.schema, r.name);
+      if (role !== undefined) addService(role);
+      tableOwners.set(r.schema, (tableOwners.get(r.schema) ?? new Set()).add(role));
     }
-    notes.push('no manifest loaded: ownership is taken from schema owners and no read is declared');
+    // A schema is a role's when it owns it and every table in it; else it is shared.
+    const schemaRoles = new Map<string, string>();
+    for (const [schema, owners] of tableOwners) {
+      const role = catalog.schemas.find((x) => x.name === schema)?.owner;
+      if (role === undefined || !services.has(role)) continue;
+      if ([...owners].every((o) => o === role)) {
+        schemaRoles.set(schema, role);
+        services.get(role)!.owns.push(schema);
+      }
+    }
+    ownerOf = roleOf;
+    schemaOwner = (schema) => schemaRoles.get(schema);
+    notes.push(
+      'no manifest loaded: ownership is taken from table and schema owners and no read is declared',
+    );
   }
-
-  const ownerOfSchema = new Map<string, string>();
-  for (const s of services.values()) for (const schema of s.owns) ownerOfSchema.set(schema, s.name);
 
   // Tables: every table of a user schema; tables only named by contracts are added as missing.
   const tables = new Map<string, MapTable>();
@@ -103,10 +126,7 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
     const id = tableId(schema, name);
     const existing = tables.get(id);
     if (existing) return existing;
-    // In a shared schema each table has its own owner (owns: patterns).
-    const owner =
-      ownerOfSchema.get(schema) ??
-      (manifest ? ownerOfTable(manifest, schema, name)?.name : undefined);
+    const owner = ownerOf(schema, name);
     const table: MapTable = {
       id,
       schema,
@@ -239,7 +259,7 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
   const schemaOwnerRole = new Map(catalog.schemas.map((s) => [s.name, s.owner]));
   for (const t of tables.values()) {
     if (schemas.has(t.schema)) continue;
-    const ownerService = ownerOfSchema.get(t.schema);
+    const ownerService = schemaOwner(t.schema);
     schemas.set(t.schema, {
       name: t.schema,
       ...(ownerService === undefined ? {} : { ownerService }),
@@ -255,6 +275,11 @@ export function buildCouplingMap(input: CouplingMapInput): CouplingMap {
           ownerRole: schemaOwnerRole.get(schema) ?? '',
         });
     }
+  }
+  for (const t of [...tables.values()].sort((a, b) => a.id.localeCompare(b.id))) {
+    const owner = t.ownerService === undefined ? undefined : services.get(t.ownerService);
+    if (!owner || owner.owns.includes(t.schema)) continue;
+    owner.ownsTables = [...(owner.ownsTables ?? []), t.id];
   }
   for (const t of tables.values()) {
     for (const c of t.columns) {

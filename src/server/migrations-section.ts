@@ -173,6 +173,10 @@ export function migrationView(
             total: b.rowsTotal,
             percent: b.percent,
             ...(b.rowsPerSecond === undefined ? {} : { rowsPerSecond: b.rowsPerSecond }),
+            ...(b.etaSeconds === undefined ? {} : { etaSeconds: b.etaSeconds }),
+            throttledMs: b.throttledMs,
+            ...(b.throttledBy === undefined ? {} : { throttledBy: b.throttledBy }),
+            ...(b.backoff === undefined ? {} : { backoff: b.backoff }),
             finished: b.done,
             stalled:
               reading.phase === 'backfilling' &&

@@ -301,9 +301,21 @@ function dropActs(stmt: Obj): Act[] {
       if (schema !== undefined) acts.push({ verb: 'drop-schema', schema, cascade });
       continue;
     }
-    const list = unwrap(o);
-    const qn = list?.[0] === 'List' ? nameFromList(asArr(list[1].items)) : undefined;
-    if (!qn) continue;
+    const node = unwrap(o);
+    // Relations are name lists; functions carry their name with the arguments, types a TypeName.
+    const qn =
+      node?.[0] === 'List'
+        ? nameFromList(asArr(node[1].items))
+        : node?.[0] === 'ObjectWithArgs'
+          ? nameFromList(asArr(node[1].objname))
+          : node?.[0] === 'TypeName'
+            ? nameFromList(asArr(node[1].names))
+            : undefined;
+    if (!qn) {
+      // DROP EXTENSION x CASCADE: what goes with it is found in the catalog diff.
+      if (cascade) acts.push({ verb: 'schema-object', cascade });
+      continue;
+    }
     if (type in RELATION_OBJECTS) {
       const relKind = RELATION_OBJECTS[type];
       acts.push({
@@ -312,8 +324,13 @@ function dropActs(stmt: Obj): Act[] {
         relKind,
         cascade,
       });
-    } else if (qn.schema !== undefined) {
-      acts.push({ verb: 'schema-object', schema: qn.schema });
+    } else if (qn.schema !== undefined || cascade) {
+      // A function, type or other object: with CASCADE, it may take other services' defaults, columns or views.
+      acts.push({
+        verb: 'schema-object',
+        ...(qn.schema === undefined ? {} : { schema: qn.schema }),
+        ...(cascade ? { cascade } : {}),
+      });
     }
   }
   return acts;

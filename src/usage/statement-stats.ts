@@ -155,6 +155,35 @@ export async function readStatementStats(client: Queryable): Promise<StatementSt
   };
 }
 
+/**
+ * How often pg_stat_statements dropped its least-used entries since its last reset to make
+ * room (pg_stat_statements_info.dealloc), and how many it keeps (pg_stat_statements.max):
+ * after an eviction, who ran what is incomplete. Undefined when it cannot be read.
+ */
+export async function readStatementEvictions(
+  client: Queryable,
+): Promise<{ evictions: number; max?: number } | undefined> {
+  try {
+    const { rows } = await client.query<{ schema: string | null; max: string | null }>(
+      `SELECT (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                WHERE e.extname = 'pg_stat_statements') AS schema,
+              current_setting('pg_stat_statements.max', true) AS max`,
+    );
+    const schema = rows[0]?.schema;
+    if (!schema) return undefined;
+    const info = await client.query<{ dealloc: string }>(
+      `SELECT dealloc::text AS dealloc FROM ${quoteIdent(schema)}.pg_stat_statements_info`,
+    );
+    const max = rows[0]?.max ? Number(rows[0].max) : undefined;
+    return {
+      evictions: Number(info.rows[0]?.dealloc ?? 0),
+      ...(max === undefined || Number.isNaN(max) ? {} : { max }),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A stable id for a statement known by its text only (an export, a server without query ids). */
 export function textQueryId(query: string): string {
   return `text:${createHash('sha1').update(query).digest('hex').slice(0, 16)}`;

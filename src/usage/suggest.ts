@@ -5,7 +5,8 @@
 import { Document, isSeq, visit } from 'yaml';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Manifest } from '../manifest/types.js';
-import { ownerOfTable, serviceOfRole } from '../manifest/types.js';
+import { ownerOfTable, ownerRoleFromCatalog } from '../manifest/ownership.js';
+import { serviceOfRole } from '../manifest/types.js';
 import { describeOwnRole } from '../postgres/own-roles.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import type { RoleUsage, UsageSnapshot } from './types.js';
@@ -66,6 +67,8 @@ export function suggestContracts(
   };
   const notes: string[] = [];
   const own: string[] = [];
+  const unowned = new Set<string>();
+  const catalogOwnerRole = catalog ? ownerRoleFromCatalog(catalog, () => false) : undefined;
   for (const role of usage.roles) {
     if (role.pgpactRole !== undefined) {
       own.push(describeOwnRole(role.role, role.pgpactRole));
@@ -75,20 +78,33 @@ export function suggestContracts(
     const catalogOwned = (catalog?.schemas ?? [])
       .filter((s) => s.owner === role.role)
       .map((s) => s.name);
-    // Its own tables need no contract: its schemas, and in a shared schema its owns: patterns.
+    // Its tables in schemas it does not own (a shared `public`), as exact owns: entries.
+    const catalogOwnedTables = (catalog?.relations ?? [])
+      .filter(
+        (r) => r.owner === role.role && r.kind !== 'sequence' && !catalogOwned.includes(r.schema),
+      )
+      .map((r) => formatTableRef(r.schema, r.name));
+    // Its own tables need no contract: its schemas, and in a shared schema its owns: patterns
+    // (without a manifest, the tables its role owns).
     const access = collect(usage, role, (schema, table) =>
       service && manifest
         ? ownerOfTable(manifest, schema, table)?.name === service.name
-        : catalogOwned.includes(schema),
+        : catalogOwnerRole?.(schema, table) === role.role,
     );
     if (access.reads.size === 0 && access.writes.size === 0) continue;
     const entry: Record<string, unknown> = {};
-    if (!service && catalogOwned.length > 0) entry.owns = catalogOwned;
+    if (!service && catalogOwned.length + catalogOwnedTables.length > 0)
+      entry.owns = [...catalogOwned, ...catalogOwnedTables];
     for (const kind of ['reads', 'writes'] as const) {
       if (access[kind].size === 0) continue;
       const contracts: Record<string, string[]> = {};
       for (const [relation, columns] of [...access[kind]].sort(([a], [b]) => (a < b ? -1 : 1))) {
         const { schema, table } = relationParts(usage, relation);
+        // A contract on a table no service owns is refused by the manifest: claim it first.
+        if (manifest && !ownerOfTable(manifest, schema, table)) {
+          unowned.add(formatTableRef(schema, table));
+          continue;
+        }
         let names = [...columns].sort();
         if (names.length === 0) {
           const any = firstColumn(relation);
@@ -102,6 +118,7 @@ export function suggestContracts(
       }
       if (Object.keys(contracts).length > 0) entry[kind] = contracts;
     }
+    if (service && Object.keys(entry).length === 0) continue;
     services[service?.name ?? role.role] = entry;
     if (!service)
       notes.push(
@@ -119,8 +136,13 @@ export function suggestContracts(
     : `until ${usage.takenAt}`;
   const header = [
     `# Contracts declaring what each role used in database ${usage.database} (${window}).`,
-    '# Merge into pgpact.yaml under services:; own schemas are left out.',
+    '# Merge into pgpact.yaml under services:; own schemas and tables are left out.',
     ...notes.map((n) => `# - ${n}`),
+    ...(unowned.size > 0
+      ? [
+          `# Left out, used but owned by no service of the manifest (a contract needs an owner: add each to the owns: of the service whose data it is, then run this again): ${[...unowned].sort().join(', ')}`,
+        ]
+      : []),
     ...(own.length > 0 ? [`# Left out, pgpact's own roles (not services): ${own.join(', ')}`] : []),
   ];
   return `${header.join('\n')}\n${Object.keys(services).length === 0 ? 'services: {}\n' : doc.toString({ lineWidth: 0, flowCollectionPadding: false })}`;

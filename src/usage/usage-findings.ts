@@ -5,7 +5,8 @@
 import { type Finding, sortFindings } from '../findings.js';
 import { formatTableRef } from '../manifest/table-ref.js';
 import type { Contract, Manifest, Service } from '../manifest/types.js';
-import { ownerOfTable, serviceOfRole } from '../manifest/types.js';
+import { ownerOfTable } from '../manifest/ownership.js';
+import { serviceOfRole } from '../manifest/types.js';
 import type { AccessCount, RoleUsage, UsageSnapshot } from './types.js';
 
 interface ColumnRef {
@@ -83,7 +84,9 @@ function accessFindings(
         consumers,
         location,
         message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${name} (${times(count)}) without declaring it; ${owner ? `${formatTableRef(ref.schema, ref.table)} belongs to service ${owner.name}` : `no service owns ${formatTableRef(ref.schema, ref.table)}`}`,
-        suggestion: `add ${ref.column} to ${key}: ${formatTableRef(ref.schema, ref.table)} of service ${service.name} (pgpact observe --suggest prints the whole list)`,
+        suggestion: owner
+          ? `add ${ref.column} to ${key}: ${formatTableRef(ref.schema, ref.table)} of service ${service.name} (pgpact observe --suggest prints the whole list)`
+          : claimFirst(ref.schema, ref.table, key, service.name),
       });
     }
     // Relations used without any column: count(*), DELETE, TRUNCATE.
@@ -98,12 +101,20 @@ function accessFindings(
         object: relation,
         consumers,
         location,
-        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it`,
-        suggestion: `declare ${key}: ${formatTableRef(schema, table)} for service ${service.name}`,
+        message: `${service.name} ${access === 'read' ? 'reads' : 'writes'} ${relation} (${times(count)}, no column${access === 'write' ? ': DELETE or TRUNCATE' : ': e.g. count(*)'}) without declaring it; ${owner ? `${formatTableRef(schema, table)} belongs to service ${owner.name}` : `no service owns ${formatTableRef(schema, table)}`}`,
+        suggestion: owner
+          ? `declare ${key}: ${formatTableRef(schema, table)} for service ${service.name}`
+          : claimFirst(schema, table, key, service.name),
       });
     }
   }
   return findings;
+}
+
+/** A contract needs an owner on the other side: a manifest declaring one on a table nobody owns is refused. */
+function claimFirst(schema: string, table: string, key: string, service: string): string {
+  const ref = formatTableRef(schema, table);
+  return `add ${ref} (or a pattern matching it) to owns: of the service whose data it is (${service} if it is its own); then, if it is another's, declare ${key}: ${ref} for service ${service}`;
 }
 
 function unusedFindings(service: Service, role: RoleUsage): Finding[] {

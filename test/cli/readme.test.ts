@@ -67,6 +67,18 @@ describe('the CLI surface', () => {
     expect(text().err).toContain('unknown command');
   });
 
+  it('an unknown command names where pgpact does it: lint is check, a typo its closest command', async () => {
+    for (const [name, says] of [
+      ['lint', "unknown command 'lint': the migration linter's rules run in pgpact check"],
+      ['chek', "unknown command 'chek': did you mean 'check'?"],
+      ['constructor', "unknown command 'constructor'\n"],
+    ]) {
+      const { output, text } = capture();
+      expect(await runCommand([name!], output)).toBe(2);
+      expect(text().err).toContain(says);
+    }
+  });
+
   it('an unknown option exits 2 with the usage, no stack trace', async () => {
     const { output, text } = capture();
     expect(await runCommand(['plan', '--no-such-option'], output)).toBe(2);

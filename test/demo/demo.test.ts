@@ -6,6 +6,7 @@ import { ChapterReport } from '../../src/demo/chapter-report.js';
 import { DEMO_CHAPTERS } from '../../src/demo/chapters/index.js';
 import { type DemoReport, runDemo } from '../../src/demo/run-demo.js';
 import type { DemoChapter } from '../../src/demo/types.js';
+import { processAlive } from '../../src/postgres/local-server.js';
 import { tempDirsOf, throwawayPostgresPids, waitGone } from './leftovers.js';
 
 function capture(): Output & { stdout: string; stderr: string } {
@@ -98,12 +99,30 @@ describe('pgpact demo', () => {
         expect.objectContaining({ role: name, applicationName: name }),
       );
     }
+    // Both deploys of the expand/contract chapter: the new instance took the traffic before
+    // the old one drained, so not one request failed, and the deploy windows saw traffic.
+    const migrateTraffic = chapter('expand-contract').figures.traffic as {
+      errors: number;
+      deploys: { service: string; errors: number; serviceRequests: number; oldExitCode: number }[];
+    };
+    expect(migrateTraffic.errors).toBe(0);
+    expect(
+      migrateTraffic.deploys.map((d) => [
+        d.service,
+        d.errors,
+        d.serviceRequests > 0,
+        d.oldExitCode,
+      ]),
+    ).toEqual([
+      ['users', 0, true, 0],
+      ['invoicing', 0, true, 0],
+    ]);
     expect(output.stderr).toMatch(/1\. Ownership is enforced/);
     expect(output.stderr).not.toMatch(/postgres:[^*@/]+@/);
     await expectNothingLeft(report);
   });
 
-  it('marks failing and throwing chapters as failed, goes on, and restarts a service on the same port', async () => {
+  it('marks failing and throwing chapters as failed, goes on, and deploys a service with no failed request', async () => {
     const failing: DemoChapter = {
       id: 'always-fails',
       title: 'fails',
@@ -129,10 +148,20 @@ describe('pgpact demo', () => {
       async run(ctx) {
         const r = new ChapterReport();
         const before = ctx.services.invoicing!;
+        const from = Date.now();
         const after = await ctx.restartService('invoicing', { env: { POOL_SIZE: '2' } });
+        const window = ctx.traffic.stats(from, Date.now());
         r.expect(after.pid !== before.pid, 'same pid after restart');
-        r.expect(after.url === before.url, 'another URL after restart');
-        r.expect(ctx.services.invoicing === after, 'context not updated');
+        // The new instance started next to the old one, on a port of its own.
+        r.expect(after.url !== before.url, 'the new instance took over the old one’s port');
+        r.expect(ctx.services.invoicing?.url === after.url, 'context not updated');
+        r.expect(window.total.errors === 0, `${window.total.errors} requests failed in the deploy`);
+        r.expect(window.services.invoicing!.requests > 0, 'no traffic during the deploy');
+        r.expect(after.handover.oldExitCode === 0, `old exit ${after.handover.oldExitCode}`);
+        r.expect(
+          !processAlive(before.pid),
+          'the old instance still runs after the deploy returned',
+        );
         const health = await fetch(`${after.url}/health`);
         r.expect(health.status === 200, `health answered ${health.status}`);
         await ctx.sleep(500);

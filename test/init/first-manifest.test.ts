@@ -102,6 +102,30 @@ describe('buildFirstManifest', () => {
     expect(result.text).not.toContain('Every table is owned by');
   });
 
+  it('a view a service role owns is in its owns:; views the admin owns are named as nobody’s', () => {
+    const result = buildFirstManifest({
+      catalog: catalog(
+        [
+          table('public', 'film', 'catalog'),
+          table('public', 'film_stats', 'catalog', 'materialized_view'),
+          table('public', 'rental', 'store'),
+          table('public', 'film_list', 'admin', 'view'),
+          table('public', 'sales_by_store', 'admin', 'view'),
+        ],
+        [role('admin'), role('catalog'), role('store')],
+      ),
+      own,
+    });
+    const doc = parse(result.text);
+    expect(doc.services).toEqual({
+      catalog: { owns: ['public.film', 'public.film_stats'] },
+      store: { owns: ['public.rental'] },
+    });
+    expect(result.text).toContain(
+      '# Views nobody owns (apply grants nothing on them and leaves them as they are; add each to the owns: of the service whose data it shows): public.film_list, public.sales_by_store.',
+    );
+  });
+
   it('escapes line breaks of names in comments, so a name cannot end a comment', () => {
     const result = buildFirstManifest({
       catalog: catalog(

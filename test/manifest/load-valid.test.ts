@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PgpactError } from '../../src/errors.js';
 import { loadManifest, parseManifest } from '../../src/manifest/load.js';
-import { allContracts, ownerOfSchema, serviceOfRole } from '../../src/manifest/types.js';
+import { ownerOfSchema } from '../../src/manifest/ownership.js';
+import { allContracts, serviceOfRole } from '../../src/manifest/types.js';
 
 const fixtures = resolve(import.meta.dirname, 'fixtures');
 const tmp = mkdtempSync(join(tmpdir(), 'pgpact-manifest-'));

@@ -7,7 +7,7 @@ import {
   matchesTablePattern,
   readOwnsEntry,
 } from '../../src/manifest/table-pattern.js';
-import { ownerOfTable, sharedSchemas } from '../../src/manifest/types.js';
+import { ownerOfTable, sharedSchemas } from '../../src/manifest/ownership.js';
 
 function problemsOf(text: string): Problem[] {
   try {

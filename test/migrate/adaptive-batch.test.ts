@@ -24,6 +24,77 @@ describe('adaptive batch size', () => {
     expect(sizer.size).toBe(200_000);
   });
 
+  it('writers slower than before the backfill: halves, then pauses too while they stay slow, holds while too few calls say anything, recovers once they are back', () => {
+    const sizer = new BatchSizer({ targetMs: 100 });
+    for (let i = 0; i < 4; i++) sizer.observe(50, 0, { calls: 40, ms: 40, baselineMs: 40 });
+    expect(sizer.size).toBe(5_063); // on time writers: grows as usual
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.backoff).toBeUndefined();
+    // Writers' calls take 3× what the same calls took before: halved first, no pause yet.
+    sizer.observe(50, 0, { calls: 40, ms: 120, baselineMs: 40 });
+    expect(sizer.size).toBe(2_531);
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.backoff).toBe(
+      "writers' statements take 3.0× their time before the backfill (> 1.5): batch halved",
+    );
+    // Too few calls since (4 < 10): nothing judged, and no growth while backing off.
+    sizer.observe(10, 0, { calls: 4, ms: 40, baselineMs: 4 });
+    expect(sizer.size).toBe(2_531);
+    // Still slow (calls of two samples together): halved again, and a pause of a quarter of the target.
+    sizer.observe(10, 0, { calls: 8, ms: 40, baselineMs: 8 });
+    expect(sizer.size).toBe(1_265);
+    expect(sizer.pauseMs).toBe(25);
+    expect(sizer.backoff).toMatch(
+      /6\.7× their time before the backfill \(> 1\.5\): batch halved, 25 ms pause$/,
+    );
+    // Between the recovery mark (1.25) and the factor (1.5): held, pause kept.
+    sizer.observe(10, 0, { calls: 20, ms: 28, baselineMs: 20 });
+    expect(sizer.size).toBe(1_265);
+    expect(sizer.pauseMs).toBe(25);
+    // Back to their baseline: the pause halves each batch, the size grows again.
+    sizer.observe(10, 0, { calls: 20, ms: 20, baselineMs: 20 });
+    expect(sizer.size).toBe(1_898);
+    expect(sizer.pauseMs).toBe(13);
+    expect(sizer.backoff).toMatch(/back near their time before the backfill: 13 ms pause/);
+    for (let i = 0; i < 5; i++) sizer.observe(10, 0, { calls: 20, ms: 20, baselineMs: 20 });
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.backoff).toBeUndefined();
+    expect(sizer.size).toBe(14_417);
+  });
+
+  it('the slowdown is judged on calls against their own baseline, so a changing mix of statements is no slowdown', () => {
+    const sizer = new BatchSizer({ targetMs: 100, maxWriterSlowdown: 2 });
+    // Slow statements (10 ms each at baseline) now make up most calls: ms rise, the ratio does not.
+    sizer.observe(100, 0, { calls: 20, ms: 190, baselineMs: 190 });
+    sizer.observe(100, 0, { calls: 20, ms: 30, baselineMs: 28 });
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.size).toBe(1_000);
+    // 1.9× with a factor of 2: tolerated (held), 2.5×: backs off; the pause never passes 2 s.
+    sizer.observe(100, 0, { calls: 20, ms: 38, baselineMs: 20 });
+    expect(sizer.pauseMs).toBe(0);
+    for (let i = 0; i < 12; i++) sizer.observe(100, 0, { calls: 20, ms: 50, baselineMs: 20 });
+    expect(sizer.size).toBe(100);
+    expect(sizer.pauseMs).toBe(2_000);
+    expect(sizer.backoff).toMatch(
+      /2\.5× their time before the backfill \(> 2\): batch halved, 2000 ms pause/,
+    );
+  });
+
+  it('a few calls waiting long count through the root mean square of the times, where the mean barely moves', () => {
+    // Before: 1 ms each, stddev 0.5 ms (mean square 1.25). Now 1 call in 100 waited 50 ms on a lock.
+    const tail = { calls: 100, ms: 99 + 50, baselineMs: 100 };
+    const squares = { squares: 99 * 1.25 + 50 * 50, baselineSquares: 100 * 1.25 };
+    const byMean = new BatchSizer({ targetMs: 100 });
+    byMean.observe(100, 0, tail);
+    expect(byMean.size).toBe(1_000); // 1.49×: held, not halved
+    const byTail = new BatchSizer({ targetMs: 100 });
+    byTail.observe(100, 0, { ...tail, ...squares });
+    expect(byTail.size).toBe(500);
+    expect(byTail.backoff).toMatch(
+      /^writers' statements take 4\.6× their time before the backfill/,
+    );
+  });
+
   it('a fixed --batch-size never changes', () => {
     const sizer = new BatchSizer({ fixed: 777, targetMs: 100 });
     sizer.observe(5_000, 3);
@@ -82,4 +153,99 @@ describeEachServer('writers blocked by a batch', (server) => {
     expect(sizes.has(1_000)).toBe(true);
     expect(sizes.size).toBeGreaterThan(1);
   });
+
+  it('backs off when the writers of the table slow down under a competing load, with the reason in its progress, and grows again once they recover', async () => {
+    const url = await server().createDatabase();
+    const rows = 300_000;
+    await withClient(url, (c) => createAccounts(c, rows));
+    // Writers update a few rows the backfill passes in its first batch, before the load.
+    const hot = [1, 10];
+    const writers = await Promise.all([connect(url), connect(url)]);
+    const competitor = await connect(url);
+    let writing = true;
+    let competing = false;
+    const loops = writers.map(async (w) => {
+      while (writing) {
+        const id = hot[0]! + Math.floor(Math.random() * (hot[1]! - hot[0]! + 1));
+        await w.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [id]);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    });
+    // The competing load: another session holding the writers' rows for 40 ms at a time.
+    const competition = (async () => {
+      while (writing) {
+        if (!competing) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        await competitor.query('BEGIN');
+        await competitor.query(
+          'SELECT id FROM users.account WHERE id BETWEEN $1 AND $2 FOR UPDATE',
+          hot,
+        );
+        await competitor.query('SELECT pg_sleep(0.04)');
+        await competitor.query('COMMIT');
+      }
+    })();
+    const seen: { size: number; backoff?: string; rowsDone: number }[] = [];
+    const messages: string[] = [];
+    let sizeBeforeLoad = 0;
+    let loadFrom = 0;
+    try {
+      // Writers run before the start, so their times before the backfill are known.
+      await new Promise((r) => setTimeout(r, 500));
+      await startMigration(url, await loadMigration(fixture('split-street.yaml')), {
+        batchTimeMs: 50,
+        onThrottle: (m) => messages.push(m),
+        onProgress: (p) => {
+          const size = p.pace?.batchSize ?? 0;
+          seen.push({
+            size,
+            rowsDone: p.rowsDone,
+            ...(p.pace?.backoff ? { backoff: p.pace.backoff } : {}),
+          });
+          if (!competing && !p.pace?.backoff && seen.length >= 5 && sizeBeforeLoad === 0) {
+            sizeBeforeLoad = size;
+            loadFrom = seen.length;
+            competing = true;
+          }
+          // Once backed off to a quarter, the load goes away.
+          if (competing && p.pace?.backoff && size <= sizeBeforeLoad / 4) competing = false;
+        },
+      });
+    } finally {
+      writing = false;
+      competing = false;
+      await Promise.all([...loops, competition]);
+      await Promise.all([...writers, competitor].map((c) => c.end()));
+    }
+    const found = seen
+      .slice(loadFrom)
+      .findIndex((s) => /^writers' statements take [\d.]+× their time/.test(s.backoff ?? ''));
+    expect(found, JSON.stringify(seen.slice(0, 40))).toBeGreaterThanOrEqual(0);
+    const slowed = loadFrom + found;
+    expect(Math.min(...seen.slice(slowed).map((s) => s.size))).toBeLessThanOrEqual(
+      sizeBeforeLoad / 4,
+    );
+    expect(
+      messages.some((m) => /^backfill users\.account backs off: writers' statements take/.test(m)),
+    ).toBe(true);
+    // Recovered once the load went away: no back-off, batches larger than at the bottom again.
+    const bottom = slowed + seen.slice(slowed).findIndex((s) => s.size <= sizeBeforeLoad / 4);
+    expect(seen.slice(bottom).some((s) => s.backoff === undefined)).toBe(true);
+    expect(Math.max(...seen.slice(bottom).map((s) => s.size))).toBeGreaterThan(
+      seen[bottom]!.size * 2,
+    );
+    await withClient(url, async (c) => {
+      const { rows: left } = await c.query(
+        'SELECT count(*)::int AS n FROM users.account WHERE street IS NULL OR number IS NULL',
+      );
+      expect(left[0].n).toBe(0);
+      const { rows: saved } = await c.query(
+        `SELECT (backfill->'users.account'->'pace'->>'throttledMs')::float8 AS ms FROM pgpact.migrations`,
+      );
+      // The pauses are throttled time.
+      expect(saved[0].ms).toBeGreaterThan(0);
+    });
+  }, 120_000);
 });

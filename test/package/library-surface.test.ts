@@ -13,6 +13,8 @@ it('src/index.ts exports every operation a deploy script needs', () => {
   for (const name of [
     'loadManifest',
     'parseManifest',
+    'ownershipOf',
+    'ownerOfTable',
     'planProvisioning',
     'applyProvisioning',
     'readCatalog',

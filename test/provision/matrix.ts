@@ -3,7 +3,8 @@
  * table, and each outcome is compared with what the manifest allows. The rules
  * here are written from the manifest alone, independently of the planner.
  */
-import { type Manifest, ownerOfTable, type Service } from '../../src/manifest/types.js';
+import { ownerOfTable } from '../../src/manifest/ownership.js';
+import type { Manifest, Service } from '../../src/manifest/types.js';
 import { withClient } from '../../src/postgres/client.js';
 import type { CatalogSnapshot } from '../../src/catalog-types.js';
 import { quoteIdent, quoteQualified } from '../../src/postgres/quote.js';

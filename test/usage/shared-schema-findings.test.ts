@@ -66,3 +66,37 @@ it('observe --suggest proposes contracts only for other services’ tables of a 
   expect(yaml).toContain('external_id');
   expect(yaml).not.toContain('batch_changes');
 });
+
+it('observe on a table nobody owns in a shared schema: the suggestion claims it first, and --suggest leaves it out (a contract on it is refused)', () => {
+  const text =
+    'version: 1\nservices:\n  batches:\n    owns: [public.batch_*]\n  repos:\n    owns: [public.changesets]\n';
+  const manifest = parseManifest(text, '/tmp/pgpact.yaml');
+  const usage: UsageSnapshot = {
+    version: 1,
+    database: 'monolith',
+    takenAt: '2026-12-04T20:00:00Z',
+    roles: [
+      role(
+        'batches',
+        ['public.changesets.external_id', 'public.shop_list.name'],
+        ['public.changesets', 'public.shop_list', 'public.legacy'],
+      ),
+    ],
+  };
+  const findings = usageFindings(usage, manifest).filter((f) => f.kind === 'undeclared-read');
+  const unowned = findings.filter((f) => f.severity === 'info');
+  expect(unowned.map((f) => f.object)).toEqual(['public.legacy', 'public.shop_list.name']);
+  for (const f of unowned)
+    expect(f.suggestion).toMatch(/^add public\.\S+ \(or a pattern matching it\) to owns:/);
+  const yaml = suggestContracts(usage, manifest);
+  expect(yaml).toContain('public.changesets: [external_id]');
+  expect(yaml).not.toMatch(/^\s+public\.(shop_list|legacy):/m);
+  expect(yaml).toContain('owned by no service of the manifest');
+  expect(yaml).toContain('public.legacy, public.shop_list');
+  // Pasted into the manifest, the suggestion loads.
+  const merged = text.replace(
+    'owns: [public.batch_*]\n',
+    `owns: [public.batch_*]\n    reads:\n      public.changesets: [external_id]\n`,
+  );
+  expect(() => parseManifest(merged, '/tmp/pgpact.yaml')).not.toThrow();
+});

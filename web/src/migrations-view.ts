@@ -56,20 +56,49 @@ function phaseSteps(phase: string): HTMLElement {
   );
 }
 
+/** Rate, ETA, time throttled and why it is slow now: what an operator asks of a running backfill. */
+function pace(b: NonNullable<MigrationView['backfill']>): HTMLElement | null {
+  if (b.finished) return null;
+  const eta =
+    b.etaSeconds !== undefined
+      ? b.etaSeconds * 1000
+      : b.rowsPerSecond !== undefined && b.rowsPerSecond > 0 && b.total > b.done
+        ? ((b.total - b.done) / b.rowsPerSecond) * 1000
+        : undefined;
+  const figure = (label: string, value: string, attr: string) =>
+    h('div', { class: 'pace-figure', [attr]: '' }, h('dt', null, label), h('dd', null, value));
+  const why = b.throttledBy ?? b.backoff;
+  return h(
+    'div',
+    { class: 'backfill-pace' },
+    h(
+      'dl',
+      { class: 'pace-figures' },
+      figure('Rows', `${b.done.toLocaleString()} of ${b.total.toLocaleString()}`, 'data-rows'),
+      figure(
+        'Rate (last minute)',
+        b.rowsPerSecond === undefined ? '—' : `${b.rowsPerSecond.toLocaleString()} rows/s`,
+        'data-rate',
+      ),
+      figure('ETA', eta === undefined ? '—' : duration(eta), 'data-eta'),
+      figure('Throttled', duration(b.throttledMs), 'data-throttled'),
+    ),
+    why
+      ? h(
+          'p',
+          { class: 'note', 'data-throttled-by': '' },
+          b.throttledBy ? `Throttled now: ${b.throttledBy}` : `Backing off: ${b.backoff}`,
+        )
+      : null,
+  );
+}
+
 function progress(m: MigrationView): HTMLElement | null {
   const b = m.backfill;
   if (!b) return null;
-  const rate =
-    b.rowsPerSecond !== undefined && !b.finished
-      ? ` · ${b.rowsPerSecond.toLocaleString()} rows/s${
-          b.rowsPerSecond > 0 && b.total > b.done
-            ? `, about ${duration(((b.total - b.done) / b.rowsPerSecond) * 1000)} left`
-            : ''
-        }`
-      : '';
   const text = b.finished
     ? `Backfill done: ${b.done.toLocaleString()} rows`
-    : `Backfill: ${b.done.toLocaleString()} of ${b.total.toLocaleString()} rows (${b.percent} %)${rate}`;
+    : `Backfill: ${b.done.toLocaleString()} of ${b.total.toLocaleString()} rows (${b.percent} %)`;
   const stalled = b.stalled
     ? h(
         'p',
@@ -88,6 +117,7 @@ function progress(m: MigrationView): HTMLElement | null {
       value: b.percent,
       'aria-valuetext': `${b.percent} % backfilled`,
     }),
+    b.stalled ? null : pace(b),
     b.tables.length > 1
       ? h(
           'ul',

@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type pg from 'pg';
 import { inTransaction, logEvent, toHttpError } from '../shared/database.js';
 import { createRouter, HttpError, type Route } from '../shared/http.js';
+import { SCHEMA_PER_SERVICE, type Tables } from '../shared/tables.js';
 import { parseAmount, parseId, rejectUnknownFields, requireObject } from '../shared/validate.js';
 
 /**
@@ -27,9 +28,10 @@ export async function insertInvoice(
   accountId: number,
   billing: Invoice['billing'],
   amount: string,
+  tables: Tables = SCHEMA_PER_SERVICE,
 ): Promise<Invoice> {
   const inserted = await client.query(
-    `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
+    `INSERT INTO ${tables.invoice} (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
     [accountId, billing.name, billing.street_and_number, billing.zip, billing.city, amount],
   );
@@ -37,13 +39,13 @@ export async function insertInvoice(
 }
 
 /** GET /invoices/:id, the same in every version of the service. */
-export function getInvoiceRoute(pool: pg.Pool): Route {
+export function getInvoiceRoute(pool: pg.Pool, tables: Tables = SCHEMA_PER_SERVICE): Route {
   return {
     method: 'GET',
     pattern: '/invoices/:id',
     async handle(request) {
       const id = parseId(request.params.id);
-      const { rows } = await pool.query(`SELECT ${COLUMNS} FROM invoicing.invoice WHERE id = $1`, [
+      const { rows } = await pool.query(`SELECT ${COLUMNS} FROM ${tables.invoice} WHERE id = $1`, [
         id,
       ]);
       if (rows.length === 0) throw new HttpError(404, 'invoice_not_found', `no invoice ${id}`);
@@ -68,7 +70,7 @@ function toInvoice(row: Record<string, unknown>): Invoice {
 }
 
 /** The routes of the invoicing service over a pool connected as the `invoicing` role. */
-export function invoicingRoutes(pool: pg.Pool): Route[] {
+export function invoicingRoutes(pool: pg.Pool, tables: Tables = SCHEMA_PER_SERVICE): Route[] {
   return [
     {
       method: 'GET',
@@ -89,7 +91,7 @@ export function invoicingRoutes(pool: pg.Pool): Route[] {
         const row = await inTransaction(pool, async (client) => {
           // Exactly the columns of the contract: users.account (id, name, street_and_number, zip, city).
           const account = await client.query(
-            'SELECT id, name, street_and_number, zip, city FROM users.account WHERE id = $1',
+            `SELECT id, name, street_and_number, zip, city FROM ${tables.account} WHERE id = $1`,
             [accountId],
           );
           const a = account.rows[0];
@@ -100,18 +102,22 @@ export function invoicingRoutes(pool: pg.Pool): Route[] {
             accountId,
             { name: a.name, street_and_number: a.street_and_number, zip: a.zip, city: a.city },
             amount,
+            tables,
           );
         });
         return { status: 201, body: row };
       },
     },
-    getInvoiceRoute(pool),
+    getInvoiceRoute(pool, tables),
   ];
 }
 
 /** The invoicing service as a request listener. */
-export function createInvoicingApp(pool: pg.Pool): RequestListener {
-  return createRouter(invoicingRoutes(pool), toHttpError, (error, request) =>
+export function createInvoicingApp(
+  pool: pg.Pool,
+  tables: Tables = SCHEMA_PER_SERVICE,
+): RequestListener {
+  return createRouter(invoicingRoutes(pool, tables), toHttpError, (error, request) =>
     logEvent('request_failed', {
       service: 'invoicing',
       request,

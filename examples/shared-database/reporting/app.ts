@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type pg from 'pg';
 import { logEvent, toHttpError } from '../shared/database.js';
 import { createRouter, type Route } from '../shared/http.js';
+import { SCHEMA_PER_SERVICE, type Tables } from '../shared/tables.js';
 import { intParam } from '../shared/validate.js';
 
 /**
@@ -20,7 +21,7 @@ export interface CityRow {
 }
 
 /** The routes of the reporting service over a pool connected as the `reporting` role. */
-export function reportingRoutes(pool: pg.Pool): Route[] {
+export function reportingRoutes(pool: pg.Pool, tables: Tables = SCHEMA_PER_SERVICE): Route[] {
   return [
     {
       method: 'GET',
@@ -41,8 +42,8 @@ export function reportingRoutes(pool: pg.Pool): Route[] {
                   count(DISTINCT a.zip)::int AS zip_codes,
                   (array_agg(a.name ORDER BY a.name))[1:3] AS sample_customers,
                   COALESCE(sum(i.revenue), 0)::text AS revenue
-           FROM users.account a
-           LEFT JOIN (SELECT account_id, sum(amount) AS revenue FROM invoicing.invoice GROUP BY account_id) i
+           FROM ${tables.account} a
+           LEFT JOIN (SELECT account_id, sum(amount) AS revenue FROM ${tables.invoice} GROUP BY account_id) i
              ON i.account_id = a.id
            GROUP BY a.city
            ORDER BY customers DESC, a.city
@@ -66,7 +67,7 @@ export function reportingRoutes(pool: pg.Pool): Route[] {
         const months = intParam(request.query, 'months', { min: 1, max: 120, fallback: 12 });
         const { rows } = await pool.query(
           `SELECT to_char(date_trunc('month', created_at), 'YYYY-MM') AS month, count(id)::int AS accounts
-           FROM users.account
+           FROM ${tables.account}
            WHERE created_at >= date_trunc('month', now()) - make_interval(months => $1 - 1)
            GROUP BY 1
            ORDER BY 1`,
@@ -84,8 +85,11 @@ export function reportingRoutes(pool: pg.Pool): Route[] {
 }
 
 /** The reporting service as a request listener. */
-export function createReportingApp(pool: pg.Pool): RequestListener {
-  return createRouter(reportingRoutes(pool), toHttpError, (error, request) =>
+export function createReportingApp(
+  pool: pg.Pool,
+  tables: Tables = SCHEMA_PER_SERVICE,
+): RequestListener {
+  return createRouter(reportingRoutes(pool, tables), toHttpError, (error, request) =>
     logEvent('request_failed', {
       service: 'reporting',
       request,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { SCHEMA_PER_SERVICE, type Tables } from '../shared/tables.js';
 import { CITIES, FIRST_NAMES, LAST_NAMES, STREETS } from './sample-data.js';
 
 /**
@@ -8,9 +9,13 @@ import { CITIES, FIRST_NAMES, LAST_NAMES, STREETS } from './sample-data.js';
  */
 
 /** Inserts `count` accounts as the users role; returns how many rows were inserted. */
-export async function seedAccounts(users: pg.ClientBase, count: number): Promise<number> {
+export async function seedAccounts(
+  users: pg.ClientBase,
+  count: number,
+  tables: Tables = SCHEMA_PER_SERVICE,
+): Promise<number> {
   const result = await users.query(
-    `INSERT INTO users.account (name, street_and_number, zip, city, created_at)
+    `INSERT INTO ${tables.account} (name, street_and_number, zip, city, created_at)
      SELECT f.first[1 + (g * 7) % cardinality(f.first)] || ' ' || f.last[1 + (g * 13) % cardinality(f.last)],
             f.street[1 + g % cardinality(f.street)] || ' ' || (1 + g % 120),
             lpad((f.zip[1 + (g * 3) % cardinality(f.zip)]::int + g % 40)::text, 5, '0'),
@@ -28,13 +33,14 @@ export async function seedInvoices(
   invoicing: pg.ClientBase,
   accounts: number,
   perAccount = 2,
+  tables: Tables = SCHEMA_PER_SERVICE,
 ): Promise<number> {
   const result = await invoicing.query(
-    `INSERT INTO invoicing.invoice (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount, created_at)
+    `INSERT INTO ${tables.invoice} (account_id, billing_name, billing_street_and_number, billing_zip, billing_city, amount, created_at)
      SELECT a.id, a.name, a.street_and_number, a.zip, a.city,
             round((9.90 + (a.id * 37 + k * 11) % 500)::numeric, 2),
             now() - k * interval '30 days'
-     FROM (SELECT id, name, street_and_number, zip, city FROM users.account ORDER BY id LIMIT $1) AS a,
+     FROM (SELECT id, name, street_and_number, zip, city FROM ${tables.account} ORDER BY id LIMIT $1) AS a,
           generate_series(1, $2::int) AS k`,
     [accounts, perAccount],
   );

@@ -31,8 +31,12 @@ export interface Traffic {
   readonly startedAt: number;
   /** Stats over [from, to]; defaults to everything since startedAt. */
   stats(from?: number, to?: number): TrafficStats;
-  /** Points a service at another URL (e.g. after a restart on another port). */
-  setTarget(service: keyof TrafficTargets, url: string): void;
+  /**
+   * Points a service at another URL (a new instance during a deploy): requests from now on
+   * go there. Settles once the requests still in flight to the old URL have been answered,
+   * with how many there were, so the old instance can then drain without failing any.
+   */
+  setTarget(service: keyof TrafficTargets, url: string): Promise<{ inFlightAtSwitch: number }>;
   /** Stops starting requests, waits for those in flight, returns the stats since startedAt. */
   stop(): Promise<TrafficStats>;
   /** Settles when the generator stopped (duration, signal or stop()). */
@@ -60,14 +64,17 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
     reporting: newAgent(),
   };
   const retired: http.Agent[] = [];
+  // Requests in flight per agent: a retired agent's are waited for before its target is let go.
+  const inFlightOn = new Map<http.Agent, Set<Promise<void>>>();
   const recorder = new TrafficRecorder(['users', 'invoicing', 'reporting']);
   const ids: KnownIds = { accounts: [], invoices: [] };
   const inFlight = new Set<Promise<void>>();
 
   const run = (op: Operation): Promise<void> => {
     const begin = performance.now();
+    const agent = agents[op.service];
     const p = op
-      .send(targets, ids, random, agents[op.service])
+      .send(targets, ids, random, agent)
       .then((answer) => {
         const ok = answer.status >= 200 && answer.status < 300;
         const message = answer.error ?? JSON.stringify(answer.body ?? '').slice(0, 200);
@@ -82,8 +89,14 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
           ok ? undefined : { status: answer.status, message },
         );
       })
-      .finally(() => inFlight.delete(p));
+      .finally(() => {
+        inFlight.delete(p);
+        inFlightOn.get(agent)?.delete(p);
+      });
     inFlight.add(p);
+    const onAgent = inFlightOn.get(agent) ?? new Set<Promise<void>>();
+    inFlightOn.set(agent, onAgent);
+    onAgent.add(p);
     return p;
   };
 
@@ -128,10 +141,17 @@ export async function startTraffic(options: TrafficOptions): Promise<Traffic> {
   return {
     startedAt,
     stats: (from = startedAt, to = Date.now()) => recorder.stats(from, to),
-    setTarget: (service, url) => {
+    setTarget: async (service, url) => {
+      const old = agents[service];
       targets[service] = url;
-      retired.push(agents[service]);
+      retired.push(old);
       agents[service] = newAgent();
+      const pending = [...(inFlightOn.get(old) ?? [])];
+      await Promise.allSettled(pending);
+      inFlightOn.delete(old);
+      // The client closes its idle sockets to the old instance: nothing is left for it to cut.
+      old.destroy();
+      return { inFlightAtSwitch: pending.length };
     },
     stop,
     done,

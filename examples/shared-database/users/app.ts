@@ -2,6 +2,7 @@ import type { RequestListener } from 'node:http';
 import type pg from 'pg';
 import { logEvent, toHttpError } from '../shared/database.js';
 import { createRouter, HttpError, type Route } from '../shared/http.js';
+import { SCHEMA_PER_SERVICE, type Tables } from '../shared/tables.js';
 import {
   intParam,
   parseId,
@@ -47,6 +48,7 @@ export function accountReadRoutes<A extends { id: number }>(
   pool: pg.Pool,
   columns: string,
   toAccount: (row: Record<string, unknown>) => A,
+  tables: Tables = SCHEMA_PER_SERVICE,
 ): Route[] {
   return [
     {
@@ -56,7 +58,7 @@ export function accountReadRoutes<A extends { id: number }>(
         const limit = intParam(request.query, 'limit', { min: 1, max: 100, fallback: 20 });
         const after = request.query.has('after') ? parseId(request.query.get('after'), 'after') : 0;
         const { rows } = await pool.query(
-          `SELECT ${columns} FROM users.account WHERE id > $1 ORDER BY id LIMIT $2`,
+          `SELECT ${columns} FROM ${tables.account} WHERE id > $1 ORDER BY id LIMIT $2`,
           [after, limit],
         );
         const accounts = rows.map(toAccount);
@@ -69,9 +71,10 @@ export function accountReadRoutes<A extends { id: number }>(
       pattern: '/accounts/:id',
       async handle(request) {
         const id = parseId(request.params.id);
-        const { rows } = await pool.query(`SELECT ${columns} FROM users.account WHERE id = $1`, [
-          id,
-        ]);
+        const { rows } = await pool.query(
+          `SELECT ${columns} FROM ${tables.account} WHERE id = $1`,
+          [id],
+        );
         if (rows.length === 0) throw new HttpError(404, 'account_not_found', `no account ${id}`);
         return { status: 200, body: toAccount(rows[0]!) };
       },
@@ -80,7 +83,7 @@ export function accountReadRoutes<A extends { id: number }>(
 }
 
 /** The routes of the users service over a pool connected as the `users` role. */
-export function usersRoutes(pool: pg.Pool): Route[] {
+export function usersRoutes(pool: pg.Pool, tables: Tables = SCHEMA_PER_SERVICE): Route[] {
   return [
     {
       method: 'GET',
@@ -98,13 +101,13 @@ export function usersRoutes(pool: pg.Pool): Route[] {
         rejectUnknownFields(body, FIELDS);
         const values = FIELDS.map((f) => stringField(body, f, { max: LIMITS[f] }));
         const { rows } = await pool.query(
-          `INSERT INTO users.account (name, street_and_number, zip, city) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+          `INSERT INTO ${tables.account} (name, street_and_number, zip, city) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
           values,
         );
         return { status: 201, body: toAccount(rows[0]!) };
       },
     },
-    ...accountReadRoutes(pool, COLUMNS, toAccount),
+    ...accountReadRoutes(pool, COLUMNS, toAccount, tables),
     {
       method: 'PATCH',
       pattern: '/accounts/:id',
@@ -126,7 +129,7 @@ export function usersRoutes(pool: pg.Pool): Route[] {
         // Column names come from the fixed FIELDS list, never from the request.
         const set = changes.map(([f], i) => `${f} = $${i + 2}`).join(', ');
         const { rows } = await pool.query(
-          `UPDATE users.account SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
+          `UPDATE ${tables.account} SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
           [id, ...changes.map(([, v]) => v)],
         );
         if (rows.length === 0) throw new HttpError(404, 'account_not_found', `no account ${id}`);
@@ -137,8 +140,11 @@ export function usersRoutes(pool: pg.Pool): Route[] {
 }
 
 /** The users service as a request listener. */
-export function createUsersApp(pool: pg.Pool): RequestListener {
-  return createRouter(usersRoutes(pool), toHttpError, (error, request) =>
+export function createUsersApp(
+  pool: pg.Pool,
+  tables: Tables = SCHEMA_PER_SERVICE,
+): RequestListener {
+  return createRouter(usersRoutes(pool, tables), toHttpError, (error, request) =>
     logEvent('request_failed', { service: 'users', request, message: (error as Error).message }),
   );
 }

@@ -32,7 +32,8 @@ export const checkCommand: Command = {
   it was rebuilt (delete that folder to force a rebuild).
 
   --service NAME       the service the files belong to (default: the service whose migrations
-                       folder holds the file, else the owner of the schemas it names)
+                       folder holds the file, else the owner of the tables and schemas it
+                       names)
   --base DIR|FILE      the current schema from these .sql files or folders (repeatable)
   --usage FILE         observed usage (default: .pgpact/usage.json when it exists)
   --database-url URL   use a live database as the current schema instead: its catalog is read,

@@ -8,6 +8,7 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: "tell the article's story on a running system: services A, B and C on one Postgres",
   usage: `pgpact demo [--database-url URL] [--keep] [--duration S] [--json]
+       pgpact demo --monolith [--json]
        pgpact demo --stop
 
   Starts a throwaway embedded Postgres, provisions examples/shared-database/pgpact.yaml,
@@ -20,11 +21,16 @@ export const demoCommand: Command = {
   --keep              leave it running: Postgres (the demo's own, under .pgpact/demo/), the
                       services and light traffic; prints their URLs
   --stop              stop what --keep left running, including its Postgres
+  --monolith          the brownfield story instead: services A, B and C on one database with
+                      every table in public; pgpact init, apply in audit mode (no answer
+                      changes), observe (the undeclared reader), move_table into schema
+                      invoicing under traffic, enforcement switched on (throwaway Postgres only)
   --duration S        seconds the load chapter measures (default 5)
   --json              print the report as JSON (progress goes to stderr)`,
   options: {
     keep: { type: 'boolean' },
     stop: { type: 'boolean' },
+    monolith: { type: 'boolean' },
     duration: { type: 'string' },
     json: { type: 'boolean' },
   },
@@ -43,14 +49,22 @@ export const demoCommand: Command = {
       output.err(`pgpact demo: --duration must be a number of seconds from 0 to 600\n`);
       return EXIT.invalid;
     }
+    const monolith = values.monolith === true;
+    if (monolith && (values.keep === true || values['database-url'] !== undefined)) {
+      output.err(
+        'pgpact demo: --monolith runs on a throwaway Postgres and leaves nothing: drop --keep and --database-url\n',
+      );
+      return EXIT.invalid;
+    }
     const json = values.json === true;
     const show = json ? output.err : output.out;
-    show(formatOpening());
+    show(formatOpening(monolith));
     const report = await runDemo(
       {
         databaseUrl:
           typeof values['database-url'] === 'string' ? values['database-url'] : undefined,
         keep: values.keep === true,
+        monolith,
         durationSeconds: duration,
         onEvent: (event) => show(formatEvent(event)),
       },

@@ -65,6 +65,7 @@ export const initCommand: Command = {
     output.out(
       `pgpact init: wrote ${out}: ${services} service${services === 1 ? '' : 's'}, ${result.proposal.unowned.length} table${result.proposal.unowned.length === 1 ? '' : 's'} nobody owns${result.proposal.adminOwnsAll ? ', owners proposed from writers (the admin owns every table)' : ''}${result.usageUnavailable ? ' (no observed use: see the file)' : ''}\n`,
     );
+    if (result.incompleteUse) output.err(`pgpact init: warning: ${result.incompleteUse}\n`);
     return EXIT.ok;
   },
 };

@@ -117,7 +117,9 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
                names sorted): the one in progress, else the first not completed.
   status [DIR] phase, backfill progress, and every consumer still using the old shape:
                declared (manifest contracts naming an old column, or "*") and observed
-               (pg_stat_statements entries that ran since start and touch an old column)
+               (pg_stat_statements entries that ran since start and touch an old column;
+               pgpact's own roles, such as the admin it runs as, are no consumers unless a
+               service of the manifest logs in as one)
   complete     contract: drop the old columns, triggers and bookkeeping. Refused (exit 1,
                MIGRATION_BLOCKED) while a consumer uses the old shape, naming the change each
                needs, and (MIGRATION_UNVERIFIED) while pg_stat_statements cannot be read, so
@@ -135,7 +137,9 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
 
   --batch-size N        fixed rows per backfill transaction (default: adaptive, see --batch-time)
   --batch-time D        adaptive batches aim at this duration (default 100ms); a batch that
-                        makes writers of the table wait on its locks halves the size
+                        makes writers of the table wait on its locks halves the size, and so
+                        do the writers' statements taking over 1.5x their time before the
+                        backfill (pg_stat_statements), then with pauses, until they recover
   --max-replica-lag D   wait before a batch while a replica lags more than D (the --replica
                         and manifest replicas; else the standbys in pg_stat_replication)
   --max-active N        wait while more than N sessions of the database are active

@@ -25,9 +25,10 @@ export const observeCommand: Command = {
   Reads pg_stat_statements of the database (each role's statements with calls, rows and
   time), analyzes each distinct statement once against the live catalog, adds the counts
   up per role and column, maps roles to services (the manifest's role:) and reports:
-    undeclared-read / undeclared-write  a service used a column or table of a schema it does
-                                        not own without declaring it (warning; info when no
-                                        service owns the schema)
+    undeclared-read / undeclared-write  a service used a column or table it does not own
+                                        (in a shared schema: another's owns: pattern) without
+                                        declaring it, naming the owner (warning; info when no
+                                        service owns the table)
     unknown-role            a role of no service read or wrote tables (backups, BI tools, a new team)
     unused-contract-column  a declared column was not used in the window (info)
     unobserved-service      a service with contracts ran nothing in the window (info)

@@ -11,15 +11,13 @@ import { quoteIdent, quoteQualified } from '../../postgres/quote.js';
 import { applyProvisioning } from '../../provision/apply.js';
 import { ChapterReport } from '../chapter-report.js';
 import { packageRoot } from '../example-files.js';
-import type { DemoChapter, DemoContext } from '../types.js';
+import type { DemoChapter, DemoContext, Figure, Handover } from '../types.js';
 
 /** The versions of services A and B that use street and number (examples/shared-database). */
 const USERS_V2 = 'users/main-v2';
 const INVOICING_V2 = 'invoicing/main-v2';
 /** How long an observed statement must stay unchanged between two checks (the CLI's --quiet-for). */
 const QUIET_MS = 1_000;
-/** How long a restart stretch lasts after the new process is up: failures against the old one settle. */
-const RESTART_SETTLE_MS = 300;
 
 type Split = Extract<Operation, { op: 'split_column' }>;
 
@@ -103,8 +101,8 @@ interface Stretch {
   label: string;
   from: number;
   to: number;
-  /** A service was down and restarting: its errors are counted apart. */
-  restart?: string;
+  /** A service was deployed in this stretch (new instance up, traffic moved, old drained). */
+  restart?: { service: string; handover: Handover };
 }
 
 /** Requests and errors per service in a stretch, as one printable line and a figure. */
@@ -177,18 +175,16 @@ async function tellStory(
 ): Promise<Stretch[]> {
   const stretches: Stretch[] = [];
   let from = Date.now();
-  const stretch = (label: string, restart?: string) => {
+  const stretch = (label: string, restart?: Stretch['restart']) => {
     const to = Date.now();
     stretches.push({ label, from, to, ...(restart ? { restart } : {}) });
     from = to;
   };
   const restart = async (name: string, entry: string) => {
-    await ctx.restartService(name, { entry });
+    // The stretch before ended just now: the deploy's window starts with the new process.
+    const { handover } = await ctx.restartService(name, { entry });
     replaced.push(name);
-    // Requests that failed against the stopped process are stamped when their failure is
-    // handled: on a busy machine that is a little after the new process is up.
-    await ctx.sleep(RESTART_SETTLE_MS);
-    stretch(`${name} restarting as v2`, name);
+    stretch(`${name} deployed as v2`, { service: name, handover });
   };
   const newColumns = split.to.map((c) => c.name);
 
@@ -338,36 +334,56 @@ async function tellStory(
   return stretches;
 }
 
-/** The traffic through the migration: requests and errors per stretch, restarts apart. */
+/** The traffic through the migration: requests and errors per stretch, each deploy's window on its own line. */
 function reportTraffic(ctx: DemoContext, report: ChapterReport, stretches: Stretch[]): void {
-  const running = stretches.filter((s) => !s.restart);
-  const restarts = stretches.filter((s) => s.restart);
   let requests = 0;
   let errors = 0;
   const failures: string[] = [];
-  for (const s of running) {
+  const deploys: Record<string, Figure>[] = [];
+  for (const s of stretches) {
     const t = trafficLine(ctx, s);
     requests += t.requests;
     errors += t.errors;
-    report.measured(`traffic, ${t.line}`);
     for (const e of ctx.traffic.stats(s.from, s.to).recentErrors) {
       failures.push(
         `${e.service} ${e.operation} ${e.status === 0 ? 'no answer' : e.status}: ${e.message} (${s.label})`,
       );
     }
+    if (!s.restart) {
+      report.measured(`traffic, ${t.line}`);
+      continue;
+    }
+    const { service, handover: h } = s.restart;
+    const served = ctx.traffic.stats(s.from, s.to).services[service]!;
+    report.measured(
+      `traffic, ${t.line}; ${service}: new instance ready in ${h.readyMs} ms, traffic moved, ` +
+        `${h.inFlightAtSwitch} in flight finished on the old one, which drained in ${h.drainMs} ms (exit ${h.oldExitCode})`,
+    );
+    deploys.push({
+      service,
+      requests: t.requests,
+      errors: t.errors,
+      serviceRequests: served.requests,
+      serviceErrors: served.errors,
+      ...h,
+    });
+    report.expect(
+      t.errors === 0,
+      `${t.errors} requests failed while ${service} was deployed: ${failures.slice(-5).join('; ')}`,
+    );
+    report.expect(
+      served.requests > 0,
+      `no request reached ${service} while it was deployed: the deploy window is not covered`,
+    );
+    report.expect(
+      h.oldExitCode === 0,
+      `the old ${service} did not drain by itself (exit ${h.oldExitCode})`,
+    );
   }
-  const down = restarts.map((s) => ({ ...trafficLine(ctx, s), service: s.restart! }));
-  for (const d of down) report.measured(`traffic, ${d.line}`);
   report.measured(
-    `traffic during the migration, restarts aside: ${requests} requests, ${errors} errors`,
-    {
-      name: 'traffic',
-      value: {
-        requests,
-        errors,
-        restarts: down.map((d) => ({ service: d.service, requests: d.requests, errors: d.errors })),
-      },
-    },
+    `traffic during the migration, deploys included: ${requests} requests, ${errors} failed` +
+      ` (${deploys.map((d) => `${d.service} deploy: ${d.requests} requests, ${d.errors} failed`).join('; ')})`,
+    { name: 'traffic', value: { requests, errors, deploys } },
   );
   report.expect(
     errors === 0,

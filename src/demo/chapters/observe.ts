@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Finding } from '../../findings.js';
+import { serviceOwns } from '../../manifest/ownership.js';
 import type { Service } from '../../manifest/types.js';
 import { withClient } from '../../postgres/client.js';
 import { observeUsage } from '../../usage/observe.js';
@@ -40,7 +41,7 @@ function readsBeyondContract(service: Service, role: RoleUsage, usage: UsageSnap
   const beyond: string[] = [];
   for (const [relation, columns] of readsByRelation(role)) {
     const parts = usage.relations?.[relation];
-    if (!parts || service.owns.includes(parts.schema)) continue;
+    if (!parts || serviceOwns(service, parts.schema, parts.table)) continue;
     const contract = service.reads.find(
       (c) => c.schema === parts.schema && c.table === parts.table,
     );
@@ -76,7 +77,8 @@ function reportService(
   const reads = role ? readsByRelation(role) : new Map<string, string[]>();
   const readText = [...reads]
     .map(([relation, columns]) => {
-      const own = service.owns.includes(usage.relations?.[relation]?.schema ?? '');
+      const parts = usage.relations?.[relation];
+      const own = parts !== undefined && serviceOwns(service, parts.schema, parts.table);
       return `${relation}${own ? ' (own)' : ''}: ${columns.length > 0 ? columns.join(', ') : '(no column)'}`;
     })
     .join('; ');

@@ -193,9 +193,17 @@ export function serviceDetails(map: CouplingMap, name: string): HTMLElement {
         : 'A role seen in the statistics, not declared in the manifest',
     ),
     h('h4', null, 'Owns'),
-    svc?.owns.length
-      ? h('p', null, svc.owns.map((o) => `schema ${o}`).join(', '))
-      : h('p', { class: 'muted' }, 'No schema'),
+    svc?.owns.length || svc?.ownsTables?.length
+      ? h(
+          'p',
+          null,
+          [
+            ...svc.owns.map((o) => `schema ${o}`),
+            // Tables it owns in a shared schema (owns: patterns such as public.batch_*).
+            ...(svc.ownsTables ?? []).map((t) => `table ${t}`),
+          ].join(', '),
+        )
+      : h('p', { class: 'muted' }, 'No schema or table'),
     h('h4', null, `Reads and writes of other services (${edges.length})`),
     edges.length
       ? h(

@@ -25,9 +25,9 @@ export interface Point {
 }
 
 export interface LaidOutEdge {
-  /** A consumer edge, or undefined for an ownership edge (service → schema). */
+  /** A consumer edge, or undefined for an ownership edge (service → schema, or → table in a shared schema). */
   edge?: MapEdge;
-  owner?: { service: string; schema: string };
+  owner?: { service: string; schema: string; table?: string };
   points: Point[];
   label?: Box & { text: string };
 }
@@ -107,7 +107,7 @@ export async function layoutMap(map: CouplingMap): Promise<LaidOutMap> {
     });
   }
   const edges: ElkExtendedEdge[] = [];
-  const owners: { service: string; schema: string }[] = [];
+  const owners: { service: string; schema: string; table?: string }[] = [];
   for (const s of map.services) {
     for (const owned of s.owns) {
       if (!schemaNames.has(owned)) continue;
@@ -117,6 +117,17 @@ export async function layoutMap(map: CouplingMap): Promise<LaidOutMap> {
         targets: [id.schema(owned)],
       });
       owners.push({ service: s.name, schema: owned });
+    }
+    // In a shared schema (public) a service owns single tables: one ownership edge to each.
+    for (const tableId of s.ownsTables ?? []) {
+      const table = tables.find((t) => t.id === tableId);
+      if (!table) continue;
+      edges.push({
+        id: `owns:${owners.length}`,
+        sources: [id.service(s.name)],
+        targets: [id.table(tableId)],
+      });
+      owners.push({ service: s.name, schema: table.schema, table: table.name });
     }
   }
   map.edges.forEach((e, index) => {

@@ -94,7 +94,13 @@ export function drawMap(map: LaidOutMap, scale: number, handlers: MapHandlers): 
       s(
         'path',
         { d: roundedPath(e.points), class: 'edge edge-owns', 'marker-end': 'url(#arrow-owns)' },
-        s('title', null, `${e.owner!.service} owns schema ${e.owner!.schema}`),
+        s(
+          'title',
+          null,
+          e.owner!.table === undefined
+            ? `${e.owner!.service} owns schema ${e.owner!.schema}`
+            : `${e.owner!.service} owns table ${e.owner!.schema}.${e.owner!.table}`,
+        ),
       ),
     );
   const consumerEdges = map.edges

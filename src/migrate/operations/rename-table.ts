@@ -1,14 +1,15 @@
-import type { Manifest } from '../manifest/types.js';
-import { formatTableRef } from '../manifest/table-ref.js';
-import { findRelation } from '../postgres/catalog.js';
-import { quoteIdent, quoteLiteral } from '../postgres/quote.js';
-import type { Fields } from './fields.js';
-import { tableKey } from './names.js';
-import { doBlock, qualified } from './plan-sql.js';
-import { type PlanState, problem } from './plan-state.js';
-import type { MigrationPlan } from './plan-types.js';
-import type { ReadContext } from './read-column.js';
-import type { TableName } from './types.js';
+import type { Manifest } from '../../manifest/types.js';
+import { formatTableRef } from '../../manifest/table-ref.js';
+import { findRelation } from '../../postgres/catalog.js';
+import { quoteIdent, quoteLiteral } from '../../postgres/quote.js';
+import type { Fields } from '../fields.js';
+import { tableKey } from '../names.js';
+import { doBlock, qualified } from '../plan-sql.js';
+import { type PlanState, problem } from '../plan-state.js';
+import type { MigrationPlan } from '../plan-types.js';
+import type { ReadContext } from '../read-column.js';
+import type { TableName } from '../types.js';
+import type { OperationDefinition } from './definition.js';
 
 /**
  * pgroll's rename_table: old code keeps the table under its old name until complete, new code
@@ -19,7 +20,7 @@ import type { TableName } from './types.js';
  * transaction, rollback drops the view. Readers of the old name block complete.
  */
 
-export interface RenameTableOperation {
+export interface RenameTable {
   op: 'rename_table';
   /** The table as it is named now. */
   table: TableName;
@@ -34,7 +35,7 @@ export interface RenamedTable {
 }
 
 /** Reads `rename_table: { from, to }` (pgroll's fields; pgpact writes them the same way). */
-export function readRenameTable(f: Fields, ctx: ReadContext): RenameTableOperation | undefined {
+function readRenameTable(f: Fields, ctx: ReadContext): RenameTable | undefined {
   const table = f.table('from', ctx.defaultSchema);
   const to = f.table('to', table?.schema ?? ctx.defaultSchema);
   f.reportUnknown();
@@ -103,8 +104,15 @@ export function declaredRenameUses(manifest: Manifest, plan: MigrationPlan) {
   );
 }
 
+export const renameTable: OperationDefinition<RenameTable> = {
+  kind: 'rename_table',
+  spellings: [{ key: 'rename_table', format: 'pgpact', read: readRenameTable }],
+  footprint: (o) => ({ table: o.table }),
+  plan: planRenameTable,
+};
+
 /** Plans the view under the new name at start, the rename at complete, the view's drop at rollback. */
-export function planRenameTable(ctx: PlanState, o: RenameTableOperation, i: number): void {
+function planRenameTable(ctx: PlanState, o: RenameTable, i: number): void {
   const key = tableKey(o.table);
   const to: TableName = { schema: o.table.schema, name: o.to };
   const relation = findRelation(ctx.catalog, o.table.schema, o.table.name);

@@ -110,6 +110,10 @@ export function formatStatus(s: MigrationStatus): string {
         `  ${tableKey(o.table)}.${o.column}${o.replacedBy.length > 0 ? ` -> ${o.replacedBy.join(', ')}` : ' (dropped)'}  (${o.operation})`,
       );
   }
+  if (s.moved.length > 0) {
+    lines.push('moved (a view keeps the old name until complete drops it):');
+    for (const m of s.moved) lines.push(`  ${tableKey(m.from)} -> ${tableKey(m.to)}`);
+  }
   const c = s.consumers;
   if (!c.declared) lines.push('declared consumers: not checked (no manifest; pass --config FILE)');
   if (!c.observation.available)

@@ -188,6 +188,8 @@ export async function observedMoveUses(
     // In the baseline and not reset since: the table's own statement (see above).
     if (before !== undefined && c.calls >= before) continue;
     if (c.calls <= 0 || isMarked(c.query)) continue;
+    // pgpact's own roles (the admin, a DBA's psql) are nobody's consumers, unless a service logs in as one.
+    if (c.own !== undefined && !(manifest && serviceOfRole(manifest, c.role))) continue;
     const analysis = analyzeStatement(c.query, index, { role: c.role });
     const touched = [...analysis.relations.read, ...analysis.relations.write];
     const hits = list.filter((m) => touched.includes(tableKey(m.from)));

@@ -5,6 +5,7 @@ import { readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { type RollbackBlocker, rollbackBlockers } from './drop-dependencies.js';
 import { tableKey } from './names.js';
+import type { MovedTable } from './operations/move-table.js';
 import type { OldShapeColumn } from './plan-types.js';
 import { withMigrationSession } from './session.js';
 import type { Phase, TableBackfill } from './types.js';
@@ -19,6 +20,8 @@ export interface MigrationStatus {
   /** Backfill progress per table (tables not reached yet have rowsDone 0). */
   backfill: TableBackfill[];
   oldShape: OldShapeColumn[];
+  /** Tables move_table moves; a view keeps each old name until complete. */
+  moved: MovedTable[];
   consumers: ConsumerAssessment;
   /** Whether complete would proceed now without --force. */
   canComplete: boolean;
@@ -64,6 +67,7 @@ export async function migrationStatus(
       updatedAt: active.updatedAt,
       backfill,
       oldShape: active.plan.oldShape,
+      moved: active.plan.movedTables ?? [],
       consumers,
       canComplete:
         active.phase === 'active' &&

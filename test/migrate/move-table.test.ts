@@ -5,6 +5,7 @@ import { completeMigration, MigrationBlockedError } from '../../src/migrate/comp
 import { parseMigration } from '../../src/migrate/parse.js';
 import { rollbackMigration } from '../../src/migrate/rollback.js';
 import { startMigration } from '../../src/migrate/start.js';
+import { formatStatus } from '../../src/migrate/format.js';
 import { migrationStatus } from '../../src/migrate/status.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { columnsOf } from './helpers.js';
@@ -176,9 +177,16 @@ describeEachServer('move_table', (server) => {
       await reader.query(`SELECT "Key" FROM public."Batch Changes" WHERE id = 2`);
       await reader.query(`SELECT id FROM "Batches"."Batch Changes" WHERE id = 1`);
       await c.query(`CREATE VIEW public.batch_report AS SELECT id FROM public."Batch Changes"`);
+      // The admin's own look through the old name is nobody's consumer.
+      await c.query(`SELECT count(*) FROM public."Batch Changes" WHERE note IS NOT NULL`);
 
       const status = (await migrationStatus(url, { manifest }))!;
       expect(status.canComplete).toBe(false);
+      const text = formatStatus(status);
+      expect(text).toContain(
+        'moved (a view keeps the old name until complete drops it):\n  public.Batch Changes -> Batches.Batch Changes\n  public.tenant_notes -> Batches.tenant_notes\n',
+      );
+      expect(text).toContain('complete: blocked by reports, view batch_report');
       const uses = status.consumers.uses;
       const blocking = uses.filter((u) => u.blocking);
       expect(blocking.find((u) => u.source === 'declared')?.change).toBe(

@@ -82,6 +82,11 @@ describe('pgpact demo --monolith', () => {
         b.startsWith('reporting '),
       ),
     ).toBe(true);
+    // Old code kept working through the view until it was replaced.
+    const oldName = move.oldName as Record<'invoicing' | 'reporting', Traffic>;
+    expect(oldName.invoicing.requests).toBeGreaterThan(0);
+    expect(oldName.reporting.requests).toBeGreaterThan(0);
+    expect([oldName.invoicing.errors, oldName.reporting.errors]).toEqual([0, 0]);
     expect(move.completed).toEqual({ outcome: 'completed', old: null, moved: 'invoicing.invoice' });
     const moveTraffic = move.traffic as Traffic & {
       deploys: { service: string; errors: number; requests: number; oldExitCode: number }[];

@@ -68,11 +68,14 @@ export const moveTableChapter: DemoChapter<MonolithContext> = {
     );
     let manifest = loadManifest(ctx.manifestFile);
     const deploys: Record<string, Figure>[] = [];
+    /** When each service's traffic moved to its v2 instance: until then v1 served it, naming public.invoice. */
+    const switchedAt: Record<string, number> = {};
     const deploy = async (name: string, entry: string): Promise<RestartedService> => {
       const began = Date.now();
       const next = await ctx.restartService(name, { entry });
       const window = ctx.traffic.stats(began, Date.now());
       const h = next.handover;
+      switchedAt[name] = began + h.readyMs;
       report.measured(
         `${name} deployed as ${entry}: ready in ${h.readyMs} ms, traffic moved (${h.inFlightAtSwitch} in flight finished on the old instance), old drained in ${h.drainMs} ms (exit ${h.oldExitCode}); ${window.total.requests} requests, ${window.total.errors} failed meanwhile`,
       );
@@ -93,12 +96,14 @@ export const moveTableChapter: DemoChapter<MonolithContext> = {
       return next;
     };
     let completed = false;
+    let startedAt = Date.now();
     const moved: string[] = [];
     try {
       ctx.progress(`pgpact migrate start ${migration.name}`);
       const startFrom = Date.now();
       const started = await startMigration(ctx.adminUrl, migration, { signal: ctx.signal });
       const startMs = Date.now() - startFrom;
+      startedAt = Date.now();
       const names = await withClient(ctx.adminUrl, (c) =>
         c.query<{ old: string | null; moved: string | null }>(
           `SELECT (SELECT relkind::text FROM pg_class WHERE oid = to_regclass('public.invoice')) AS old,
@@ -208,6 +213,21 @@ export const moveTableChapter: DemoChapter<MonolithContext> = {
       }
       throw error;
     }
+    // Old code through the old name: v1 of invoicing (writes) and reporting (reads), from start to their deploys.
+    const oldName = Object.fromEntries(
+      ['invoicing', 'reporting'].map((name) => {
+        const s = ctx.traffic.stats(startedAt, switchedAt[name] ?? Date.now()).services[name]!;
+        return [name, { requests: s.requests, errors: s.errors }];
+      }),
+    );
+    report.measured(
+      `through the view public.invoice, before their deploys: invoicing v1 ${oldName.invoicing!.requests} requests (${oldName.invoicing!.errors} failed), reporting v1 ${oldName.reporting!.requests} (${oldName.reporting!.errors} failed)`,
+      { name: 'oldName', value: oldName },
+    );
+    report.expect(
+      Object.values(oldName).every((o) => o.errors === 0),
+      `requests through the old name failed: ${JSON.stringify(oldName)}`,
+    );
     const traffic = trafficSummary(ctx, from, Date.now());
     report.measured(`traffic through the chapter, deploys included: ${traffic.line}`, {
       name: 'traffic',

@@ -1,7 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
-import { isParserOutOfMemory, loadParser, parseTree, SINGLE_PARSE_CHARS } from '../sql/parse.js';
+import {
+  codePointToStringOffset,
+  isParserOutOfMemory,
+  loadParser,
+  parseTree,
+  SINGLE_PARSE_CHARS,
+} from '../sql/parse.js';
 import { decodeSql, noStatementsError } from '../sql/read-sql.js';
 import { withholdSecretLines } from '../sql/secret-statements.js';
 import { statementRanges } from '../sql/statement-ranges.js';
@@ -151,7 +157,8 @@ export function parseMigrationText(
     const details = (error as { sqlDetails?: { message?: string; cursorPosition?: number } })
       .sqlDetails;
     const message = details?.message ?? (error as Error).message;
-    const cursor = byteToCharOffset(text, bytes, Math.max(0, details?.cursorPosition ?? 0));
+    // The error's cursor counts code points (the tree's stmt_location counts bytes).
+    const cursor = codePointToStringOffset(text, Math.max(0, details?.cursorPosition ?? 0));
     const at = caretAt(text, cursor + 1);
     return {
       code: 'SQL_SYNTAX',

@@ -36,8 +36,8 @@ import { displayPath } from './migration-file.js';
 
 const execFileAsync = promisify(execFile);
 
-/** Bump when what the shadow base holds, or how it is built, changes (2: tables of owns: patterns go to their owners). */
-const FORMAT = 2;
+/** Bump when what the shadow base holds, or how it is built, changes (2: tables of owns: patterns go to their owners; 3: partitions too). */
+const FORMAT = 3;
 /** Small WAL segments, few of them kept: the snapshot copied on every warm check stays small. */
 const INITDB_ARGS = ['--wal-segsize=1'];
 const SETTINGS: Record<string, string> = {

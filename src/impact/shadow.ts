@@ -307,7 +307,7 @@ async function giveToOwners(client: Queryable, manifest: Manifest): Promise<void
        JOIN pg_namespace n ON n.nspname = o.schema
        LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
         AND pg_get_userbyid(c.relowner) <> o.role
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
+        AND (c.relkind <> 'S' OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
       WHERE pg_get_userbyid(n.nspowner) <> o.role OR c.oid IS NOT NULL`,
     [owners.map((o) => o.schema), owners.map((o) => o.role)],
   );
@@ -340,7 +340,12 @@ function ownerKeyword(kind: string | null): string {
           : 'TABLE';
 }
 
-/** In shared schemas, gives each relation a table pattern matches to its service's role (its linked sequences follow). */
+/**
+ * In shared schemas, gives each relation a table pattern matches to its service's role (its
+ * linked sequences follow). Only sequences are skipped for their auto/internal dependencies:
+ * a partition depends on its parent the same way, yet ALTER TABLE on the parent does not
+ * change the partitions' owner, and DDL on a partitioned table needs every partition's.
+ */
 async function giveSharedTablesToOwners(client: Queryable, manifest: Manifest): Promise<void> {
   const schemas = sharedSchemas(manifest);
   if (schemas.length === 0) return;
@@ -353,7 +358,7 @@ async function giveSharedTablesToOwners(client: Queryable, manifest: Manifest): 
     `SELECT n.nspname AS schema, c.relname AS name, c.relkind::text AS kind, pg_get_userbyid(c.relowner) AS owner
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
-        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))`,
+        AND (c.relkind <> 'S' OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))`,
     [schemas],
   );
   const ownerOf = ownerResolver(manifest);

@@ -13,6 +13,7 @@ import {
   observedMoveUses,
 } from './move-table-consumers.js';
 import { tableKey } from './names.js';
+import { oldNameRelations } from './operations/rename-table.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { replicaOldShapeUses } from '../replica/replica-usage.js';
@@ -69,7 +70,7 @@ export async function assessConsumers(
   ];
   const changedTables = new Set([
     ...plan.oldShape.map((o) => tableKey(o.table)),
-    ...plan.droppedTables.map(tableKey),
+    ...oldNameRelations(plan),
   ]);
   const unaffected: { service: string; table: string }[] = [];
   for (const service of manifest?.services ?? []) {
@@ -105,7 +106,7 @@ export async function assessConsumers(
   else {
     const counts = read.counts;
     const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
-    const relations = new Set(plan.droppedTables.map(tableKey));
+    const relations = oldNameRelations(plan);
     const statements = await statementsUsingOldShape(
       counts,
       active.baseline,

@@ -5,6 +5,7 @@ import { formatRefPart, formatTableRef } from '../manifest/table-ref.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { tableKey, temporaryColumnName } from './names.js';
 import type { OldShapeStatement } from './observed.js';
+import { declaredRenameUses, renameChange } from './operations/rename-table.js';
 import type { MigrationPlan, OldShapeColumn } from './plan-types.js';
 import type { StatementCounter, TableName } from './types.js';
 
@@ -109,7 +110,7 @@ export function declaredUses(
       });
     }
   }
-  return uses;
+  return [...uses, ...declaredRenameUses(manifest, plan)];
 }
 
 function describeColumns(contract: Contract): string {
@@ -168,9 +169,10 @@ export function observedUses(
     ];
     const oldNames = [...new Set(old.map((o) => o.column))];
     const change =
-      replacements.length > 0
+      renameChange(plan, who, s.relations ?? [], columns) ??
+      (replacements.length > 0
         ? `${who}: deploy a version that uses ${replacements.join(', ')} instead of ${oldNames.join(', ')}`
-        : `${who}: deploy a version that no longer uses ${oldNames.length > 0 ? oldNames.join(', ') : 'the dropped table'}`;
+        : `${who}: deploy a version that no longer uses ${oldNames.length > 0 ? oldNames.join(', ') : 'the dropped table'}`);
     uses.push({
       ...(service === undefined ? {} : { service }),
       role: s.role,

@@ -2,6 +2,7 @@ import type { Queryable } from '../postgres/client.js';
 import type { ActiveMigration } from './bookkeeping.js';
 import { compatibilityViewDependents } from './move-table-consumers.js';
 import { definitionOf } from './operations/registry.js';
+import { renamedTables } from './operations/rename-table.js';
 import { qualified } from './plan-sql.js';
 import { MARKER } from './sql-run.js';
 import type { TableName } from './types.js';
@@ -32,6 +33,8 @@ function addedShape(active: ActiveMigration): { table: TableName; column: string
     created.add(qualified(f.table));
     out.push({ table: f.table, column: null });
   }
+  // rename_table's view under the new name: what new code built on it goes first.
+  for (const r of renamedTables(active.plan)) out.push({ table: r.to, column: null });
   for (const f of footprints) {
     if (!f.table || created.has(qualified(f.table))) continue;
     for (const column of [...(f.added ?? []), ...(f.replacements ?? [])])
@@ -80,9 +83,19 @@ export async function completeBlockers(
   const retyped = active.plan.oldShape
     .filter((o) => !o.blocking)
     .map((o) => ({ table: o.table, column: o.column as string | null }));
+  // rename_table's view under the new name, while it is one (complete renames the table onto it).
+  const views: { table: TableName; column: string | null }[] = [];
+  for (const r of renamedTables(active.plan)) {
+    const { rows } = await client.query<{ ok: boolean }>(
+      `${MARKER} SELECT to_regclass($1) IS NOT NULL AS ok`,
+      [qualified(r.from)],
+    );
+    if (rows[0]?.ok) views.push({ table: r.to, column: null });
+  }
   return [
     ...(await dependentsOf(client, shape, [], [], true)),
     ...(retyped.length > 0 ? await dependentsOf(client, retyped, [], [], false) : []),
+    ...(views.length > 0 ? await dependentsOf(client, views, [], [], false) : []),
   ];
 }
 

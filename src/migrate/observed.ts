@@ -101,6 +101,8 @@ export interface OldShapeStatement extends StatementCount {
   callsSinceStart: number;
   reads: string[];
   writes: string[];
+  /** The relations of `relations` it touches (a dropped or renamed table used by its old name). */
+  relations?: string[];
 }
 
 /**
@@ -126,11 +128,13 @@ export async function statementsUsingOldShape(
     const analysis = analyzeStatement(c.query, index, { role: c.role });
     const reads = analysis.reads.filter((k) => columns.has(k) || relations.has(relationOf(k)));
     const writes = analysis.writes.filter((k) => columns.has(k) || relations.has(relationOf(k)));
-    const touchesRelation = [...analysis.relations.read, ...analysis.relations.write].some((r) =>
-      relations.has(r),
-    );
-    if (reads.length + writes.length === 0 && !touchesRelation) continue;
-    out.push({ ...c, callsSinceStart: since, reads, writes });
+    const touched = [
+      ...new Set(
+        [...analysis.relations.read, ...analysis.relations.write].filter((r) => relations.has(r)),
+      ),
+    ];
+    if (reads.length + writes.length === 0 && touched.length === 0) continue;
+    out.push({ ...c, callsSinceStart: since, reads, writes, relations: touched });
   }
   return out;
 }

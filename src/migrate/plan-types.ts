@@ -109,6 +109,8 @@ export interface MigrationPlan {
   oldShape: OldShapeColumn[];
   /** Tables complete drops: every column of them is old shape. */
   droppedTables: TableName[];
+  /** Tables complete renames (rename_table): their old name is old shape (absent in older plans). */
+  renamedTables?: { from: TableName; to: TableName }[];
   /** Things the user should know (indexes not carried over, volatile defaults...). */
   notes: string[];
   /** Tables move_table moves (absent in plans stored before it existed). */

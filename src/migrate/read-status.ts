@@ -15,6 +15,7 @@ import {
   observedMoveUses,
 } from './move-table-consumers.js';
 import { tableKey } from './names.js';
+import { oldNameRelations, renamedTables } from './operations/rename-table.js';
 import { definitionOf } from './operations/registry.js';
 import {
   type OldShapeStatement,
@@ -129,7 +130,10 @@ const MAX_CACHED = 50_000;
  */
 export class OldShapeStatementCache {
   private migration: string | undefined;
-  private readonly touches = new Map<string, { reads: string[]; writes: string[] } | null>();
+  private readonly touches = new Map<
+    string,
+    { reads: string[]; writes: string[]; relations?: string[] } | null
+  >();
 
   /** The entries of `counts` that ran since the baseline and use the old shape. */
   async statements(
@@ -150,10 +154,11 @@ export class OldShapeStatementCache {
       baseline,
       catalog,
       oldColumns(active),
-      new Set(active.plan.droppedTables.map(tableKey)),
+      oldNameRelations(active.plan),
     );
     for (const c of fresh) this.touches.set(c.key, null);
-    for (const s of found) this.touches.set(s.key, { reads: s.reads, writes: s.writes });
+    for (const s of found)
+      this.touches.set(s.key, { reads: s.reads, writes: s.writes, relations: s.relations ?? [] });
     return counts.flatMap((c): OldShapeStatement[] => {
       const touch = this.touches.get(c.key);
       const since = callsSince(c, baseline);
@@ -184,11 +189,12 @@ function newShapeOf(active: ActiveMigration): string[] {
     for (const column of added) out.add(`${tableKey(table)}.${column}`);
     if (createsTable) out.add(`${tableKey(table)}.*`);
   }
+  for (const r of renamedTables(active.plan)) out.add(`${tableKey(r.to)}.*`);
   return [...out];
 }
 
 function oldShapeOf(active: ActiveMigration): string[] {
-  const dropped = new Set(active.plan.droppedTables.map(tableKey));
+  const dropped = oldNameRelations(active.plan);
   return [
     ...new Set([
       ...[...dropped].map((t) => `${t}.*`),

@@ -70,11 +70,63 @@ function comment(text: string): string {
   return `-- ${oneLine(text)}`;
 }
 
+/** A deferred table revoke: `enforce mode runs: REVOKE <privileges> ON TABLE <table> FROM <grantee>`. */
+const DEFERRED_TABLE_REVOKE = /^enforce mode runs: REVOKE ([A-Z, ]+) ON TABLE (.+) FROM (\S+)$/;
+
+/** Deferred table revokes at least this many per grantee and privileges print as one. */
+const GROUP_AT = 4;
+
+/**
+ * Audit mode defers the same revoke on every table of a schema (a reporting role holding
+ * SELECT on 120 tables): one line per grantee and privileges, with the one statement
+ * enforce mode runs, instead of a line per table. The findings themselves stay one per table.
+ */
+function groupDeferredRevokes(findings: Finding[]): (Finding | Finding[])[] {
+  const groups = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const m = f.kind === 'revoke-deferred' ? DEFERRED_TABLE_REVOKE.exec(f.suggestion ?? '') : null;
+    if (!m) continue;
+    const key = `${m[1]}\u0000${m[3]}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(f);
+  }
+  const out: (Finding | Finding[])[] = [];
+  const done = new Set<Finding[]>();
+  for (const f of findings) {
+    const m = f.kind === 'revoke-deferred' ? DEFERRED_TABLE_REVOKE.exec(f.suggestion ?? '') : null;
+    const group = m ? groups.get(`${m[1]}\u0000${m[3]}`) : undefined;
+    if (!group || group.length < GROUP_AT) out.push(f);
+    else if (!done.has(group)) {
+      done.add(group);
+      out.push(group);
+    }
+  }
+  return out;
+}
+
+function groupLines(group: Finding[], prefix: string): string[] {
+  const parts = group.map((f) => DEFERRED_TABLE_REVOKE.exec(f.suggestion!)!);
+  const [, privileges, , grantee] = parts[0]!;
+  const names = group.map((f) => f.object);
+  const shown =
+    names.length > 8
+      ? `${names.slice(0, 8).join(', ')} and ${names.length - 8} more`
+      : names.join(', ');
+  return [
+    `${prefix}${oneLine(`  ${group[0]!.severity} revoke-deferred ${names.length} tables: audit mode leaves ${privileges} for ${grantee} in place, which the manifest does not declare; enforce mode will revoke it: ${shown}`)}`,
+    `${prefix}${oneLine(`    → enforce mode runs: REVOKE ${privileges} ON TABLE ${parts.map((m) => m[2]).join(', ')} FROM ${grantee}`)}`,
+  ];
+}
+
 /** Findings, one per line with its suggestion; `prefix` makes them SQL comments in a plan. */
 export function formatFindings(findings: Finding[], prefix = ''): string {
   if (findings.length === 0) return '';
   const lines = [`${prefix}findings (reported, never granted):`];
-  for (const f of findings) {
+  for (const f of groupDeferredRevokes(findings)) {
+    if (Array.isArray(f)) {
+      lines.push(...groupLines(f, prefix));
+      continue;
+    }
     const who = f.consumers.length > 0 ? ` [${f.consumers.map((c) => c.service).join(', ')}]` : '';
     lines.push(
       `${prefix}${oneLine(`  ${f.severity} ${f.kind} ${f.object}${who}: ${f.message}${f.location ? ` (${f.location})` : ''}`)}`,

@@ -3,6 +3,7 @@ import type { OldShapeUse } from '../migrate/consumers.js';
 import { observedUses } from '../migrate/consumers.js';
 import { tableKey } from '../migrate/names.js';
 import { readStatementCounts, statementsUsingOldShape } from '../migrate/observed.js';
+import { oldNameRelations } from '../migrate/operations/rename-table.js';
 import type { MigrationPlan } from '../migrate/plan-types.js';
 import type { StatementCounter } from '../migrate/types.js';
 import { withClient } from '../postgres/client.js';
@@ -32,7 +33,7 @@ export async function replicaOldShapeUses(
   quietForMs: number,
 ): Promise<ReplicaUses> {
   const columns = new Set(plan.oldShape.map((o) => `${tableKey(o.table)}.${o.column}`));
-  const relations = new Set(plan.droppedTables.map(tableKey));
+  const relations = oldNameRelations(plan);
   const result: ReplicaUses = { uses: [], observations: {}, unavailable: [] };
   for (const replica of replicas) {
     const server = replica.label ?? replicaLabel(replica.url);

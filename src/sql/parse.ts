@@ -77,7 +77,8 @@ export function byteToStringOffsets(text: string, byteOffsets: readonly number[]
 }
 
 /** Maps a 0-based code point index (Postgres error positions count characters) to a string offset. */
-function codePointToStringOffset(text: string, codePoints: number): number {
+/** The string offset of a position counted in code points (libpg-query's error cursorPosition counts them, not bytes). */
+export function codePointToStringOffset(text: string, codePoints: number): number {
   let i = 0;
   for (let n = 0; n < codePoints && i < text.length; n++) {
     i += text.codePointAt(i)! >= 0x10000 ? 2 : 1;

@@ -69,7 +69,13 @@ export function formatObservationText(result: ObserveResult, snapshotFile: strin
       `not services, no findings: ${own.map((r) => describeOwnRole(r.role, r.pgpactRole!)).join(', ')}`,
       '',
     );
-  if (result.findings.length === 0) lines.push('no findings: every observed access is declared');
+  const others = usage.roles.filter((r) => r.pgpactRole === undefined);
+  if (result.findings.length === 0 && others.length === 0)
+    lines.push(
+      `no findings: no role but pgpact's own ran a statement in this window${window.mode === 'delta' ? ' (a delta: what ran before the previous snapshot was reported then; --since-reset looks at everything pg_stat_statements kept)' : ''}`,
+    );
+  else if (result.findings.length === 0)
+    lines.push('no findings: every observed access is declared');
   else {
     lines.push(`${result.findings.length} finding${result.findings.length === 1 ? '' : 's'}:`);
     for (const f of result.findings) {

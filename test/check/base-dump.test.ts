@@ -60,9 +60,9 @@ it('check --base: in a dump with CREATE SCHEMA (parsed first), a missing role is
   expect(r.text).toContain('dump.sql:4:3: role "no_such_role_here" does not exist');
 });
 
-it('check --base: in a shared schema, the tables an owns: pattern matches belong to that service in the shadow too (a dump names no owner): its own DDL is no ownership violation, DDL on another service’s table is', async () => {
+it('check --base: in a shared schema, the tables an owns: pattern matches belong to that service in the shadow too (a dump names no owner): its own DDL (a partitioned table’s too: each partition is given) is no ownership violation, DDL on another service’s table is', async () => {
   const dir = monolith(
-    'CREATE TABLE public.accounts (id bigint PRIMARY KEY, name text);\nCREATE TABLE public.account_emails (id bigserial PRIMARY KEY, account_id bigint REFERENCES public.accounts);\nCREATE TABLE public.invoices (id bigint PRIMARY KEY);\n',
+    "CREATE TABLE public.accounts (id bigint PRIMARY KEY, name text);\nCREATE TABLE public.account_emails (id bigserial PRIMARY KEY, account_id bigint REFERENCES public.accounts);\nCREATE TABLE public.invoices (id bigint PRIMARY KEY);\nCREATE TABLE public.account_logins (id bigint, at date NOT NULL) PARTITION BY RANGE (at);\nCREATE TABLE public.account_logins_2026 PARTITION OF public.account_logins FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');\n",
   );
   fs.writeFileSync(
     path.join(dir, 'pgpact.yaml'),
@@ -70,7 +70,7 @@ it('check --base: in a shared schema, the tables an owns: pattern matches belong
   );
   fs.writeFileSync(
     path.join(dir, 'new.sql'),
-    "SET lock_timeout = '1s';\nALTER TABLE public.accounts ADD COLUMN note text;\nALTER TABLE public.account_emails ADD COLUMN verified boolean;\nALTER SEQUENCE public.account_emails_id_seq CACHE 10;\n",
+    "SET lock_timeout = '1s';\nALTER TABLE public.accounts ADD COLUMN note text;\nALTER TABLE public.account_emails ADD COLUMN verified boolean;\nALTER SEQUENCE public.account_emails_id_seq CACHE 10;\nALTER TABLE public.account_logins ADD COLUMN ip inet;\n",
   );
   const own = await check(dir, '--base', 'dump.sql', '--service', 'users', 'new.sql');
   expect(own.text).not.toContain('ownership-violation');

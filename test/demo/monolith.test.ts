@@ -73,14 +73,20 @@ describe('pgpact demo --monolith', () => {
     const move = figures('monolith-move-table');
     expect(move.start).toMatchObject({ phase: 'active', old: 'v', moved: 'r' });
     expect(move.statusBefore).toMatchObject({ canComplete: false });
-    expect((move.statusBefore as { blocking: string[] }).blocking).toContain(
-      'reporting (declared)',
+    // Named by its contract, and by its export run through the old name since start.
+    expect((move.statusBefore as { blocking: string[] }).blocking).toEqual(
+      expect.arrayContaining(['reporting (declared)', 'reporting (observed)']),
     );
     expect(
       (move.statusBefore as { blocking: string[] }).blocking.every((b) =>
         b.startsWith('reporting '),
       ),
     ).toBe(true);
+    // Old code kept working through the view until it was replaced.
+    const oldName = move.oldName as Record<'invoicing' | 'reporting', Traffic>;
+    expect(oldName.invoicing.requests).toBeGreaterThan(0);
+    expect(oldName.reporting.requests).toBeGreaterThan(0);
+    expect([oldName.invoicing.errors, oldName.reporting.errors]).toEqual([0, 0]);
     expect(move.completed).toEqual({ outcome: 'completed', old: null, moved: 'invoicing.invoice' });
     const moveTraffic = move.traffic as Traffic & {
       deploys: { service: string; errors: number; requests: number; oldExitCode: number }[];

@@ -4,7 +4,7 @@ import { constraintsOf, indexesOf } from './schema-facts.js';
 
 /** Shared by crash-pgroll.test.ts (random kills) and crash-points.test.ts (kills at chosen points). */
 
-/** pgroll operations in one migration: a replaced column with new constraints, drops, renames, indexes. */
+/** pgroll operations in one migration: a replaced column with new constraints, drops, renames (a table too), indexes. */
 export const PGROLL_CRASH_MIGRATION = `operations:
   - alter_column:
       table: items
@@ -22,6 +22,7 @@ export const PGROLL_CRASH_MIGRATION = `operations:
       columns: [{ column: label, opclass: { name: text_pattern_ops } }]
       storage_parameters: fillfactor = 80
   - drop_index: { name: items_old_idx }
+  - rename_table: { from: owners, to: holders }
 `;
 
 /** The table the migration changes, with every kind of thing it touches. */
@@ -41,7 +42,7 @@ export async function createItems(url: string, rows: number): Promise<void> {
 export async function expectItemsCompleted(url: string): Promise<void> {
   await withClient(url, async (c) => {
     expect(await constraintsOf(c, 'items')).toEqual({
-      items_owner_fkey: 'FOREIGN KEY (owner) REFERENCES owners(id)',
+      items_owner_fkey: 'FOREIGN KEY (owner) REFERENCES holders(id)',
       items_pkey: 'PRIMARY KEY (id)',
       items_sku_short: 'CHECK ((length(sku) < 40))',
       items_sku_unique: 'UNIQUE (sku)',
@@ -59,6 +60,10 @@ export async function expectItemsCompleted(url: string): Promise<void> {
     expect(wrong.rows[0].n).toBe(0);
     const d = await c.query(`INSERT INTO items DEFAULT VALUES RETURNING qty`);
     expect(d.rows[0].qty).toBe(7);
+    const renamed = await c.query(
+      `SELECT to_regclass('owners') AS old, (SELECT relkind FROM pg_class WHERE oid = to_regclass('holders')) AS kind`,
+    );
+    expect(renamed.rows[0]).toEqual({ old: null, kind: 'r' });
     const left = await c.query(`SELECT count(*)::int AS n FROM pgpact.migrations`);
     expect(left.rows[0].n).toBe(0);
   });

@@ -59,16 +59,21 @@ describeEachServer('kills at chosen points of start and complete', (server) => {
       // Holding the history makes complete stop exactly where it moves its record there.
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE pgpact.migration_history IN SHARE MODE');
-      const waiter = lockWaiter(url, 'pgpact.migration_history');
+      const waiting = lockWaiter(url, 'pgpact.migration_history');
       const run = await runCli(['migrate', 'complete', '--force', ...common], {
-        killWhen: waiter,
+        killWhen: waiting,
       });
+      const waiter = await waiting;
       expect(run.signal, run.stderr).toBe('SIGKILL');
       // The killed client's statement dies with it, as if it had never been sent.
-      await holder.query('SELECT pg_terminate_backend($1)', [await waiter]);
+      await holder.query('SELECT pg_terminate_backend($1)', [waiter]);
+      // Asked from another session: pg_stat_activity stays as it was within the holder's transaction.
       while (
-        (await holder.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [await waiter])).rows
-          .length > 0
+        await withClient(url, (c) =>
+          c
+            .query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [waiter])
+            .then((r) => r.rows.length > 0),
+        )
       )
         await sleep(20);
       await holder.query('ROLLBACK');

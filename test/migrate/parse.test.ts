@@ -102,7 +102,7 @@ operations:
       table: users.account
       column: { name: x, type: int, nulable: true }
   - alter_column: { table: t, column: c, unique: true }
-  - rename_table: { from: a, to: b }
+  - rename_table: { from: a, to: other.b }
   - rename_column: { table: t, from: a, to: a }
 `);
     const text = problems.map((p) => `${p.line}: ${p.message}${p.hint ? ` (${p.hint})` : ''}`);
@@ -112,7 +112,9 @@ operations:
         expect.stringMatching(/^9: `up` is not valid SQL/),
         expect.stringMatching(/^13: unknown key `nulable`.*did you mean `nullable`/),
         expect.stringMatching(/^14: `unique` of alter_column must be a mapping/),
-        expect.stringMatching(/^15: the pgroll operation `rename_table` is not supported/),
+        expect.stringMatching(
+          /^15: .*rename_table renames a table within its schema \(public\), not into other/,
+        ),
         expect.stringMatching(/renames it to itself/),
       ]),
     );

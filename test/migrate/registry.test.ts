@@ -44,6 +44,7 @@ const KINDS = {
   set_comment: true,
   drop_not_null: true,
   move_table: true,
+  rename_table: true,
 } satisfies Record<OperationKind, true>;
 
 /** A representative entry per file key: the kinds it reads into and SQL its plan must hold. */
@@ -180,6 +181,12 @@ const ENTRIES: { key: string; body: string; kinds: OperationKind[]; sql: string 
     kinds: ['move_table'],
     sql: "to_schema text := 'crm';",
   },
+  {
+    key: 'rename_table',
+    body: '{ from: people, to: persons }',
+    kinds: ['rename_table'],
+    sql: 'CREATE VIEW "public"."persons" WITH (security_invoker = true) AS SELECT * FROM "public"."people"',
+  },
 ];
 
 const fileKeys = () => OPERATION_DEFINITIONS.flatMap((d) => d.spellings.map((s) => s.key));
@@ -223,7 +230,7 @@ it('has one definition per kind of the Operation union, and one reader per file 
   expect(new Set(keys).size).toBe(keys.length);
   expect(spellingOf('alter_column')?.format).toBe('pgroll');
   expect(spellingOf('rename_column')?.format).toBe('pgpact');
-  expect(spellingOf('rename_table')).toBeUndefined();
+  expect(spellingOf('rename_table')?.format).toBe('pgpact');
 });
 
 it('every file key refuses a malformed entry at the line and column of the fault', async () => {

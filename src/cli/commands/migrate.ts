@@ -160,11 +160,12 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
     from: [..], to: {name, type, up}, down: {old: expr}}, change_type {table, column, type,
     up, down, rename?}, set_not_null {table, column, up?}, add_index {table, name, columns,
     unique?, method?, where?}, add_constraint {table, name, type: check|foreign_key|unique,
-    check?, columns, references?}, move_table {table, schema} (a view keeps the old name
-    until complete), sql {up, down?, on_complete?} (no guarantees).
+    check?, columns, references?}, rename_table {from, to} (a view under the new name
+    until complete renames the table), move_table {table, schema} (a view keeps the old
+    name until complete), sql {up, down?, on_complete?} (no guarantees).
   pgroll files are read too: add_column, drop_column, create_table, drop_table, sql,
-    rename_column, create_index, create_constraint and alter_column (name, type or
-    nullable: false). See src/migrate/FORMAT.md.
+    rename_column, rename_table, create_index, create_constraint and alter_column (name,
+    type or nullable: false). See src/migrate/FORMAT.md.
 
   exit codes: 0 done, 1 complete refused (consumers use the old shape, or no evidence), 2 invalid input`;
 

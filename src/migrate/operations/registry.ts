@@ -13,6 +13,7 @@ import { type MergeColumns, mergeColumns } from './merge-columns.js';
 import { type MoveTable, moveTable } from './move-table.js';
 import { type RenameColumn, renameColumn } from './rename-column.js';
 import { type RenameConstraint, renameConstraint } from './rename-constraint.js';
+import { type RenameTable, renameTable } from './rename-table.js';
 import { type SetComment, setComment } from './set-comment.js';
 import { type SetDefault, setDefault } from './set-default.js';
 import { type SetNotNull, setNotNull } from './set-not-null.js';
@@ -46,7 +47,8 @@ export type Operation =
   | SetDefault
   | SetComment
   | DropNotNull
-  | MoveTable;
+  | MoveTable
+  | RenameTable;
 
 export type OperationKind = Operation['op'];
 
@@ -75,6 +77,7 @@ const DEFINITIONS: { [K in OperationKind]: OperationDefinition<Extract<Operation
   set_comment: setComment,
   drop_not_null: dropNotNull,
   move_table: moveTable,
+  rename_table: renameTable,
 };
 
 /** Every definition, in the registry's order. */
@@ -111,7 +114,4 @@ export const PGROLL_ONLY_OPERATIONS: string[] = [...SPELLINGS.values()]
   .map((s) => s.key);
 
 /** pgroll operations pgpact does not read, with what to write instead. */
-export const PGROLL_UNSUPPORTED: Record<string, string> = {
-  rename_table:
-    'renaming a table breaks every reader at once; add a view under the old name with an `sql` operation',
-};
+export const PGROLL_UNSUPPORTED: Record<string, string> = {};

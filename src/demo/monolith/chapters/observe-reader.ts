@@ -14,6 +14,8 @@ import { describeProbe, forbiddenWrite, probeAs, trafficSummary } from './story-
 
 /** How long observe watches the traffic. */
 const WINDOW_MS = 2000;
+/** The longest it waits for the reports it needs to see. */
+const MAX_WINDOW_MS = 8000;
 
 /** Chapter: observe names the reader nobody declared; team C's contract goes into the manifest. */
 export const observeReaderChapter: DemoChapter<MonolithContext> = {
@@ -29,7 +31,16 @@ export const observeReaderChapter: DemoChapter<MonolithContext> = {
     const first = await withClient(ctx.adminUrl, (c) =>
       observeUsage({ client: c, manifest, sinceReset: true }),
     );
+    // At least the window, and long enough for reporting's revenue report to have run a few
+    // times (about 4 a second at the default rate; a busy machine may lag): what observe sees.
+    const windowStart = Date.now();
     await ctx.sleep(WINDOW_MS);
+    while (
+      !ctx.signal.aborted &&
+      Date.now() - windowStart < MAX_WINDOW_MS &&
+      (ctx.traffic.stats(windowStart).services.reporting?.operations['customers-by-city'] ?? 0) < 3
+    )
+      await ctx.sleep(250);
     if (ctx.signal.aborted) return report.result();
     const seen = await withClient(ctx.adminUrl, (c) =>
       observeUsage({ client: c, manifest, previous: first.usage }),

@@ -12,6 +12,7 @@ import {
   objectsFollowingMove,
   observedMoveUses,
 } from './move-table-consumers.js';
+import { liveMoveUses, statementsGroupByName, watchLiveMoveUses } from './live-move-use.js';
 import { tableKey } from './names.js';
 import { oldNameRelations } from './operations/rename-table.js';
 import { readStatementCounts, statementsUsingOldShape } from './observed.js';
@@ -59,6 +60,7 @@ export async function assessConsumers(
   manifest: Manifest | undefined,
   quietForMs: number,
   replicas: ReplicaAddress[] = [],
+  liveWindowMs = 0,
 ): Promise<ConsumerAssessment> {
   const catalog = await readCatalog(client);
   const plan = active.plan;
@@ -124,6 +126,8 @@ export async function assessConsumers(
       manifest,
       active.observations,
       quietForMs,
+      new Date(),
+      await statementsGroupByName(client),
     );
     uses.push(...throughViews.uses);
     // Readers on replicas count like readers on the primary (their counts are kept alongside).
@@ -146,5 +150,8 @@ export async function assessConsumers(
     await saveObservations(client, active.name, observations);
     active.observations = observations;
   }
+  // Sessions using a compatibility view now (a lock on it, their last statement): seen on every version.
+  const live = await watchLiveMoveUses(client, plan, catalog, manifest, liveWindowMs);
+  uses.push(...liveMoveUses(live, plan, manifest));
   return { uses, unaffected, observation, declared: manifest !== undefined };
 }

@@ -24,7 +24,15 @@ export interface CompleteOptions extends RunOptions {
   name?: string;
   /** Replicas whose readers count as consumers too. */
   replicas?: ReplicaAddress[];
+  /**
+   * How long to watch sessions for use of move_table's compatibility views (locks on them,
+   * last statements through them) before deciding; default the quiet period, at most 10 s.
+   */
+  liveWindowMs?: number;
 }
+
+/** The longest complete watches sessions for locks on compatibility views. */
+export const LIVE_WINDOW_MAX_MS = 10_000;
 
 /** What `complete` did. */
 export interface CompleteResult {
@@ -151,6 +159,9 @@ export async function completeMigration(
             options.manifest,
             options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
             options.replicas,
+            // Locks on compatibility views are sampled over a window (capped: complete is interactive).
+            options.liveWindowMs ??
+              Math.min(options.quietForMs ?? DEFAULT_QUIET_FOR_MS, LIVE_WINDOW_MAX_MS),
           );
           const blocking = assessment.uses.filter((u) => u.blocking);
           // A view on an old column, or a foreign key to it, makes the DROP fail: --force cannot get past it.

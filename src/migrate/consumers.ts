@@ -34,6 +34,10 @@ export interface OldShapeUse {
   object?: string;
   /** Observed on a replica: its label (host:port or its name in the manifest). */
   server?: string;
+  /** Observed live (move_table's old names): how, a lock on the view or a session's last statement. */
+  seen?: ('lock' | 'last statement')[];
+  /** Observed: pg_stat_statements on Postgres 18 cannot tell the old name's calls from the new one's. */
+  ambiguous?: boolean;
   /** Observed: the statement and how recently its count changed. */
   statement?: {
     queryId: string;

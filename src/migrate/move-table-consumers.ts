@@ -163,9 +163,12 @@ export function objectsFollowingMove(catalog: CatalogSnapshot, plan: MigrationPl
 
 /**
  * Statements run through the old name since start. Only entries new since the baseline count:
- * pg_stat_statements identifies a statement by the relation it resolves to, so an entry that
- * existed before the move is the table's (new code naming the new name adds to it, its text
- * still naming the old one), while a statement through the view is a new entry.
+ * up to Postgres 17, pg_stat_statements identifies a statement by the relation it resolves to,
+ * so an entry that existed before the move is the table's (new code naming the new name adds to
+ * it, its text still naming the old one), while a statement through the view is a new entry.
+ * Postgres 18 identifies it by the relation's name (not its schema): the view's and the table's
+ * statements are one entry, so a baseline entry whose count rose is ambiguous (`groupsByName`):
+ * named, not blocking; live signals (live-move-use.ts) and contracts block instead.
  */
 export async function observedMoveUses(
   counts: StatementCount[],
@@ -176,6 +179,7 @@ export async function observedMoveUses(
   previous: Record<string, StatementCounter>,
   quietForMs: number,
   now = new Date(),
+  groupsByName = false,
 ): Promise<{ uses: OldShapeUse[]; observations: Record<string, StatementCounter> }> {
   const list = moved(plan);
   const uses: OldShapeUse[] = [];
@@ -185,8 +189,9 @@ export async function observedMoveUses(
   const index = createCatalogIndex(catalog);
   for (const c of counts) {
     const before = baseline[c.key];
+    const ambiguous = groupsByName && before !== undefined && c.calls > before;
     // In the baseline and not reset since: the table's own statement (see above).
-    if (before !== undefined && c.calls >= before) continue;
+    if (before !== undefined && c.calls >= before && !ambiguous) continue;
     if (c.calls <= 0 || isMarked(c.query)) continue;
     // pgpact's own roles (the admin, a DBA's psql) are nobody's consumers, unless a service logs in as one.
     if (c.own !== undefined && !(manifest && serviceOfRole(manifest, c.role))) continue;
@@ -194,6 +199,26 @@ export async function observedMoveUses(
     const touched = [...analysis.relations.read, ...analysis.relations.write];
     const hits = list.filter((m) => touched.includes(tableKey(m.from)));
     if (hits.length === 0) continue;
+    const service0 = manifest ? serviceOfRole(manifest, c.role)?.name : undefined;
+    if (ambiguous && before !== undefined) {
+      uses.push({
+        ...(service0 === undefined ? {} : { service: service0 }),
+        role: c.role,
+        source: 'observed',
+        access: analysis.relations.write.length > 0 ? 'write' : 'read',
+        columns: hits.map((m) => `${tableKey(m.from)}.*`),
+        blocking: false,
+        ambiguous: true,
+        change: `${service0 ?? `role ${c.role}`}: ambiguous, pg_stat_statements on PostgreSQL 18 counts statements through the old name and the new one as one entry (its text names ${hits.map((m) => formatTableRef(m.from.schema, m.from.name)).join(', ')}); locks on the view and sessions' last statements decide`,
+        statement: {
+          queryId: c.queryId,
+          query: c.query,
+          callsSinceStart: c.calls - before,
+          lastChangeSeenAt: now.toISOString(),
+        },
+      });
+      continue;
+    }
     const prev = previous[c.key];
     const unchanged = prev !== undefined && prev.calls === c.calls;
     const seenAt = unchanged ? prev.seenAt : now.toISOString();

@@ -14,6 +14,7 @@ import {
   objectsFollowingMove,
   observedMoveUses,
 } from './move-table-consumers.js';
+import { liveMoveUses, sampleLiveMoveUses, statementsGroupByName } from './live-move-use.js';
 import { tableKey } from './names.js';
 import { oldNameRelations, renamedTables } from './operations/rename-table.js';
 import { definitionOf } from './operations/registry.js';
@@ -351,10 +352,20 @@ export async function readMigrationStatus(
         manifest,
         active.observations,
         options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+        new Date(),
+        await statementsGroupByName(client),
       );
       uses.push(...throughViews.uses);
     }
   }
+  // Sessions using a compatibility view now (one look: a lock on it, their last statement).
+  uses.push(
+    ...liveMoveUses(
+      await sampleLiveMoveUses(client, active.plan, catalog, manifest),
+      active.plan,
+      manifest,
+    ),
+  );
   const reading: MigrationReading = {
     name: active.name,
     file: active.file,

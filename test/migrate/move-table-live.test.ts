@@ -132,23 +132,33 @@ describeEachServer('move_table: old-name use seen live', (server) => {
       await writer.query(`INSERT INTO tenant_notes (body) VALUES ($1)`, ['before']);
       await startMigration(url, await parseMigration(MOVE_FILE, '/virtual/move.yaml'));
       await pooled.query(`SELECT id, "Key" FROM ${OLD_BATCH} WHERE id = $1`, [1]);
+      // A transaction that read through the old name and went on: its lock on the view tells.
+      await c.query(`GRANT USAGE ON SCHEMA public TO ${roles.reader}`);
+      const open = await connect(await loginAs(c, url, roles.reader), 'reports-tx');
+      await open.query('BEGIN');
+      await open.query(`SELECT count(*) FROM ${OLD_BATCH}`);
+      await open.query('SELECT 1');
       const stop = loop(writer, () => [`INSERT INTO tenant_notes (body) VALUES ($1)`, ['old']]);
       try {
         const status = (await migrationStatus(url, { manifest, quietForMs: QUIET_MS }))!;
         const idle = liveOf(status.consumers.uses).find((u) => u.service === 'billing');
         expect(idle?.seen).toEqual(['last statement']);
         expect(idle?.change).toMatch(/its last statement \(pid \d+, application billing-pool\)/);
+        const locked = liveOf(status.consumers.uses).find((u) => u.service === 'reports');
+        expect(locked?.seen).toEqual(['lock']);
+        expect(locked?.change).toMatch(/a lock on the view \(pid \d+, application reports-tx\)/);
         const refused = await completeMigration(url, { manifest, quietForMs: QUIET_MS }).catch(
           (e) => e,
         );
         expect(refused).toBeInstanceOf(MigrationBlockedError);
         const live = liveOf((refused as MigrationBlockedError).uses);
-        expect(live.map((u) => u.service).sort()).toEqual(['billing', 'notes']);
+        expect(live.map((u) => u.service).sort()).toEqual(['billing', 'notes', 'reports']);
         const notes = live.find((u) => u.service === 'notes')!;
         expect(notes.access).toBe('write');
         expect(notes.columns).toEqual(['public.tenant_notes.*']);
       } finally {
         await stop();
+        await open.end();
         await writer.end();
         await pooled.end();
       }

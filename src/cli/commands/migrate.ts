@@ -146,7 +146,9 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
   --throttle-query SQL  wait while SQL returns true (read-only transaction, 2s statement_timeout)
   --lock-timeout D      lock_timeout of every DDL and batch (default 2s)
   --quiet-for D         an observed statement stops blocking once its call count has not
-                        changed for D between two runs of status/complete (default 15min)
+                        changed for D between two runs of status/complete (default 15min);
+                        complete also watches sessions using a move_table's old name (a
+                        lock on its view, their last statement) for D, at most 10s
   --force               complete even though consumers still use the old shape, or cannot
                         be observed (never past a view or other object a DROP would fail on)
   --replica URL         a streaming replica whose readers count too (repeatable; also the

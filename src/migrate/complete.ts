@@ -152,16 +152,21 @@ export async function completeMigration(
             });
         }
         if (active.phase === 'active') {
-          options.onStep?.(`check who still uses the old shape of ${active.name}`);
+          // Locks on compatibility views are sampled over a window (capped: complete is interactive).
+          const liveWindowMs = (active.plan.movedTables ?? []).length
+            ? (options.liveWindowMs ??
+              Math.min(options.quietForMs ?? DEFAULT_QUIET_FOR_MS, LIVE_WINDOW_MAX_MS))
+            : 0;
+          options.onStep?.(
+            `check who still uses the old shape of ${active.name}${liveWindowMs > 0 ? ` (watching sessions on the old names for ${Math.round(liveWindowMs / 100) / 10}s)` : ''}`,
+          );
           assessment = await assessConsumers(
             client,
             active,
             options.manifest,
             options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
             options.replicas,
-            // Locks on compatibility views are sampled over a window (capped: complete is interactive).
-            options.liveWindowMs ??
-              Math.min(options.quietForMs ?? DEFAULT_QUIET_FOR_MS, LIVE_WINDOW_MAX_MS),
+            liveWindowMs,
           );
           const blocking = assessment.uses.filter((u) => u.blocking);
           // A view on an old column, or a foreign key to it, makes the DROP fail: --force cannot get past it.

@@ -8,6 +8,12 @@ import { quoteIdent } from '../postgres/quote.js';
 import { type ActiveMigration, readActive } from './bookkeeping.js';
 import { DEFAULT_QUIET_FOR_MS } from './complete.js';
 import { declaredUses, dependentObjects, type OldShapeUse, observedUses } from './consumers.js';
+import {
+  compatibilityViewDependents,
+  declaredMoveUses,
+  objectsFollowingMove,
+  observedMoveUses,
+} from './move-table-consumers.js';
 import { tableKey } from './names.js';
 import { oldNameRelations, renamedTables } from './operations/rename-table.js';
 import { definitionOf } from './operations/registry.js';
@@ -310,7 +316,10 @@ export async function readMigrationStatus(
   const catalog = await readCatalog(client);
   const uses: OldShapeUse[] = [
     ...(manifest ? declaredUses(manifest, active.plan, catalog) : []),
+    ...(manifest ? declaredMoveUses(manifest, active.plan) : []),
     ...dependentObjects(catalog, active.plan, manifest),
+    ...(await compatibilityViewDependents(client, active.plan)),
+    ...objectsFollowingMove(catalog, active.plan),
   ];
   let observation: MigrationReading['observation'] = { available: true };
   if (active.baseline === undefined) {
@@ -333,6 +342,17 @@ export async function readMigrationStatus(
         options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
       );
       uses.push(...observed.uses);
+      // Statements through a compatibility view (analysed on each reading: moves are short).
+      const throughViews = await observedMoveUses(
+        read.counts,
+        active.baseline,
+        catalog,
+        active.plan,
+        manifest,
+        active.observations,
+        options.quietForMs ?? DEFAULT_QUIET_FOR_MS,
+      );
+      uses.push(...throughViews.uses);
     }
   }
   const reading: MigrationReading = {

@@ -6,6 +6,7 @@ import { parseMigration } from '../../src/migrate/parse.js';
 import { rollbackMigration } from '../../src/migrate/rollback.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { formatStatus } from '../../src/migrate/format.js';
+import { readMigrationStatus } from '../../src/migrate/read-status.js';
 import { migrationStatus } from '../../src/migrate/status.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { columnsOf } from './helpers.js';
@@ -182,6 +183,14 @@ describeEachServer('move_table', (server) => {
 
       const status = (await migrationStatus(url, { manifest }))!;
       expect(status.canComplete).toBe(false);
+      // The read-only reading (the dashboard's) names the same blocking consumers.
+      const reading = (await readMigrationStatus(c, { manifest }))!;
+      const blockingOf = (list: typeof uses) =>
+        list
+          .filter((u) => u.blocking)
+          .map((u) => `${u.source} ${u.change}`)
+          .sort();
+      expect(blockingOf(reading.uses)).toEqual(blockingOf(status.consumers.uses));
       const text = formatStatus(status);
       expect(text).toContain(
         'moved (a view keeps the old name until complete drops it):\n  public.Batch Changes -> Batches.Batch Changes\n  public.tenant_notes -> Batches.tenant_notes\n',

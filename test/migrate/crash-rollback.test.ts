@@ -84,7 +84,8 @@ describeEachServer('SIGKILL at random points of rollback', (server) => {
         const started = await runCli(startArgs(url));
         expect(started.code, started.stderr).toBe(0);
         for (let k = 0; k < ROLLBACK_KILLS + 2 && kills < ROLLBACK_KILLS; k++) {
-          const at = Math.floor(random() * span);
+          // Early in the span: a resumed rollback skips the steps recorded done, so has less left.
+          const at = Math.floor(random() * span * 0.5);
           const run = await runCli(rollbackArgs(url), { trigger: ROLLBACK_STEP, killAfterMs: at });
           const phase = await checkAfterKill(check);
           log.push(

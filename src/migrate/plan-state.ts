@@ -12,6 +12,8 @@ import type {
   Step,
   SyncRule,
 } from './plan-types.js';
+import type { Footprint } from './operations/definition.js';
+import type { Operation } from './operations/registry.js';
 import type { Migration, TableName } from './types.js';
 
 /** What the planner builds up while it reads the operations (see plan.ts). */
@@ -40,6 +42,8 @@ export interface PlanState {
   work: Map<string, TableWork>;
   /** Tables this migration creates, by the position of their create_table. */
   created: Map<string, number>;
+  /** What each operation acts on, by position (from its registry definition). */
+  footprints: Footprint[];
   /** Rollback runs raw SQL downs first (a view on a new column must go before it), then indexes, tables, created tables. */
   undo: { sql: Step[]; indexes: Step[]; tables: Step[]; created: Step[] };
 }
@@ -52,6 +56,7 @@ export function newPlanState(migration: Migration, catalog: CatalogSnapshot): Pl
     problems: [],
     work: new Map(),
     created: new Map(),
+    footprints: [],
     undo: { sql: [], indexes: [], tables: [], created: [] },
     plan: {
       version: 1,
@@ -75,6 +80,15 @@ export function problem(ctx: PlanState, index: number, message: string, hint?: s
     message: `operation ${index + 1}: ${message}`,
     file: ctx.migration.file,
     ...(hint ? { hint } : {}),
+  });
+}
+
+/** The other operations of the migration acting on one of these tables (by their footprint). */
+export function otherOperationsOn(ctx: PlanState, index: number, tables: TableName[]): Operation[] {
+  const keys = new Set(tables.map(tableKey));
+  return ctx.migration.operations.filter((_, k) => {
+    const table = ctx.footprints[k]?.table;
+    return k !== index && table !== undefined && keys.has(tableKey(table));
   });
 }
 

@@ -23,9 +23,9 @@ export function planMigration(migration: Migration, catalog: CatalogSnapshot): M
 
 function build(ctx: PlanState): MigrationPlan {
   const ops = ctx.migration.operations;
-  // Which tables this migration creates, by position.
-  ops.forEach((o, i) => {
-    const f = definitionOf(o).footprint(o);
+  // What each operation acts on, and which tables this migration creates, by position.
+  ctx.footprints = ops.map((o) => definitionOf(o).footprint(o));
+  ctx.footprints.forEach((f, i) => {
     if (f.createsTable && f.table) ctx.created.set(tableKey(f.table), i);
   });
   const emitted = new Set<string>();

@@ -2,7 +2,7 @@ import { findRelation } from '../../postgres/catalog.js';
 import { quoteLiteral } from '../../postgres/quote.js';
 import type { Fields } from '../fields.js';
 import { tableKey } from '../names.js';
-import { type PlanState, problem } from '../plan-state.js';
+import { otherOperationsOn, type PlanState, problem } from '../plan-state.js';
 import type { ReadContext } from '../read-column.js';
 import type { TableName } from '../types.js';
 import type { OperationDefinition } from './definition.js';
@@ -85,10 +85,7 @@ function planMoveTable(ctx: PlanState, o: MoveTable, i: number): void {
     problem(ctx, i, `move_table: ${key} is a ${relation.kind}, not a table`);
     return;
   }
-  const others = ctx.migration.operations.filter(
-    (x, j) =>
-      j !== i && 'table' in x && (tableKey(x.table) === key || tableKey(x.table) === tableKey(to)),
-  );
+  const others = otherOperationsOn(ctx, i, [o.table, to]);
   if (others.length > 0)
     problem(
       ctx,

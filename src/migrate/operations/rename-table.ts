@@ -5,7 +5,7 @@ import { quoteIdent, quoteLiteral } from '../../postgres/quote.js';
 import type { Fields } from '../fields.js';
 import { tableKey } from '../names.js';
 import { doBlock, qualified } from '../plan-sql.js';
-import { type PlanState, problem } from '../plan-state.js';
+import { otherOperationsOn, type PlanState, problem } from '../plan-state.js';
 import type { MigrationPlan } from '../plan-types.js';
 import type { ReadContext } from '../read-column.js';
 import type { TableName } from '../types.js';
@@ -126,10 +126,7 @@ function planRenameTable(ctx: PlanState, o: RenameTable, i: number): void {
   );
   if (taken) problem(ctx, i, `a relation named ${tableKey(to)} already exists`);
   // Both names stand for one table until complete: another change to it waits for the next migration.
-  const others = ctx.migration.operations.filter(
-    (x, k) =>
-      k !== i && 'table' in x && (tableKey(x.table) === key || tableKey(x.table) === tableKey(to)),
-  );
+  const others = otherOperationsOn(ctx, i, [o.table, to]);
   if (others.length > 0)
     problem(
       ctx,

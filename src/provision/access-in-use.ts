@@ -12,7 +12,7 @@ import type { RelationInfo } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';
-import { isOutsider } from './grants.js';
+import { keptInAudit } from './grants.js';
 import type { PlanStep } from './types.js';
 
 /** One use of a relation by a role: the columns it reads or writes ('any': the relation without a column). */
@@ -140,14 +140,23 @@ function mayBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
 function mayAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
   const { role, relation } = use;
   const service = ctx.serviceOfRelation(relation);
-  // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, login
-  // roles what they had through PUBLIC too (by their own grant, see deferOutsiderRevokes).
+  // Roles the plan leaves alone keep what they hold; so does every role but PUBLIC in audit
+  // mode (service roles and outsiders alike), login roles what they had through PUBLIC too
+  // (by their own grant, see deferAuditRevokes). What ownership or SUPERUSER gave still goes
+  // with them: ownership changes and NOSUPERUSER run in audit mode too.
   if (ctx.ignored(role)) return mayBefore(ctx, use);
-  if (service?.enforcement === 'audit' && isOutsider(ctx, role)) {
-    const login = ctx.catalog.roles.find((r) => r.name === role)?.canLogin === true;
-    if (mayBefore(ctx, use, login)) return true;
-  }
   const info = ctx.catalog.roles.find((r) => r.name === role);
+  if (service?.enforcement === 'audit' && keptInAudit(role)) {
+    const schemaService = ctx.managedSchemas.get(relation.schema);
+    const lostOwnership =
+      (relation.owner === role && ctx.ownerAfter(relation) !== role) ||
+      (schemaService !== undefined &&
+        schemaService.role !== role &&
+        ctx.catalog.schemas.some((s) => s.name === relation.schema && s.owner === role));
+    const lostSuperuser = info?.superuser === true && ctx.servicesByRole.has(role);
+    if (!lostOwnership && !lostSuperuser && mayBefore(ctx, use, info?.canLogin === true))
+      return true;
+  }
   if (info?.superuser && !ctx.servicesByRole.has(role)) return true;
   if (ctx.ownerAfter(relation) === role) return true;
   const has = (

@@ -12,7 +12,7 @@ import type { RelationInfo } from '../catalog-types.js';
 import type { UsageSnapshot } from '../usage/types.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';
-import { isOutsider } from './grants.js';
+import { keptInAudit } from './grants.js';
 import type { PlanStep } from './types.js';
 
 /** One use of a relation by a role: the columns it reads or writes ('any': the relation without a column). */
@@ -115,15 +115,17 @@ function statementUses(ctx: PlanContext, usage: UsageSnapshot): Use[] {
 /**
  * Whether the role may do what the use does, before the plan (from the catalog): as owner,
  * superuser, member of pg_read_all_data / pg_write_all_data, or by a grant to it, to a
- * role it is a member of, or (unless `viaPublic` is false) to PUBLIC.
+ * role it is a member of (unless `viaMemberships` is false), or (unless `viaPublic` is
+ * false) to PUBLIC.
  */
-function mayBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
+function mayBefore(ctx: PlanContext, use: Use, viaPublic = true, viaMemberships = true): boolean {
   const { role, relation } = use;
   const info = ctx.catalog.roles.find((r) => r.name === role);
   if (info?.superuser || relation.owner === role) return true;
   const reading = use.privileges.includes('SELECT');
-  if (info?.memberOf.includes(reading ? 'pg_read_all_data' : 'pg_write_all_data')) return true;
-  const as = new Set([role, ...(info?.memberOf ?? []), ...(viaPublic ? ['PUBLIC'] : [])]);
+  const memberOf = viaMemberships ? (info?.memberOf ?? []) : [];
+  if (memberOf.includes(reading ? 'pg_read_all_data' : 'pg_write_all_data')) return true;
+  const as = new Set([role, ...memberOf, ...(viaPublic ? ['PUBLIC'] : [])]);
   const schema = ctx.catalog.schemas.find((s) => s.name === relation.schema);
   const holds = (grants: { grantee: string; privilege: string }[], privileges: string[]) =>
     grants.some((g) => as.has(g.grantee) && privileges.includes(g.privilege));
@@ -140,14 +142,32 @@ function mayBefore(ctx: PlanContext, use: Use, viaPublic = true): boolean {
 function mayAfter(ctx: PlanContext, access: DesiredAccess, use: Use): boolean {
   const { role, relation } = use;
   const service = ctx.serviceOfRelation(relation);
-  // Roles the plan leaves alone keep what they hold; so do outsiders in audit mode, login
-  // roles what they had through PUBLIC too (by their own grant, see deferOutsiderRevokes).
+  // Roles the plan leaves alone keep what they hold; so does every role but PUBLIC in audit
+  // mode (service roles and outsiders alike), login roles what they had through PUBLIC too
+  // (by their own grant, see deferAuditRevokes). What ownership or SUPERUSER gave still goes
+  // with them: ownership changes and NOSUPERUSER run in audit mode too.
   if (ctx.ignored(role)) return mayBefore(ctx, use);
-  if (service?.enforcement === 'audit' && isOutsider(ctx, role)) {
-    const login = ctx.catalog.roles.find((r) => r.name === role)?.canLogin === true;
-    if (mayBefore(ctx, use, login)) return true;
-  }
   const info = ctx.catalog.roles.find((r) => r.name === role);
+  if (service?.enforcement === 'audit' && keptInAudit(role)) {
+    const schemaService = ctx.managedSchemas.get(relation.schema);
+    const lostOwnership =
+      (relation.owner === role && ctx.ownerAfter(relation) !== role) ||
+      (schemaService !== undefined &&
+        schemaService.role !== role &&
+        ctx.catalog.schemas.some((s) => s.name === relation.schema && s.owner === role));
+    const services = ctx.servicesByRole.get(role);
+    const lostSuperuser = info?.superuser === true && services !== undefined;
+    // A service role keeps its memberships only when one of its services is in audit mode
+    // (roles.ts); roles outside the manifest keep theirs.
+    const keepsMemberships =
+      services === undefined || services.some((s) => s.enforcement === 'audit');
+    if (
+      !lostOwnership &&
+      !lostSuperuser &&
+      mayBefore(ctx, use, info?.canLogin === true, keepsMemberships)
+    )
+      return true;
+  }
   if (info?.superuser && !ctx.servicesByRole.has(role)) return true;
   if (ctx.ownerAfter(relation) === role) return true;
   const has = (

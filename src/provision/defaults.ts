@@ -7,7 +7,7 @@ import type { Grant } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { DesiredAccess } from './access.js';
 import type { PlanContext } from './context.js';
-import { deferOutsiderRevokes } from './grants.js';
+import { deferAuditRevokes } from './grants.js';
 import {
   type AclDiff,
   DesiredAcl,
@@ -122,7 +122,7 @@ export function planDefaultPrivileges(ctx: PlanContext, access: DesiredAccess): 
         ? ctx.servicesByRole.get(key.role)?.[0]
         : ctx.managedSchemas.get(key.schema)
       )?.enforcement ?? 'enforce';
-    const diff = deferOutsiderRevokes(
+    const diff = deferAuditRevokes(
       ctx,
       mode,
       diffAcl(actual, key.desired, ctx.ignored, key.schema === undefined ? key.role : undefined),

@@ -20,26 +20,24 @@ import {
 } from './privileges.js';
 import type { PlanStep } from './types.js';
 
-/** Whether a grantee is a role the manifest does not name (PUBLIC and administrative roles are not). */
-export function isOutsider(ctx: PlanContext, grantee: string): boolean {
-  return grantee !== 'PUBLIC' && !ctx.servicesByRole.has(grantee) && !ctx.ignored(grantee);
-}
-
-/** Login roles outside the manifest: who may be using what PUBLIC holds today. */
-function outsiderLogins(ctx: PlanContext): string[] {
+/** Login roles that may be using what PUBLIC holds today: outsiders and service roles alike. */
+function loginRoles(ctx: PlanContext): string[] {
   return ctx.catalog.roles
-    .filter((r) => r.canLogin && !r.name.startsWith('pg_') && isOutsider(ctx, r.name))
+    .filter((r) => r.canLogin && !r.name.startsWith('pg_') && !ctx.ignored(r.name))
     .map((r) => r.name);
 }
 
 /**
- * In audit mode nothing that works today stops working: revokes from roles outside the
- * manifest (a BI tool, a backup job) are not planned but reported with the statement
- * enforce mode will run; what PUBLIC loses on an existing object, each login role outside
- * the manifest keeps by its own grant (`held`: the grants on the object now), revoked in
- * enforce mode like the others. Returns the diff without the deferred revokes; their statements go to `findings`.
+ * In audit mode nothing that works today stops working: no role but PUBLIC loses a
+ * privilege it holds. Revokes from service roles of the manifest (store's INSERT on
+ * catalog's tables) and from roles outside it (a BI tool, a backup job) are not planned but
+ * reported with the statement enforce mode will run; what PUBLIC loses on an existing
+ * object, each login role (service role or outsider) keeps by its own grant (`held`: the
+ * grants on the object now), revoked in enforce mode like the others. Grants and ownership
+ * changes are untouched. Returns the diff without the deferred revokes; their statements go
+ * to `findings`.
  */
-export function deferOutsiderRevokes(
+export function deferAuditRevokes(
   ctx: PlanContext,
   mode: Enforcement,
   diff: AclDiff,
@@ -52,22 +50,25 @@ export function deferOutsiderRevokes(
   const kept: AclDiff['grant'] = [];
   const fromPublic = diff.revoke.find((r) => r.grantee === 'PUBLIC');
   // Only for objects that exist (`held`): default privileges concern objects not yet created.
-  for (const role of fromPublic && held ? outsiderLogins(ctx) : []) {
+  for (const role of fromPublic && held ? loginRoles(ctx) : []) {
     const privileges = fromPublic!.privileges.filter(
       (p) => !held!.some((g) => g.grantee === role && g.privilege === p),
     );
     if (privileges.length === 0) continue;
+    const granted = diff.grant.find((g) => g.grantee === role);
+    const missing = privileges.filter((p) => !granted?.privileges.includes(p));
+    if (missing.length === 0) continue;
     kept.push({
       grantee: role,
-      privileges,
+      privileges: missing,
       reasons: [
-        `audit mode: ${role} may ${privileges.join(', ')} ${object} through PUBLIC today, and keeps it until enforce mode`,
+        `audit mode: ${role} may ${missing.join(', ')} ${object} through PUBLIC today, and keeps it until enforce mode`,
       ],
     });
   }
   const deferred: AclDiff = {
-    revoke: diff.revoke.filter((r) => isOutsider(ctx, r.grantee)),
-    revokeGrantOption: diff.revokeGrantOption.filter((r) => isOutsider(ctx, r.grantee)),
+    revoke: diff.revoke.filter((r) => keptInAudit(r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => keptInAudit(r.grantee)),
     grant: [],
   };
   for (const step of statements(deferred)) {
@@ -81,10 +82,15 @@ export function deferOutsiderRevokes(
     });
   }
   return {
-    revoke: diff.revoke.filter((r) => !isOutsider(ctx, r.grantee)),
-    revokeGrantOption: diff.revokeGrantOption.filter((r) => !isOutsider(ctx, r.grantee)),
+    revoke: diff.revoke.filter((r) => !keptInAudit(r.grantee)),
+    revokeGrantOption: diff.revokeGrantOption.filter((r) => !keptInAudit(r.grantee)),
     grant: [...diff.grant, ...kept],
   };
+}
+
+/** Whether audit mode leaves a grantee's privileges in place: every role but PUBLIC. */
+export function keptInAudit(grantee: string): boolean {
+  return grantee !== 'PUBLIC';
 }
 
 /** What an object's revokes take: the schema itself, or a relation (and one column of it). */
@@ -208,7 +214,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
           grantable: false,
         }));
     const schemaTarget = `SCHEMA ${quoteIdent(schema)}`;
-    const diff = deferOutsiderRevokes(
+    const diff = deferAuditRevokes(
       ctx,
       service.enforcement,
       diffAcl(grants, access.schemas.get(schema)!, ctx.ignored, service.role),
@@ -248,7 +254,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const label = formatTableRef(relation.schema, relation.name);
     const mode = ctx.serviceOfRelation(relation)?.enforcement ?? 'enforce';
     const tableGrants = afterOwnerChange(relation.grants, relation.owner, owner);
-    const diff = deferOutsiderRevokes(
+    const diff = deferAuditRevokes(
       ctx,
       mode,
       diffAcl(tableGrants, desired.table, ctx.ignored, owner),
@@ -263,7 +269,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const columnDiffs = new Map<string, AclDiff>();
     for (const column of relation.columns) {
       const held = columnGrants.get(column.name) ?? [];
-      const d = deferOutsiderRevokes(
+      const d = deferAuditRevokes(
         ctx,
         mode,
         diffAcl(held, desired.columns.get(column.name) ?? new DesiredAcl(), ctx.ignored),
@@ -300,7 +306,7 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     const target = `${fn.kind === 'p' ? 'PROCEDURE' : 'FUNCTION'} ${functionSignature(fn)}`;
     const label = `routine ${fn.schema}.${fn.name}(${fn.arguments})`;
     const fnGrants = afterOwnerChange(actual, fn.owner, service.role);
-    const diff = deferOutsiderRevokes(
+    const diff = deferAuditRevokes(
       ctx,
       service.enforcement,
       diffAcl(fnGrants, desired, ctx.ignored, service.role),

@@ -67,7 +67,16 @@ describe('pgpact demo --monolith', () => {
       invoiceColumns: ['account_id', 'amount'],
     });
     expect(observe.declared).toContain('public.invoice [account_id, amount]');
-    expect(observe.forbiddenWrite).toEqual({ allowed: false, sqlstate: '42501' });
+    // reporting, a service in audit mode now, keeps the write it had; enforce mode revokes it.
+    expect(observe.forbiddenWrite).toEqual({
+      allowed: true,
+      sqlstate: null,
+      deferred: [
+        expect.stringMatching(
+          /^enforce mode runs: REVOKE .*UPDATE.* ON TABLE "public"\."invoice" FROM "reporting"$/,
+        ),
+      ],
+    });
 
     // move_table: both names live, reporting named until it moved, then complete.
     const move = figures('monolith-move-table');

@@ -21,6 +21,33 @@ export interface MatrixResult {
   denied: number;
   /** One line per outcome that differs from the manifest, or error that is neither. */
   unexpected: string[];
+  /** Role and statement of every allowed attempt (`role\u0000sql`). */
+  allowedKeys: Set<string>;
+}
+
+/**
+ * The state before the apply under test: the manifest applied last and the matrix run then.
+ * In audit mode a table's owner takes no privilege from service roles: what a role could do
+ * before (except as the table's previous owner: ownership changes still run) it still may.
+ */
+export interface Before {
+  manifest: Manifest;
+  result: MatrixResult;
+}
+
+/** Whether audit mode keeps an operation the role could run before the apply. */
+export function keptFromBefore(
+  manifest: Manifest,
+  before: Before | undefined,
+  service: Service,
+  table: Table,
+  sql: string,
+): boolean {
+  if (before === undefined) return false;
+  const owner = ownerOfTable(manifest, table.schema, table.name);
+  if (owner?.enforcement !== 'audit') return false;
+  if (ownerOfTable(before.manifest, table.schema, table.name)?.role === service.role) return false;
+  return before.result.allowedKeys.has(`${service.role}\u0000${sql}`);
 }
 
 interface Table {
@@ -107,8 +134,15 @@ export async function runMatrix(
   manifest: Manifest,
   stateDir: string,
   tables: Table[],
+  before?: Before,
 ): Promise<MatrixResult> {
-  const result: MatrixResult = { attempts: 0, allowed: 0, denied: 0, unexpected: [] };
+  const result: MatrixResult = {
+    attempts: 0,
+    allowed: 0,
+    denied: 0,
+    unexpected: [],
+    allowedKeys: new Set(),
+  };
   for (const service of manifest.services) {
     await withClient(serviceUrl(url, service.role, stateDir), async (client) => {
       await client.query('BEGIN');
@@ -121,7 +155,9 @@ export async function runMatrix(
         ];
         for (const { op, column } of attempts) {
           const sql = statement(op, table, column);
-          const expected = manifestAllows(manifest, service, op, table, column);
+          const expected =
+            manifestAllows(manifest, service, op, table, column) ||
+            keptFromBefore(manifest, before, service, table, sql);
           let outcome: 'allowed' | 'denied' | string;
           await client.query('SAVEPOINT probe');
           try {
@@ -138,7 +174,10 @@ export async function runMatrix(
           }
           await client.query('ROLLBACK TO SAVEPOINT probe');
           result.attempts += 1;
-          if (outcome === 'allowed') result.allowed += 1;
+          if (outcome === 'allowed') {
+            result.allowed += 1;
+            result.allowedKeys.add(`${service.role}\u0000${sql}`);
+          }
           if (outcome === 'denied') result.denied += 1;
           if (outcome !== (expected ? 'allowed' : 'denied')) {
             result.unexpected.push(

@@ -4,7 +4,7 @@ import { withClient } from '../../src/postgres/client.js';
 import { applyProvisioning } from '../../src/provision/apply.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { planFor, snapshot, tempDir } from './fixtures.js';
-import { runMatrix, tablesOf } from './matrix.js';
+import { type Before, runMatrix, tablesOf } from './matrix.js';
 
 /** A small seeded PRNG (mulberry32), so a failing sequence can be replayed from its seed. */
 function random(seed: number) {
@@ -80,14 +80,23 @@ describeEachServer('random manifests, one after another on the same database', (
     });
     const seed = Number(process.env.PGPACT_TEST_SEED ?? Date.now() % 100_000);
     let attempts = 0;
+    // What the roles could do before each apply: audit-mode owners leave it in place.
+    let before: Before | undefined;
     for (let round = 0; round < 6; round++) {
       const text = randomManifest(seed + round);
       const manifest = parseManifest(text, '/virtual/pgpact.yaml');
       const context = `seed ${seed + round}:\n${text}`;
       await applyProvisioning(url, manifest, { stateDir });
       expect((await planFor(url, manifest)).steps, context).toEqual([]);
-      const matrix = await runMatrix(url, manifest, stateDir, tablesOf(await snapshot(url)));
+      const matrix = await runMatrix(
+        url,
+        manifest,
+        stateDir,
+        tablesOf(await snapshot(url)),
+        before,
+      );
       expect(matrix.unexpected, context).toEqual([]);
+      before = { manifest, result: matrix };
       attempts += matrix.attempts;
     }
     console.log(

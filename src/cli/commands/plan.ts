@@ -41,10 +41,11 @@ export const planCommand: Command = {
   files apply would run. Changes nothing.
   A step that takes away access in use is marked "!! takes away access in use", naming the
   view (its owner reads the column) or the statement observed in --usage, and its service
-  (finding revoke-in-use); apply refuses it unless --allow-revoke. In audit mode, roles
-  outside the manifest keep their grants and, by their own grant, what PUBLIC loses, and
-  service roles keep their memberships and BYPASSRLS (row-level security policies written
-  for a group apply through them); what enforce mode will revoke is listed (revoke-deferred).
+  (finding revoke-in-use); apply refuses it unless --allow-revoke. In audit mode, every
+  role but PUBLIC (service roles and roles outside the manifest) keeps its grants, each
+  login role keeps by its own grant what PUBLIC loses, and service roles keep their
+  memberships and BYPASSRLS (row-level security policies written for a group apply through
+  them); what enforce mode will revoke is listed (revoke-deferred).
 
   --usage FILE  observed usage (default: <state dir>/usage.json when it exists, from observe)
   --json        print {"steps": [{"kind", "sql", "reason", "inUse"?}], "findings": [...],

@@ -106,16 +106,32 @@ export const observeReaderChapter: DemoChapter<MonolithContext> = {
     ctx.progress('pgpact apply');
     const applied = await applyProvisioning(ctx.adminUrl, manifest, { stateDir: ctx.stateDir });
     report.did(`pgpact apply: ${applied.steps.length} steps (reporting is a service now)`);
-    // A service in audit mode reads every table (reported) but writes only what it declared.
+    // A service in audit mode reads every table (reported); what it could write before, beyond
+    // its contract, it keeps until enforce mode (listed as revoke-deferred): nothing breaks.
     const write = forbiddenWrite('public');
     const probe = await probeAs(ctx.adminUrl, 'reporting', write);
-    report.measured(
-      `reporting, a service now (audit mode: reads anything, writes what it declared): ${write} ${describeProbe(probe)}`,
-      { name: 'forbiddenWrite', value: { allowed: probe.allowed, sqlstate: probe.sqlstate } },
+    const deferred = applied.findings.filter(
+      (f) =>
+        f.kind === 'revoke-deferred' &&
+        f.object === 'public.invoice' &&
+        /UPDATE/.test(f.suggestion ?? '') &&
+        /FROM "?reporting"?$/.test(f.suggestion ?? ''),
     );
+    report.measured(
+      `reporting, a service now (audit mode: reads anything, keeps the writes it had until enforce mode): ${write} ${describeProbe(probe)}; ${deferred[0]?.suggestion ?? 'no revoke-deferred finding'}`,
+      {
+        name: 'forbiddenWrite',
+        value: {
+          allowed: probe.allowed,
+          sqlstate: probe.sqlstate,
+          deferred: deferred.map((f) => f.suggestion ?? ''),
+        },
+      },
+    );
+    report.expect(probe.allowed, `audit mode took reporting's write to invoices: ${probe.message}`);
     report.expect(
-      !probe.allowed && probe.sqlstate === '42501',
-      `reporting may still write invoices: ${probe.message}`,
+      deferred.length === 1,
+      `the apply did not list reporting's UPDATE on public.invoice as revoke-deferred`,
     );
 
     const traffic = trafficSummary(ctx, from, Date.now());

@@ -28,7 +28,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     rate: { type: 'string', default: '400' },
     'batch-size': { type: 'string' },
-    'batch-time': { type: 'string', default: '100' },
+    'batch-time': { type: 'string', default: '20' },
     writers: { type: 'string', default: '4' },
     'lock-timeout-ms': { type: 'string', default: '2000' },
   },

@@ -16,14 +16,14 @@ import { WriterTimes } from './writer-times.js';
 export interface BatchSizing {
   /** A fixed number of rows per batch (--batch-size): no adaptation. */
   fixed?: number;
-  /** The duration a batch aims at (default 100 ms). */
+  /** The duration a batch aims at (default 20 ms). */
   targetMs: number;
   /** Back off while writers' statements take this many times their time before the backfill (default 1.5). */
   maxWriterSlowdown?: number;
 }
 
 /** Default target duration of a batch. */
-export const DEFAULT_BATCH_TIME_MS = 100;
+export const DEFAULT_BATCH_TIME_MS = 20;
 /** Default slowdown of the writers' statements the backfill tolerates. */
 export const DEFAULT_MAX_WRITER_SLOWDOWN = 1.5;
 const MIN_ROWS = 100;

@@ -102,7 +102,7 @@ function manifestFor(values: Values): Manifest | undefined {
 }
 
 const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FILE] [--config FILE]
-                     [--database-url URL] [--batch-size N | --batch-time 100ms] [--lock-timeout 2s]
+                     [--database-url URL] [--batch-size N | --batch-time 20ms] [--lock-timeout 2s]
                      [--max-replica-lag D] [--max-active N] [--throttle-query SQL] [--reason TEXT]
                      [--quiet-for 15min] [--force] [--json] [--replica URL]...
 
@@ -136,7 +136,7 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
   resume       let a paused backfill go on
 
   --batch-size N        fixed rows per backfill transaction (default: adaptive, see --batch-time)
-  --batch-time D        adaptive batches aim at this duration (default 100ms); a batch that
+  --batch-time D        adaptive batches aim at this duration (default 20ms); a batch that
                         makes writers of the table wait on its locks halves the size, and so
                         do the writers' statements taking over 1.5x their time before the
                         backfill (pg_stat_statements), then with pauses, until they recover

@@ -21,6 +21,7 @@ import { parseMigration } from '../src/migrate/parse.js';
 import { rollbackMigration } from '../src/migrate/rollback.js';
 import { startMigration } from '../src/migrate/start.js';
 import { startThrowawayServer } from '../src/postgres/local-server.js';
+import { fmt, percentile } from './figures.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -55,14 +56,6 @@ operations:
         - { name: number, type: text, up: "${UP_NUMBER}" }
       down: "street || ' ' || number"
 `;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Writer clients: each updates or inserts one row at a time, flat out or at a share of a total rate. */
 class Writers {

@@ -31,6 +31,7 @@ import { completeMigration } from '../src/migrate/complete.js';
 import { parseMigration } from '../src/migrate/parse.js';
 import { startMigration } from '../src/migrate/start.js';
 import { startThrowawayServer } from '../src/postgres/local-server.js';
+import { fmt, percentile } from './figures.mjs';
 
 // The migrating process: pgpact runs apart from the writers, as it does in production, so its
 // own CPU work (parsing observed statements) does not stall the writers' event loop.
@@ -79,14 +80,6 @@ if (!fs.existsSync(PGBENCH)) {
 
 const migrationText = (name: string, table: string, from: string, to: string) =>
   `name: ${name}\noperations:\n  - move_table: { table: ${from}.${table}, schema: ${to} }\n`;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Writer clients at a share of a total rate: a read, an update or an insert through `name`. */
 class Writers {

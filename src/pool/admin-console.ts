@@ -16,14 +16,19 @@ const text = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 /** seconds + microseconds columns (maxwait/maxwait_us, wait/wait_us) in milliseconds. */
 const waitMs = (seconds: unknown, micros: unknown) => num(seconds) * 1000 + num(micros) / 1000;
 
-/** The admin console speaks the simple query protocol only: parameterless SHOW commands. */
+/**
+ * The admin console speaks the simple query protocol only: parameterless SHOW commands,
+ * one per query (PgBouncer 1.18 refuses `SHOW POOLS; SHOW STATS` as an invalid command),
+ * so each is a round trip of its own.
+ */
 async function show(client: Queryable, what: string): Promise<Row[]> {
   return (await client.query(`SHOW ${what}`)).rows;
 }
 
 /**
  * Reads PgBouncer's admin console (a connection to its `pgbouncer` database as a
- * stats or admin user) and names each pool's service from its user.
+ * stats or admin user) and names each pool's service from its user. SHOW CLIENTS, read
+ * only for the clients waiting, is skipped when no pool has a client waiting.
  */
 export async function readPoolConsole(
   client: Queryable,
@@ -31,7 +36,10 @@ export async function readPoolConsole(
 ): Promise<PoolSample> {
   const takenAt = new Date().toISOString();
   const poolRows = await show(client, 'POOLS');
-  const clientRows = await show(client, 'CLIENTS');
+  const someoneWaits = poolRows.some(
+    (r) => text(r.database) !== 'pgbouncer' && num(r.cl_waiting) > 0,
+  );
+  const clientRows = someoneWaits ? await show(client, 'CLIENTS') : [];
   const statRows = await show(client, 'STATS');
   const databaseRows = await show(client, 'DATABASES');
   const name = (role: string) => nameService(options.manifest, { role });

@@ -46,7 +46,7 @@ export interface PoolServiceSummary extends ServiceName {
   saturation: number | null;
 }
 
-/** One read of PgBouncer's admin console (SHOW POOLS, SHOW CLIENTS, SHOW STATS, SHOW DATABASES). */
+/** One read of PgBouncer's admin console (SHOW POOLS, STATS, DATABASES; CLIENTS when a pool has clients waiting). */
 export interface PoolSample {
   /** Where PgBouncer listens (no password). */
   target: string;

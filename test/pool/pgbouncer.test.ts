@@ -163,6 +163,8 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     expect(pools).toContain(`${database}/pool_users→users:2`);
     expect(pools).toContain(`${database}/pool_invoicing→invoicing:2`);
     expect(sample.databases.find((d) => d.database === database)?.maxConnections).toBe(3);
+    // Nobody waits: SHOW CLIENTS is not read, and no client is listed as waiting.
+    expect(sample.waitingClients).toEqual([]);
   });
 
   it('a burst of reporting makes users wait; the finding names both; /metrics carries the waiting clients', async () => {
@@ -204,6 +206,13 @@ describe.skipIf(!available)('PgBouncer in front of the database (pgpact pool)', 
     expect(finding.message).toContain('users');
     expect(finding.message).toContain('reporting (3)');
     expect(report.pool?.services.find((s) => s.service === 'users')?.clientsWaiting).toBe(1);
+    expect(report.pool?.waitingClients).toEqual([
+      expect.objectContaining({
+        service: 'users',
+        role: 'pool_users',
+        applicationName: 'users-api',
+      }),
+    ]);
     expect(report.pool?.services.find((s) => s.service === 'reporting')?.saturation).toBe(1);
     expect(poolFindings(report.pool!)).toEqual(
       report.findings.filter((f) => f.kind.startsWith('pool-')),

@@ -1,6 +1,9 @@
 /** The replication queries: one on each replica, one on the primary, per tick. */
 
-/** A replica's own view: standby or not, feedback, replay position and conflicts. */
+/**
+ * A replica's own view: standby or not, feedback, replay position, conflicts, and the
+ * session with the oldest snapshot there (other than this one), all in one round trip.
+ */
 export const REPLICA_SQL = `
 SELECT pg_is_in_recovery() AS standby,
        current_setting('hot_standby_feedback') = 'on' AS feedback,
@@ -8,7 +11,16 @@ SELECT pg_is_in_recovery() AS standby,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000 AS replay_delay_ms,
        (SELECT coalesce(sum(confl_tablespace + confl_lock + confl_snapshot + confl_bufferpin
                             + confl_deadlock), 0)::float8
-          FROM pg_stat_database_conflicts) AS conflicts`;
+          FROM pg_stat_database_conflicts) AS conflicts,
+       (SELECT json_build_object(
+          'pid', pid, 'role', usename, 'application_name', coalesce(application_name, ''),
+          'xmin', backend_xmin::text, 'xmin_age', age(backend_xmin),
+          'transaction_ms', extract(epoch FROM now() - xact_start) * 1000,
+          'query', left(coalesce(query, ''), 500), 'backend_type', backend_type)
+          FROM pg_stat_activity
+         WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()
+         ORDER BY age(backend_xmin) DESC
+         LIMIT 1) AS oldest_snapshot`;
 
 export interface ReplicaRow {
   standby: boolean;
@@ -16,26 +28,19 @@ export interface ReplicaRow {
   replay_lsn: string | null;
   replay_delay_ms: number | string | null;
   conflicts: number;
+  /** Null when no other session holds a snapshot. */
+  oldest_snapshot: OldestSnapshotRow | null;
 }
 
-/** The session with the oldest snapshot on the replica (other than this one). */
-export const OLDEST_SNAPSHOT_SQL = `
-SELECT pid, usename AS role, coalesce(application_name, '') AS application_name,
-       backend_xmin::text AS xmin, age(backend_xmin) AS xmin_age,
-       extract(epoch FROM now() - xact_start) * 1000 AS transaction_ms,
-       left(coalesce(query, ''), 500) AS query, backend_type
-FROM pg_stat_activity
-WHERE backend_xmin IS NOT NULL AND pid <> pg_backend_pid()
-ORDER BY age(backend_xmin) DESC
-LIMIT 1`;
-
+/** The session with the oldest snapshot on the replica, as REPLICA_SQL's json object. */
 export interface OldestSnapshotRow {
   pid: number;
   role: string | null;
   application_name: string;
   xmin: string;
   xmin_age: number;
-  transaction_ms: number | string | null;
+  /** Null when the session has no transaction open. */
+  transaction_ms: number | null;
   query: string;
   backend_type: string | null;
 }

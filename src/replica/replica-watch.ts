@@ -7,8 +7,6 @@ import { withholdSecretStatement } from '../sql/secret-statements.js';
 import { RecoveryConflictReader } from './conflict-log.js';
 import {
   lsnBytes,
-  OLDEST_SNAPSHOT_SQL,
-  type OldestSnapshotRow,
   PRIMARY_SQL,
   type PrimaryRow,
   REPLICA_SQL,
@@ -125,9 +123,7 @@ export class ReplicaWatch {
     const sample = await sampler.sample();
     const state = (await replica.client.query<ReplicaRow & Record<string, unknown>>(REPLICA_SQL))
       .rows[0]!;
-    const oldest = (
-      await replica.client.query<OldestSnapshotRow & Record<string, unknown>>(OLDEST_SNAPSHOT_SQL)
-    ).rows[0];
+    const oldest = state.oldest_snapshot;
     const reader = this.readers[index];
     if (reader) {
       const found = await reader.read();
@@ -142,7 +138,7 @@ export class ReplicaWatch {
         : Number(lsnBytes(primary.current_lsn) - lsnBytes(state.replay_lsn));
     const manifest = sampler.manifest;
     const oldestSnapshot =
-      oldest === undefined
+      oldest === null
         ? null
         : {
             ...nameService(manifest, {

@@ -188,6 +188,17 @@ describe.skipIf(!available)('a streaming replica, watched with the primary [PG 1
       ),
     );
     expect(finding.message).toContain("holds back the primary's xmin");
+    expect(report.replicas![0]!.oldestSnapshot).toEqual({
+      service: 'reporting',
+      attribution: 'manifest-role',
+      pid,
+      role: 'rep_reporting',
+      applicationName: 'nightly-report',
+      xmin: expect.stringMatching(/^\d+$/),
+      xminAge: expect.any(Number),
+      transactionMs: expect.any(Number),
+      query: 'SELECT count(*) FROM account',
+    });
     const xmin = report.replicas![0]!.oldestSnapshot!.xmin;
     const { rows } = await withClient(primary.url, (c) =>
       c.query<{ xmin: string }>('SELECT backend_xmin::text AS xmin FROM pg_stat_replication'),

@@ -20,7 +20,6 @@
  *   npx tsx bench/runtime.mts [--seconds 10] [--rounds 24] [--clients 4] [--statements 1000]
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,6 +29,7 @@ import { quoteIdent, quoteLiteral } from '../src/postgres/quote.js';
 import { startThrowawayServer } from '../src/postgres/local-server.js';
 import { FileLogSource } from '../src/runtime/log-source.js';
 import { monitorEvery, RuntimeMonitor, sleep } from '../src/runtime/monitor.js';
+import { processCpuMs } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -201,22 +201,13 @@ try {
   };
   const backendPid = Number((await ask()).split(' ')[1]);
   const durations: number[] = [];
-  // A backend's CPU: utime + stime (Linux /proc, clock ticks of 10 ms).
-  const processCpuMs = (pid: number) => {
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      return Number.NaN;
-    }
-  };
+  /** The sampler's backend's CPU (Linux /proc, clock ticks of 10 ms). */
   const backendCpuMs = () => processCpuMs(backendPid);
   /** The load's own CPU: its backends and this process (the clients). */
   const loadCpuMs = () => {
     const usage = process.cpuUsage();
     return (
-      loadPids.reduce((sum, pid) => sum + processCpuMs(pid), 0) +
-      (usage.user + usage.system) / 1000
+      loadPids.reduce((sum, pid) => sum + processCpuMs(pid), 0) + (usage.user + usage.system) / 1000
     );
   };
   const cpuBefore = backendCpuMs();

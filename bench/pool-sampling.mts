@@ -5,7 +5,18 @@
  * the primary, the replica and PgBouncer's admin console at 1 Hz in its own process
  * (exactly what `pgpact top --replica URL` runs while `pgpact pool` runs). Rounds go in
  * ABBA order so drift hits both sides alike. Prints the throughput of each side, their
- * ratio (goal: at least 0.98) with its 95% confidence interval, and the sampler's cost.
+ * ratio (goal: at least 0.98): the pair ratios' median, mean and 95% confidence interval.
+ *
+ * Round-to-round noise (±5–10 % on a shared machine) is larger than the effect, so a CPU
+ * cross-check follows that does not depend on throughput: the sampler's cost per tick for
+ * each target (its own process, its backend on the primary, its backend on the replica,
+ * PgBouncer; utime + stime from /proc, measured over 50 ticks back to back with no load),
+ * their sum at 1 Hz as a share of the CPU the load used (the whole machine's busy CPU from
+ * /proc/stat during the rounds without sampler). A CPU-bound load loses about that share.
+ * The sampler's process and backends are also measured during the sampled rounds, at the
+ * real pace and under load: that counts what back-to-back ticks leave out (the every-5-s
+ * read of the statement counters, the first tick after each pause, the process's work
+ * between ticks such as garbage collection), so the two shares bracket the cost.
  *
  * PostgreSQL 15 from /usr/lib/postgresql/15/bin (pg_basebackup makes the replica) and
  * pgbouncer must be installed.
@@ -28,6 +39,7 @@ import { quoteIdent, quoteLiteral } from '../src/postgres/quote.js';
 import { startThrowawayServer, systemBinaries } from '../src/postgres/local-server.js';
 import { startThrowawayStandby } from '../src/replica/throwaway-standby.js';
 import { monitorEvery, RuntimeMonitor, sleep } from '../src/runtime/monitor.js';
+import { machineCpuMs, processCpuMs } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -37,12 +49,17 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '4' },
   },
 });
+/** Ticks of the 'cpu' command: /proc counts CPU in clock ticks of 10 ms, 0.2 ms per tick over 50. */
+const CPU_TICKS = 50;
 if (values.child) {
   await samplerChild();
   process.exit(0);
 }
 
-/** The sampler in its own process: primary, replica and PgBouncer; commands on stdin. */
+/**
+ * The sampler in its own process: primary, replica and PgBouncer; commands on stdin
+ * (start, stop, cpu, exit). It answers `ready <primary backend pid> <replica backend pid>`.
+ */
 async function samplerChild(): Promise<void> {
   const connect = async (url: string) => {
     const client = new pg.Client({ connectionString: url, application_name: 'pgpact bench' });
@@ -58,15 +75,23 @@ async function samplerChild(): Promise<void> {
     pool: { client: pool, target: 'pgbouncer' },
     replicas: [{ server: 'replica', client: replica }],
   });
-  process.stdout.write('ready\n');
+  const backendPid = async (client: pg.Client) =>
+    (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  process.stdout.write(`ready ${await backendPid(primary)} ${await backendPid(replica)}\n`);
+  const cpuMs = () => {
+    const used = process.cpuUsage();
+    return (used.user + used.system) / 1000;
+  };
   let controller: AbortController | undefined;
   let loop: Promise<void> = Promise.resolve();
   let durations: number[] = [];
+  let cpuAtStart = 0;
   const lines = readline.createInterface({ input: process.stdin });
   for await (const line of lines) {
     if (line === 'start') {
       controller = new AbortController();
       durations = [];
+      cpuAtStart = cpuMs();
       const signal = controller.signal;
       loop = sleep(500, signal).then(() =>
         monitorEvery(monitor, 1000, signal, (r) => {
@@ -78,9 +103,11 @@ async function samplerChild(): Promise<void> {
     } else if (line === 'stop') {
       controller?.abort();
       await loop;
-      process.stdout.write(`durations ${JSON.stringify(durations)}\n`);
+      process.stdout.write(
+        `stopped ${JSON.stringify({ durations, cpuMs: cpuMs() - cpuAtStart })}\n`,
+      );
     } else if (line === 'cpu') {
-      const ticks = 20;
+      const ticks = CPU_TICKS;
       const before = process.cpuUsage();
       const started = performance.now();
       for (let i = 0; i < ticks; i += 1) await monitor.tick();
@@ -132,7 +159,7 @@ try {
   const manifestText = `version: 1\nservices:\n${SERVICES.map((s) => `  ${s}: { limits: { connections: ${clientCount} } }`).join('\n')}\n`;
   const manifest = parseManifest(manifestText, path.join(stateDir, 'pgpact.yaml'));
   const written = await writePoolConfig({ adminUrl: db, manifest, stateDir });
-  await startPool(stateDir);
+  const pgbouncerPid = (await startPool(stateDir)).pid!;
 
   // One client per worker, each a service of its own role, through PgBouncer.
   const clients = await Promise.all(
@@ -194,24 +221,68 @@ try {
     if (next.done) throw new Error('the sampler process ended');
     return next.value;
   };
-  await ask(); // ready
+  const [primaryPid, replicaPid] = (await ask()).split(' ').slice(1).map(Number) as [
+    number,
+    number,
+  ];
+  /** The CPU so far of the sampler's two backends and of PgBouncer, in ms (/proc). */
+  const targetsCpuMs = () => ({
+    primary: processCpuMs(primaryPid),
+    replica: processCpuMs(replicaPid),
+    pgbouncer: processCpuMs(pgbouncerPid),
+  });
   await load(2000); // warm-up
   const durations: number[] = [];
+  // During the sampled rounds: the sampler process's and its backends' CPU at the real pace.
+  const during = { sampler: 0, primary: 0, replica: 0 };
+  // During the rounds without sampler: the whole machine's CPU, the load's.
+  const quiet = { busy: 0, total: 0, wallMs: 0 };
   const results: { sampled: boolean; tps: number }[] = [];
   const order = Array.from({ length: rounds }, (_, i) => [false, true, true, false][i % 4]!);
   for (const [i, sampled] of order.entries()) {
+    const targetsBefore = targetsCpuMs();
+    const machineBefore = machineCpuMs();
     if (sampled) child.stdin!.write('start\n');
     const started = performance.now();
     const transactions = await load(seconds * 1000);
-    const tps = transactions / ((performance.now() - started) / 1000);
-    if (sampled)
-      durations.push(...(JSON.parse((await ask('stop')).slice('durations '.length)) as number[]));
+    const wallMs = performance.now() - started;
+    const tps = transactions / (wallMs / 1000);
+    if (sampled) {
+      const stopped = JSON.parse((await ask('stop')).slice('stopped '.length)) as {
+        durations: number[];
+        cpuMs: number;
+      };
+      durations.push(...stopped.durations);
+      const targetsAfter = targetsCpuMs();
+      during.sampler += stopped.cpuMs;
+      during.primary += targetsAfter.primary - targetsBefore.primary;
+      during.replica += targetsAfter.replica - targetsBefore.replica;
+    } else {
+      const machineAfter = machineCpuMs();
+      quiet.busy += machineAfter.busy - machineBefore.busy;
+      quiet.total += machineAfter.total - machineBefore.total;
+      quiet.wallMs += wallMs;
+    }
     results.push({ sampled, tps });
     console.log(
       `round ${i + 1}: ${sampled ? 'with sampler   ' : 'without sampler'} ${tps.toFixed(1)} tx/s`,
     );
   }
-  const [, cpuMs, wallMs] = (await ask('cpu')).split(' ').map(Number);
+  // The sampler's cost per tick, back to back with no load running: its process (node's
+  // own count) and, from /proc, its backends on the primary and the replica and PgBouncer.
+  const targetsBefore = targetsCpuMs();
+  const [, samplerMs, wallMs] = (await ask('cpu')).split(' ').map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const targetsAfter = targetsCpuMs();
+  const perTick = {
+    sampler: samplerMs,
+    primary: (targetsAfter.primary - targetsBefore.primary) / CPU_TICKS,
+    replica: (targetsAfter.replica - targetsBefore.replica) / CPU_TICKS,
+    pgbouncer: (targetsAfter.pgbouncer - targetsBefore.pgbouncer) / CPU_TICKS,
+  };
   child.stdin!.write('exit\n');
   await new Promise((resolve) => child.once('exit', resolve));
   await Promise.all(clients.map((c) => c.end()));
@@ -224,6 +295,11 @@ try {
     const [a, b] = [results[i]!, results[i + 1]!];
     pairs.push(a.sampled ? a.tps / b.tps : b.tps / a.tps);
   }
+  const pairSorted = [...pairs].sort((x, y) => x - y);
+  const pairMedian =
+    pairSorted.length % 2 === 1
+      ? pairSorted[(pairSorted.length - 1) / 2]!
+      : (pairSorted[pairSorted.length / 2 - 1]! + pairSorted[pairSorted.length / 2]!) / 2;
   const pairMean = mean(pairs);
   const pairSe = Math.sqrt(
     pairs.reduce((a, r) => a + (r - pairMean) ** 2, 0) /
@@ -240,7 +316,7 @@ try {
   console.log(`throughput with sampler at 1 Hz: ${withSampler.toFixed(1)} tx/s`);
   console.log(`ratio with/without: ${(withSampler / without).toFixed(4)} (goal >= 0.98)`);
   console.log(
-    `ratio per adjacent pair: ${pairs.map((r) => r.toFixed(3)).join(' ')}; mean ${pairMean.toFixed(4)}, 95% confidence interval ${low.toFixed(4)} .. ${high.toFixed(4)}: ${
+    `ratio per adjacent pair: ${pairs.map((r) => r.toFixed(3)).join(' ')}; median ${pairMedian.toFixed(4)}, mean ${pairMean.toFixed(4)}, 95% confidence interval ${low.toFixed(4)} .. ${high.toFixed(4)}: ${
       low >= 0.98
         ? 'goal met (the whole interval is at or above 0.98)'
         : high < 0.98
@@ -250,7 +326,32 @@ try {
   );
   const sorted = [...durations].sort((a, b) => a - b);
   console.log(
-    `sampler per tick (primary + replica + PgBouncer): client CPU ${cpuMs!.toFixed(2)} ms, wall ${wallMs!.toFixed(2)} ms back to back; during the rounds: primary sample median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(2)} ms over ${durations.length} ticks`,
+    `sampler wall time per tick: ${wallMs.toFixed(2)} ms back to back; during the rounds: primary sample median ${sorted[Math.floor(sorted.length / 2)]?.toFixed(2)} ms over ${durations.length} ticks`,
+  );
+  const ms = (n: number) => `${n.toFixed(2)} ms`;
+  const tickSum = perTick.sampler + perTick.primary + perTick.replica + perTick.pgbouncer;
+  console.log(
+    `sampler CPU per tick (${CPU_TICKS} ticks back to back, no load; backends and PgBouncer from /proc in 10 ms clock ticks, so ±${(10 / CPU_TICKS).toFixed(1)} ms each): sampler process ${ms(perTick.sampler)}, primary backend ${ms(perTick.primary)}, replica backend ${ms(perTick.replica)}, PgBouncer ${ms(perTick.pgbouncer)}; sum ${ms(tickSum)}`,
+  );
+  const ticksDuring = durations.length;
+  const paced = {
+    sampler: during.sampler / ticksDuring,
+    primary: during.primary / ticksDuring,
+    replica: during.replica / ticksDuring,
+  };
+  const pacedSum = paced.sampler + paced.primary + paced.replica + perTick.pgbouncer;
+  console.log(
+    `the same during the sampled rounds (${ticksDuring} ticks at 1 Hz under load, backends ±${(10 / ticksDuring).toFixed(1)} ms each; counts the first tick after each pause and the process's work between ticks, which back to back leaves out; PgBouncer cannot be told apart from the load there, its figure above is used): sampler process ${ms(paced.sampler)}, primary backend ${ms(paced.primary)}, replica backend ${ms(paced.replica)}; sum ${ms(pacedSum)}`,
+  );
+  const cores = os.cpus().length;
+  const loadCpuPerSecond = (quiet.busy / quiet.wallMs) * 1000;
+  const share = tickSum / loadCpuPerSecond;
+  const pacedShare = pacedSum / loadCpuPerSecond;
+  console.log(
+    `CPU the load used: ${loadCpuPerSecond.toFixed(0)} ms per second (the whole machine's busy CPU from /proc/stat over the ${order.filter((sampled) => !sampled).length} rounds without sampler: ${cores} cores, ${((quiet.busy / quiet.total) * 100).toFixed(0)}% busy; anything else running on the machine counts as load too)`,
+  );
+  console.log(
+    `the sampler at 1 Hz: ${tickSum.toFixed(1)} ms per second = ${(share * 100).toFixed(2)}% of it back to back, ${pacedSum.toFixed(1)} ms per second = ${(pacedShare * 100).toFixed(2)}% during the sampled rounds (a CPU-bound load loses about that share: ratio ≈ 1 - share = ${(1 - share).toFixed(4)} .. ${(1 - pacedShare).toFixed(4)})`,
   );
 } finally {
   await stopPool(stateDir, true).catch(() => undefined);

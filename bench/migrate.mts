@@ -6,15 +6,21 @@
  * statements scheduled at a fixed total rate, latency counted from the scheduled time).
  * Each run, side by side under the same load: the writers alone, one raw UPDATE computing
  * the same columns on an identical copy, then pgpact's start (adaptive batches unless
- * --batch-size). Printed per run (five by default, each one, not the best):
+ * --batch-size). The start runs in a process of its own, as `pgpact migrate start` does
+ * beside the applications it serves: in the writers' process its event loop (polls, progress,
+ * garbage collection) would delay their replies and count as their latency.
+ * Printed per run (five by default, each one, not the best):
  *  (a) backfill rows/s ÷ raw UPDATE rows/s (goal ≥ 0.9)
  *  (b) writers' p99 during the backfill ÷ without (goal ≤ 1.5), the raw UPDATE's own beside it
  *  (c) writer errors (goal 0)
  *
  * Run: npx tsx bench/migrate.mts [--rows N] [--runs N] [--rate TX/S] [--batch-size N] [--batch-time MS] [--writers N]
  */
+import { spawn } from 'node:child_process';
 import os from 'node:os';
+import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { parseMigration } from '../src/migrate/parse.js';
@@ -32,6 +38,7 @@ const { values } = parseArgs({
     'batch-time': { type: 'string', default: '20' },
     writers: { type: 'string', default: '4' },
     'lock-timeout-ms': { type: 'string', default: '2000' },
+    child: { type: 'boolean', default: false },
   },
 });
 const ROWS = Number(values.rows);
@@ -56,6 +63,106 @@ operations:
         - { name: number, type: text, up: "${UP_NUMBER}" }
       down: "street || ' ' || number"
 `;
+
+/** Milliseconds on a clock both processes share (the epoch), to the microsecond. */
+const now = () => performance.timeOrigin + performance.now();
+
+/** What the start process reports, one JSON line each on stdout. */
+type StartEvent =
+  | { event: 'begin'; at: number }
+  | { event: 'backfill'; at: number }
+  | {
+      event: 'progress';
+      at: number;
+      batchSize?: number;
+      throttledMs?: number;
+      done: boolean;
+      rowsDone: number;
+    }
+  | { event: 'backoff' }
+  | { event: 'finished'; at: number };
+
+if (values.child) {
+  await startChild();
+  process.exit(0);
+}
+
+/** pgpact's start in its own process (BENCH_URL, BENCH_MIGRATION): its steps and progress as JSON lines. */
+async function startChild(): Promise<void> {
+  const tell = (e: StartEvent) => process.stdout.write(`${JSON.stringify(e)}\n`);
+  tell({ event: 'begin', at: now() });
+  const migration = await parseMigration(
+    process.env.BENCH_MIGRATION!,
+    `${process.cwd()}/bench-split.yaml`,
+  );
+  await startMigration(process.env.BENCH_URL!, migration, {
+    ...(BATCH === undefined ? { batchTimeMs: BATCH_TIME } : { batchSize: BATCH }),
+    lockTimeoutMs: LOCK_TIMEOUT_MS,
+    onStep: (step) => {
+      if (step.startsWith('backfill')) tell({ event: 'backfill', at: now() });
+    },
+    onThrottle: (message) => {
+      if (/ backs off: /.test(message)) tell({ event: 'backoff' });
+    },
+    onProgress: (p) =>
+      tell({
+        event: 'progress',
+        at: now(),
+        ...(p.pace?.batchSize !== undefined ? { batchSize: p.pace.batchSize } : {}),
+        ...(p.pace?.throttledMs !== undefined ? { throttledMs: p.pace.throttledMs } : {}),
+        done: p.done,
+        rowsDone: p.rowsDone,
+      }),
+  });
+  tell({ event: 'finished', at: now() });
+}
+
+/** Runs the start in its own process; the writers record from its backfill step to the backfill's end. */
+async function startElsewhere(url: string, writers: Writers) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', ...process.argv.slice(2)],
+    {
+      env: { ...process.env, BENCH_URL: url, BENCH_MIGRATION: MIGRATION },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const figures = {
+    started: 0,
+    backfillStart: 0,
+    backfillEnd: 0,
+    firstBatch: 0,
+    backfillRows: 0,
+    throttledMs: 0,
+    sizes: [] as number[],
+    backoffs: 0,
+    finished: 0,
+  };
+  for await (const line of readline.createInterface({ input: child.stdout! })) {
+    if (!line.startsWith('{')) continue;
+    const e = JSON.parse(line) as StartEvent;
+    if (e.event === 'begin') figures.started = e.at;
+    else if (e.event === 'backfill') {
+      writers.newColumns = true;
+      writers.recording = true;
+      figures.backfillStart = e.at;
+    } else if (e.event === 'backoff') figures.backoffs++;
+    else if (e.event === 'progress') {
+      figures.firstBatch ||= e.at;
+      if (e.batchSize !== undefined) figures.sizes.push(e.batchSize);
+      figures.throttledMs = e.throttledMs ?? figures.throttledMs;
+      if (e.done) {
+        writers.recording = false;
+        figures.backfillEnd = e.at;
+        figures.backfillRows = e.rowsDone;
+      }
+    } else figures.finished = e.at;
+  }
+  const code = await exited;
+  if (code !== 0) throw new Error(`pgpact migrate start (bench child) exited with ${code}`);
+  return figures;
+}
 
 /** Writer clients: each updates or inserts one row at a time, flat out or at a share of a total rate. */
 class Writers {
@@ -193,7 +300,7 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
   // The raw Postgres operation under the same load: one UPDATE computing the same columns on the copy.
   await admin.query('CHECKPOINT');
   writers.recording = true;
-  let t0 = performance.now();
+  const t0 = performance.now();
   const updated = await admin.query(
     `UPDATE users.account_copy SET street = (${UP_STREET}), number = (${UP_NUMBER})`,
   );
@@ -202,38 +309,8 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
   const duringRaw = writers.take();
   await admin.query('CHECKPOINT');
 
-  const migration = await parseMigration(MIGRATION, `${process.cwd()}/bench-split.yaml`);
-  let backfillStart = 0;
-  let backfillEnd = 0;
-  let backfillRows = 0;
-  let throttledMs = 0;
-  const sizes: number[] = [];
-  let backoffs = 0;
-  t0 = performance.now();
-  await startMigration(server.url, migration, {
-    ...(BATCH === undefined ? { batchTimeMs: BATCH_TIME } : { batchSize: BATCH }),
-    lockTimeoutMs: LOCK_TIMEOUT_MS,
-    onStep: (step) => {
-      if (step.startsWith('backfill')) {
-        writers.newColumns = true;
-        writers.recording = true;
-        backfillStart = performance.now();
-      }
-    },
-    onThrottle: (message) => {
-      if (/ backs off: /.test(message)) backoffs++;
-    },
-    onProgress: (p) => {
-      if (p.pace?.batchSize !== undefined) sizes.push(p.pace.batchSize);
-      throttledMs = p.pace?.throttledMs ?? throttledMs;
-      if (p.done) {
-        backfillEnd = performance.now();
-        backfillRows = p.rowsDone;
-        writers.recording = false;
-      }
-    },
-  });
-  const startSeconds = (performance.now() - t0) / 1000;
+  const started = await startElsewhere(server.url, writers);
+  const startSeconds = (started.finished - started.started) / 1000;
   const during = writers.take();
   await writers.stop();
   const inconsistent = await admin.query<{ n: string }>(
@@ -242,7 +319,8 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
   await rollbackMigration(server.url);
 
   const rawRate = (updated.rowCount ?? 0) / rawSeconds;
-  const backfillSeconds = (backfillEnd - backfillStart) / 1000;
+  const { backfillRows, sizes } = started;
+  const backfillSeconds = (started.backfillEnd - started.backfillStart) / 1000;
   const backfillRate = backfillRows / backfillSeconds;
   const p99Quiet = percentile(quiet, 99);
   const figures: RunFigures = {
@@ -256,7 +334,7 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
     `${label} run ${i}: (a) ${fmt(figures.a, 2)}  (b) ${fmt(figures.b, 2)} [raw UPDATE ${fmt(figures.bRaw, 2)}]  (c) ${figures.errors} errors${figures.errors > 0 ? ` (first: ${writers.errors[0]})` : ''}` +
       `  | raw ${fmt(rawRate)} rows/s, backfill ${fmt(backfillRate)} rows/s (${fmt(backfillRows)} rows, ${fmt(backfillSeconds, 2)} s; start ${fmt(startSeconds, 2)} s)` +
       `  | writers p99 ${fmt(p99Quiet, 2)} ms quiet, ${fmt(percentile(during, 99), 2)} ms backfill, ${fmt(percentile(duringRaw, 99), 2)} ms raw UPDATE (${fmt(quiet.length)}/${fmt(during.length)}/${fmt(duringRaw.length)} statements)` +
-      `  | batches ${fmt(sizes.length)} of ${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} rows, ${backoffs} back-offs, ${fmt(throttledMs)} ms paused` +
+      `  | first batch done ${fmt(started.firstBatch - started.backfillStart)} ms into the backfill, batches ${fmt(sizes.length)} of ${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} rows, ${started.backoffs} back-offs, ${fmt(started.throttledMs)} ms paused` +
       `  | old <> down(new): ${figures.inconsistent}  | load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))

@@ -10,8 +10,11 @@ import { WriterTimes } from './writer-times.js';
  * off when it hurts the table's writers: a writer seen waiting on the backfill's locks halves
  * the next batch; writers' statements taking longer than before the backfill (by more than
  * the slowdown factor) halve it too and add a pause between batches. Once they are back near
- * their baseline the pause shrinks and the size grows again, by at most half per batch. A
- * fixed --batch-size turns it off.
+ * their baseline the pause shrinks and the size grows again, by at most half per batch.
+ * Writers still slow while the backfill pauses are slow for another reason (a load of their
+ * own, a table grown since): pausing would not help them and would starve the backfill, so
+ * what they take during the pause becomes the level they are judged against. A fixed
+ * --batch-size turns it off.
  */
 export interface BatchSizing {
   /** A fixed number of rows per batch (--batch-size): no adaptation. */
@@ -47,6 +50,29 @@ export interface WriterTimesObserved {
   baselineSquares?: number;
 }
 
+/**
+ * The writers' slowdown over samples together (MIN_JUDGED_CALLS calls at least): their time
+ * ÷ what the same calls took before the backfill, or the same for the root mean square of
+ * their times when larger; undefined with too few calls or no baseline.
+ */
+function slowdownOf(samples: WriterTimesObserved[]): number | undefined {
+  let calls = 0;
+  let ms = 0;
+  let baselineMs = 0;
+  let squares = 0;
+  let baselineSquares = 0;
+  for (const s of samples) {
+    calls += s.calls;
+    ms += s.ms;
+    baselineMs += s.baselineMs;
+    squares += s.squares ?? 0;
+    baselineSquares += s.baselineSquares ?? 0;
+  }
+  if (calls < MIN_JUDGED_CALLS || baselineMs <= 0) return undefined;
+  const mean = ms / baselineMs;
+  return baselineSquares > 0 ? Math.max(mean, Math.sqrt(squares / baselineSquares)) : mean;
+}
+
 /** The batch size and the pause after each batch, adapted after each batch. */
 export class BatchSizer {
   private rows: number;
@@ -55,6 +81,10 @@ export class BatchSizer {
   private window: WriterTimesObserved[] = [];
   /** Writers were judged slow and have not recovered since. */
   private holding = false;
+  /** The writers' slowdown while the backfill paused: the level that is not the backfill's doing. */
+  private level = 1;
+  /** The writers' times over the latest pauses (since the back-off began). */
+  private pauses: WriterTimesObserved[] = [];
 
   constructor(private readonly sizing: BatchSizing) {
     this.rows = sizing.fixed ?? FIRST_ROWS;
@@ -91,24 +121,47 @@ export class BatchSizer {
    * mean barely moves); undefined while too few calls were seen.
    */
   private slowdown(): number | undefined {
-    let calls = 0;
-    let ms = 0;
-    let baselineMs = 0;
-    let squares = 0;
-    let baselineSquares = 0;
     for (let i = this.window.length - 1; i >= 0; i--) {
-      const s = this.window[i]!;
-      calls += s.calls;
-      ms += s.ms;
-      baselineMs += s.baselineMs;
-      squares += s.squares ?? 0;
-      baselineSquares += s.baselineSquares ?? 0;
-      if (calls < MIN_JUDGED_CALLS) continue;
-      if (baselineMs <= 0) return undefined;
-      const mean = ms / baselineMs;
-      return baselineSquares > 0 ? Math.max(mean, Math.sqrt(squares / baselineSquares)) : mean;
+      const judged = slowdownOf(this.window.slice(i));
+      if (judged !== undefined) return judged;
     }
     return undefined;
+  }
+
+  /** What a slowdown is measured against: their time before the backfill, or the level they kept while it paused. */
+  private get against(): string {
+    return this.level > 1
+      ? 'their level while the backfill paused'
+      : 'their time before the backfill';
+  }
+
+  /**
+   * Adapts to what the writers' statements took while the backfill paused: still slow by
+   * more than the recovery mark, they are slow for another reason, and that becomes the
+   * level they are judged against; the pause ends. Returns what changed, if anything (a
+   * pause with too few calls says nothing).
+   */
+  observePause(writers: WriterTimesObserved | undefined): string | undefined {
+    if (!this.adaptive || writers === undefined || writers.calls === 0) return undefined;
+    // Short pauses hold few calls: the latest pauses are judged together, as batches are.
+    this.pauses.push(writers);
+    if (this.pauses.length > MAX_WINDOW_SAMPLES) this.pauses.shift();
+    let paused: number | undefined;
+    for (let i = this.pauses.length - 1; i >= 0 && paused === undefined; i--)
+      paused = slowdownOf(this.pauses.slice(i));
+    if (paused === undefined || paused / this.level <= this.recoveryMark) return undefined;
+    this.level = paused;
+    this.pause = 0;
+    this.holding = false;
+    this.window = [];
+    this.pauses = [];
+    this.why = undefined;
+    return `writers' statements take ${paused.toFixed(1)}× their time before the backfill even while it pauses: not the backfill's doing, so no pause; slowdowns are judged against that level from now on`;
+  }
+
+  /** At or below this slowdown writers count as recovered. */
+  private get recoveryMark(): number {
+    return 1 + (this.maxSlowdown - 1) / 2;
   }
 
   /** Adapts to the batch just run: its duration, the writers it made wait, the writers' statement times. */
@@ -123,7 +176,12 @@ export class BatchSizer {
       this.why = `${writersWaited} writer${writersWaited === 1 ? '' : 's'} waited on the batch's locks: batch halved`;
       return;
     }
-    const slowdown = this.slowdown();
+    const measured = this.slowdown();
+    // Writers clearly faster during batches than the level they kept while paused (by more than
+    // the tolerated slowdown, so noise does not wear it down): that level is gone.
+    if (measured !== undefined && measured * this.maxSlowdown < this.level)
+      this.level = Math.max(1, measured);
+    const slowdown = measured === undefined ? undefined : measured / this.level;
     if (slowdown !== undefined && slowdown > this.maxSlowdown) {
       this.rows = Math.max(MIN_ROWS, Math.floor(this.rows / 2));
       // Halving comes first; writers still slow after it get a pause after each batch too.
@@ -132,7 +190,7 @@ export class BatchSizer {
           Math.min(MAX_PAUSE_MS, Math.max(this.sizing.targetMs / 4, this.pause * 2)),
         );
       this.holding = true;
-      this.why = `writers' statements take ${slowdown.toFixed(1)}× their time before the backfill (> ${this.maxSlowdown}): batch halved${this.pause > 0 ? `, ${this.pause} ms pause` : ''}`;
+      this.why = `writers' statements take ${slowdown.toFixed(1)}× ${this.against} (> ${this.maxSlowdown}): batch halved${this.pause > 0 ? `, ${this.pause} ms pause` : ''}`;
       // The next judgement waits for calls made under the new size.
       this.window = [];
       return;
@@ -140,20 +198,35 @@ export class BatchSizer {
     const factor = Math.min(1.5, Math.max(0.5, this.sizing.targetMs / Math.max(1, ms)));
     // Between the recovery mark and the factor, or too few calls since backing off: no growth,
     // the pause stays.
-    const recovered =
-      slowdown === undefined ? !this.holding : slowdown <= 1 + (this.maxSlowdown - 1) / 2;
+    const recovered = slowdown === undefined ? !this.holding : slowdown <= this.recoveryMark;
     if (!recovered) {
       this.rows = Math.max(MIN_ROWS, Math.round(this.rows * Math.min(1, factor)));
       return;
     }
     this.holding = false;
     this.pause = this.pause / 2 < 5 ? 0 : Math.round(this.pause / 2);
+    if (this.pause === 0) this.pauses = [];
     this.why =
       this.pause > 0
-        ? `writers' statements back near their time before the backfill: ${this.pause} ms pause, shrinking`
+        ? `writers' statements back near ${this.against}: ${this.pause} ms pause, shrinking`
         : undefined;
     this.rows = Math.min(MAX_ROWS, Math.max(MIN_ROWS, Math.round(this.rows * factor)));
   }
+}
+
+/** Two samples of the writers' times as one. */
+function addObserved(
+  a: WriterTimesObserved | undefined,
+  b: WriterTimesObserved | undefined,
+): WriterTimesObserved | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return {
+    calls: a.calls + b.calls,
+    ms: a.ms + b.ms,
+    baselineMs: a.baselineMs + b.baselineMs,
+    squares: (a.squares ?? 0) + (b.squares ?? 0),
+    baselineSquares: (a.baselineSquares ?? 0) + (b.baselineSquares ?? 0),
+  };
 }
 
 /** The baseline window of the writers' statement times: at least this long before the first batch. */
@@ -228,6 +301,26 @@ export class WriterWatch {
     const writerTimes = await this.pending;
     this.pending = this.times?.watching ? this.times.sample().catch(() => undefined) : undefined;
     return { result, writersWaited, ...(writerTimes ? { writerTimes } : {}) };
+  }
+
+  /**
+   * Sleeps through the backfill's pause and returns the writers' times over it alone
+   * (undefined when they are not watched). Calls that waited on the last batch end in its
+   * first moments: they count with that batch, which is judged after the next one as usual.
+   */
+  async pause(ms: number, signal?: AbortSignal): Promise<WriterTimesObserved | undefined> {
+    const wait = (t: number) => sleep(t, undefined, signal ? { signal } : undefined);
+    if (!this.times?.watching) {
+      await wait(ms);
+      return undefined;
+    }
+    const settle = Math.min(ms, Math.max(2, Math.min(10, ms / 5)));
+    const lastBatch = await this.pending;
+    await wait(settle);
+    const settling = await this.times.sample().catch(() => undefined);
+    this.pending = Promise.resolve(addObserved(lastBatch, settling));
+    await wait(ms - settle);
+    return this.times.sample().catch(() => undefined);
   }
 
   /** Closes the watching session. */

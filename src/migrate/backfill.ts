@@ -274,6 +274,14 @@ export async function runBackfill(
     await watch?.takeBaseline(plan.table);
     let lastCheck = 0;
     let backoff: string | undefined;
+    /** The back-off's reason to the meter, and to the operator when it changed. */
+    const reportBackoff = () => {
+      meter.backoff(sizer.backoff);
+      if (sizer.backoff === backoff) return;
+      if (sizer.backoff) options.onThrottle?.(`backfill ${key} backs off: ${sizer.backoff}`);
+      else options.onThrottle?.(`backfill ${key} no longer backs off`);
+      backoff = sizer.backoff;
+    };
     while (!progress.done) {
       ctx.retry.signal?.throwIfAborted();
       if (Date.now() - lastCheck >= throttle.intervalMs) {
@@ -294,23 +302,20 @@ export async function runBackfill(
         return watched.result;
       });
       sizer.observe(performance.now() - started, writersWaited, writerTimes);
-      if (sizer.backoff !== backoff) {
-        if (sizer.backoff) options.onThrottle?.(`backfill ${key} backs off: ${sizer.backoff}`);
-        else options.onThrottle?.(`backfill ${key} no longer backs off`);
-        backoff = sizer.backoff;
-      }
-      meter.backoff(sizer.backoff);
+      reportBackoff();
       meter.record(progress.rowsDone);
       progress = { ...progress, pace: meter.pace(progress, size) };
       options.onProgress?.(progress);
       if (sizer.pauseMs > 0 && !progress.done) {
         // Yields to the writers; counted as throttled time, the reason is in the progress (backoff).
-        await sleep(
-          sizer.pauseMs,
-          undefined,
-          ctx.retry.signal ? { signal: ctx.retry.signal } : undefined,
-        );
-        meter.paused(sizer.pauseMs);
+        const pauseMs = sizer.pauseMs;
+        const signal = ctx.retry.signal;
+        if (watch) {
+          const changed = sizer.observePause(await watch.pause(pauseMs, signal));
+          if (changed) options.onThrottle?.(`backfill ${key}: ${changed}`);
+        } else await sleep(pauseMs, undefined, signal ? { signal } : undefined);
+        meter.paused(pauseMs);
+        reportBackoff();
       }
     }
     return progress;

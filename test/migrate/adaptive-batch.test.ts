@@ -95,6 +95,61 @@ describe('adaptive batch size', () => {
     );
   });
 
+  it('writers as slow while the backfill pauses are slow for another reason: the pause ends and that level is what counts, until writers are faster during batches', () => {
+    const sizer = new BatchSizer({ targetMs: 100 });
+    const at = (slowdown: number) => ({ calls: 40, ms: 40 * slowdown, baselineMs: 40 });
+    sizer.observe(50, 0, at(3)); // halved
+    sizer.observe(50, 0, at(3)); // still slow: halved, paused
+    expect(sizer.pauseMs).toBe(25);
+    expect(sizer.size).toBe(250);
+    // Too few calls during a pause say nothing by themselves.
+    expect(sizer.observePause({ calls: 3, ms: 30, baselineMs: 3 })).toBeUndefined();
+    expect(sizer.pauseMs).toBe(25);
+    // Writers kept to 1.2x while it paused: the pause helps them, nothing changes.
+    expect(sizer.observePause(at(1.2))).toBeUndefined();
+    expect(sizer.pauseMs).toBe(25);
+    // 3x even while paused: not the backfill's doing. No pause, no back-off, and 3x is the new level.
+    expect(sizer.observePause(at(3))).toMatch(
+      /^writers' statements take 3\.0× their time before the backfill even while it pauses: not the backfill's doing, so no pause/,
+    );
+    expect(sizer.pauseMs).toBe(0);
+    expect(sizer.backoff).toBeUndefined();
+    sizer.observe(50, 0, at(3.3)); // 1.1x the level: on time, grows
+    expect(sizer.size).toBe(375);
+    expect(sizer.backoff).toBeUndefined();
+    sizer.observe(50, 0, at(4.8)); // 1.6x the level: backs off, said against that level
+    expect(sizer.size).toBe(187);
+    expect(sizer.backoff).toBe(
+      "writers' statements take 1.6× their level while the backfill paused (> 1.5): batch halved",
+    );
+    // Writers at 2.4x during batches: within the tolerance of the 3x level, which stays (0.8x, recovered).
+    sizer.observe(50, 0, at(2.4));
+    expect(sizer.backoff).toBeUndefined();
+    expect(sizer.size).toBe(281);
+    sizer.observe(50, 0, at(4.2)); // 1.4x the level: held
+    expect(sizer.size).toBe(281);
+    // At 1.8x during batches, clearly under the level: the level of 3x is gone, 1.8x counts now.
+    sizer.observe(50, 0, at(1.8));
+    expect(sizer.size).toBe(422);
+    // Back to their time before the backfill: the level falls to it, and 1.6x backs off again.
+    sizer.observe(50, 0, at(1));
+    sizer.observe(50, 0, at(1.6));
+    expect(sizer.backoff).toMatch(/^writers' statements take 1\.6× their time before the backfill/);
+  });
+
+  it('pauses too short to hold enough calls are judged together', () => {
+    const sizer = new BatchSizer({ targetMs: 100 });
+    sizer.observe(50, 0, { calls: 40, ms: 120, baselineMs: 40 });
+    sizer.observe(50, 0, { calls: 40, ms: 120, baselineMs: 40 });
+    expect(sizer.pauseMs).toBe(25);
+    expect(sizer.observePause({ calls: 5, ms: 15, baselineMs: 5 })).toBeUndefined(); // 5 calls: nothing
+    expect(sizer.pauseMs).toBe(25);
+    expect(sizer.observePause({ calls: 5, ms: 15, baselineMs: 5 })).toMatch(
+      /take 3\.0× .* even while it pauses/,
+    );
+    expect(sizer.pauseMs).toBe(0);
+  });
+
   it('a fixed --batch-size never changes', () => {
     const sizer = new BatchSizer({ fixed: 777, targetMs: 100 });
     sizer.observe(5_000, 3);
@@ -209,8 +264,8 @@ describeEachServer('writers blocked by a batch', (server) => {
             loadFrom = seen.length;
             competing = true;
           }
-          // Once backed off to a quarter, the load goes away.
-          if (competing && p.pace?.backoff && size <= sizeBeforeLoad / 4) competing = false;
+          // Once backed off to half, the load goes away.
+          if (competing && p.pace?.backoff && size <= sizeBeforeLoad / 2) competing = false;
         },
       });
     } finally {
@@ -225,13 +280,13 @@ describeEachServer('writers blocked by a batch', (server) => {
     expect(found, JSON.stringify(seen.slice(0, 40))).toBeGreaterThanOrEqual(0);
     const slowed = loadFrom + found;
     expect(Math.min(...seen.slice(slowed).map((s) => s.size))).toBeLessThanOrEqual(
-      sizeBeforeLoad / 4,
+      sizeBeforeLoad / 2,
     );
     expect(
       messages.some((m) => /^backfill users\.account backs off: writers' statements take/.test(m)),
     ).toBe(true);
     // Recovered once the load went away: no back-off, batches larger than at the bottom again.
-    const bottom = slowed + seen.slice(slowed).findIndex((s) => s.size <= sizeBeforeLoad / 4);
+    const bottom = slowed + seen.slice(slowed).findIndex((s) => s.size <= sizeBeforeLoad / 2);
     expect(seen.slice(bottom).some((s) => s.backoff === undefined)).toBe(true);
     expect(Math.max(...seen.slice(bottom).map((s) => s.size))).toBeGreaterThan(
       seen[bottom]!.size * 2,
@@ -246,6 +301,80 @@ describeEachServer('writers blocked by a batch', (server) => {
       );
       // The pauses are throttled time.
       expect(saved[0].ms).toBeGreaterThan(0);
+    });
+  }, 120_000);
+
+  it('writers slowed by a load of their own, which stays while the backfill pauses: it stops pausing, says why, and finishes', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) => createAccounts(c, 300_000));
+    const hot = [1, 10];
+    const writers = await Promise.all([connect(url), connect(url)]);
+    const competitor = await connect(url);
+    let writing = true;
+    let competing = false;
+    const loops = writers.map(async (w) => {
+      while (writing) {
+        const id = hot[0]! + Math.floor(Math.random() * (hot[1]! - hot[0]! + 1));
+        await w.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [id]);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    });
+    // Another session holds the writers' rows 40 ms at a time from the first batch to the end:
+    // the writers are slow whether the backfill runs or pauses.
+    const competition = (async () => {
+      while (writing) {
+        if (!competing) {
+          await new Promise((r) => setTimeout(r, 10));
+          continue;
+        }
+        await competitor.query('BEGIN');
+        await competitor.query(
+          'SELECT id FROM users.account WHERE id BETWEEN $1 AND $2 FOR UPDATE',
+          hot,
+        );
+        await competitor.query('SELECT pg_sleep(0.04)');
+        await competitor.query('COMMIT');
+      }
+    })();
+    const messages: string[] = [];
+    let pausedMs = 0;
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      await startMigration(url, await loadMigration(fixture('split-street.yaml')), {
+        batchTimeMs: 20,
+        // Small batches: enough of them for the back-off to run its course.
+        onThrottle: (m) => messages.push(m),
+        onProgress: (p) => {
+          competing = true;
+          pausedMs = p.pace?.throttledMs ?? pausedMs;
+        },
+      });
+    } finally {
+      writing = false;
+      competing = false;
+      await Promise.all([...loops, competition]);
+      await Promise.all([...writers, competitor].map((c) => c.end()));
+    }
+    // It backed off first (it cannot know before it pauses), then saw the writers as slow while paused.
+    expect(
+      messages.some((m) => /^backfill users\.account backs off: writers' statements take/.test(m)),
+      messages.join('\n'),
+    ).toBe(true);
+    expect(
+      messages.some((m) =>
+        /^backfill users\.account: writers' statements take [\d.]+× their time before the backfill even while it pauses: not the backfill's doing, so no pause/.test(
+          m,
+        ),
+      ),
+      messages.join('\n'),
+    ).toBe(true);
+    // Pauses that doubled on to 2 s after every batch would have taken minutes.
+    expect(pausedMs, messages.join('\n')).toBeLessThan(5_000);
+    await withClient(url, async (c) => {
+      const { rows: left } = await c.query(
+        'SELECT count(*)::int AS n FROM users.account WHERE street IS NULL OR number IS NULL',
+      );
+      expect(left[0].n).toBe(0);
     });
   }, 120_000);
 });

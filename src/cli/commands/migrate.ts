@@ -140,6 +140,7 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
                         makes writers of the table wait on its locks halves the size, and so
                         do the writers' statements taking over 1.5x their time before the
                         backfill (pg_stat_statements), then with pauses, until they recover
+                        (writers as slow during a pause: not the backfill's doing, no pause)
   --max-replica-lag D   wait before a batch while a replica lags more than D (the --replica
                         and manifest replicas; else the standbys in pg_stat_replication)
   --max-active N        wait while more than N sessions of the database are active

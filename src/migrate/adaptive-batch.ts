@@ -230,7 +230,7 @@ function addObserved(
 }
 
 /** The baseline window of the writers' statement times: at least this long before the first batch. */
-export const BASELINE_WINDOW_MS = 250;
+export const BASELINE_WINDOW_MS = 100;
 
 /**
  * Watches, from a second session, for writers blocked by the backfill's session while a batch

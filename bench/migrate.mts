@@ -13,6 +13,9 @@
  *  (a) backfill rows/s ÷ raw UPDATE rows/s (goal ≥ 0.9)
  *  (b) writers' p99 during the backfill ÷ without (goal ≤ 1.5), the raw UPDATE's own beside it
  *  (c) writer errors (goal 0)
+ * and, as a cross-check that does not depend on timing noise, the CPU each process used per
+ * second during the raw UPDATE and during the backfill (Linux /proc): the raw UPDATE's session
+ * against the backfill's, pgpact's own process and its watching session, the writers.
  *
  * Run: npx tsx bench/migrate.mts [--rows N] [--runs N] [--rate TX/S] [--batch-size N] [--batch-time MS] [--writers N]
  */
@@ -28,6 +31,7 @@ import { rollbackMigration } from '../src/migrate/rollback.js';
 import { startMigration } from '../src/migrate/start.js';
 import { startThrowawayServer } from '../src/postgres/local-server.js';
 import { fmt, percentile } from './figures.mjs';
+import { machineCpuMs, processCpuMs } from './proc-cpu.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -117,6 +121,52 @@ async function startChild(): Promise<void> {
   tell({ event: 'finished', at: now() });
 }
 
+/**
+ * CPU of the processes that matter here, in ms per second (Linux /proc, 10 ms clock ticks):
+ * the named processes, the writers' sessions together and their process (this one), and the
+ * whole machine (busy ms per second summed over its cores).
+ */
+class CpuMeter {
+  private pids = new Map<string, number[]>();
+  private start = new Map<string, number>();
+  private startedAt = 0;
+
+  /** Finds the sessions (one query: application_name writer-N, or as named), then takes the first reading. */
+  async begin(named: Record<string, number> = {}, sessions: string[] = []): Promise<void> {
+    const { rows } = await admin.query<{ pid: number; app: string }>(
+      `SELECT pid, application_name AS app FROM pg_stat_activity WHERE backend_type = 'client backend'`,
+    );
+    this.pids = new Map(Object.entries(named).map(([k, pid]) => [k, [pid]]));
+    for (const r of rows) {
+      const group = r.app.startsWith('writer-') ? 'writers' : sessions.includes(r.app) ? r.app : '';
+      if (group) this.pids.set(group, [...(this.pids.get(group) ?? []), r.pid]);
+    }
+    this.start = this.read();
+    this.startedAt = performance.now();
+  }
+
+  private read(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const [group, pids] of this.pids)
+      m.set(
+        group,
+        pids.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+      );
+    const own = process.cpuUsage();
+    m.set('writers process', (own.user + own.system) / 1000);
+    m.set('machine', machineCpuMs().busy);
+    return m;
+  }
+
+  /** Ms of CPU per second since begin, per process (NaN for one gone meanwhile), as text. */
+  end(): string {
+    const seconds = (performance.now() - this.startedAt) / 1000;
+    return [...this.read()]
+      .map(([k, v]) => `${k} ${fmt((v - this.start.get(k)!) / seconds)}`)
+      .join(', ');
+  }
+}
+
 /** Runs the start in its own process; the writers record from its backfill step to the backfill's end. */
 async function startElsewhere(url: string, writers: Writers) {
   const child = spawn(
@@ -128,6 +178,8 @@ async function startElsewhere(url: string, writers: Writers) {
     },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const cpu = new CpuMeter();
+  let cpuBegun: Promise<void> | undefined;
   const figures = {
     started: 0,
     backfillStart: 0,
@@ -138,6 +190,7 @@ async function startElsewhere(url: string, writers: Writers) {
     sizes: [] as number[],
     backoffs: 0,
     finished: 0,
+    cpu: '',
   };
   for await (const line of readline.createInterface({ input: child.stdout! })) {
     if (!line.startsWith('{')) continue;
@@ -147,12 +200,18 @@ async function startElsewhere(url: string, writers: Writers) {
       writers.newColumns = true;
       writers.recording = true;
       figures.backfillStart = e.at;
+      cpuBegun = cpu.begin({ 'pgpact process': child.pid! }, [
+        'pgpact migrate',
+        'pgpact migrate watch',
+      ]);
     } else if (e.event === 'backoff') figures.backoffs++;
     else if (e.event === 'progress') {
       figures.firstBatch ||= e.at;
       if (e.batchSize !== undefined) figures.sizes.push(e.batchSize);
       figures.throttledMs = e.throttledMs ?? figures.throttledMs;
       if (e.done) {
+        await cpuBegun;
+        figures.cpu = cpu.end();
         writers.recording = false;
         figures.backfillEnd = e.at;
         figures.backfillRows = e.rowsDone;
@@ -270,6 +329,8 @@ const server = await startThrowawayServer({
 });
 const admin = new pg.Client({ connectionString: server.url });
 await admin.connect();
+const adminPid = (await admin.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!
+  .pid;
 
 /** users.account (migrated) and users.account_copy (the raw UPDATE's), fresh from the seed. */
 async function freshTables(): Promise<void> {
@@ -299,12 +360,15 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
 
   // The raw Postgres operation under the same load: one UPDATE computing the same columns on the copy.
   await admin.query('CHECKPOINT');
+  const rawCpu = new CpuMeter();
+  await rawCpu.begin({ 'its session': adminPid });
   writers.recording = true;
   const t0 = performance.now();
   const updated = await admin.query(
     `UPDATE users.account_copy SET street = (${UP_STREET}), number = (${UP_NUMBER})`,
   );
   const rawSeconds = (performance.now() - t0) / 1000;
+  const rawCpuUse = rawCpu.end();
   writers.recording = false;
   const duringRaw = writers.take();
   await admin.query('CHECKPOINT');
@@ -335,6 +399,7 @@ async function run(label: string, rate: number | undefined, i: number): Promise<
       `  | raw ${fmt(rawRate)} rows/s, backfill ${fmt(backfillRate)} rows/s (${fmt(backfillRows)} rows, ${fmt(backfillSeconds, 2)} s; start ${fmt(startSeconds, 2)} s)` +
       `  | writers p99 ${fmt(p99Quiet, 2)} ms quiet, ${fmt(percentile(during, 99), 2)} ms backfill, ${fmt(percentile(duringRaw, 99), 2)} ms raw UPDATE (${fmt(quiet.length)}/${fmt(during.length)}/${fmt(duringRaw.length)} statements)` +
       `  | first batch done ${fmt(started.firstBatch - started.backfillStart)} ms into the backfill, batches ${fmt(sizes.length)} of ${fmt(Math.min(...sizes))}–${fmt(Math.max(...sizes))} rows, ${started.backoffs} back-offs, ${fmt(started.throttledMs)} ms paused` +
+      `\n    CPU ms per second during the raw UPDATE: ${rawCpuUse}; during the backfill: ${started.cpu}` +
       `  | old <> down(new): ${figures.inconsistent}  | load average ${os
         .loadavg()
         .map((l) => l.toFixed(1))

@@ -280,7 +280,13 @@ describeEachServer('writers blocked by a batch', (server) => {
     }
     const found = seen
       .slice(loadFrom)
-      .findIndex((s) => /^writers' statements take [\d.]+× their time/.test(s.backoff ?? ''));
+      // Against their time before the backfill, or the level they kept in a pause (a baseline
+      // taken on a busy machine can be beaten before the load, and a pause then finds that level).
+      .findIndex((s) =>
+        /^writers' statements take [\d.]+× their (time before the backfill|level while the backfill paused)/.test(
+          s.backoff ?? '',
+        ),
+      );
     expect(found, JSON.stringify(seen.slice(0, 40))).toBeGreaterThanOrEqual(0);
     const slowed = loadFrom + found;
     expect(

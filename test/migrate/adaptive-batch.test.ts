@@ -307,12 +307,8 @@ describeEachServer('writers blocked by a batch', (server) => {
         'SELECT count(*)::int AS n FROM users.account WHERE street IS NULL OR number IS NULL',
       );
       expect(left[0].n).toBe(0);
-      const { rows: saved } = await c.query(
-        `SELECT (backfill->'users.account'->'pace'->>'throttledMs')::float8 AS ms FROM pgpact.migrations`,
-      );
-      // The pauses are throttled time.
-      expect(saved[0].ms).toBeGreaterThan(0);
     });
+    // The load is gone before the back-off gets to pausing: pauses are checked in the next test.
   }, 120_000);
 
   it('writers slowed by a load of their own, which stays while the backfill pauses: it stops pausing, says why, and finishes', async () => {
@@ -386,6 +382,11 @@ describeEachServer('writers blocked by a batch', (server) => {
         'SELECT count(*)::int AS n FROM users.account WHERE street IS NULL OR number IS NULL',
       );
       expect(left[0].n).toBe(0);
+      // It paused before it could tell (the rule reads pauses): the pauses are throttled time, saved too.
+      const { rows: saved } = await c.query(
+        `SELECT (backfill->'users.account'->'pace'->>'throttledMs')::float8 AS ms FROM pgpact.migrations`,
+      );
+      expect(saved[0].ms).toBeGreaterThan(0);
     });
   }, 120_000);
 });

@@ -159,6 +159,47 @@ describe('adaptive batch size', () => {
   });
 });
 
+/**
+ * Two writers updating rows 1–10 every 2 ms, and a competing session that, while `competing`
+ * is set, holds those rows 40 ms at a time (FOR UPDATE): the writers' slowdown is its doing.
+ */
+async function hotRowWriters(url: string) {
+  const hot = [1, 10];
+  const writers = await Promise.all([connect(url), connect(url)]);
+  const competitor = await connect(url);
+  let writing = true;
+  const state = { competing: false, stop };
+  const loops = writers.map(async (w) => {
+    while (writing) {
+      const id = hot[0]! + Math.floor(Math.random() * (hot[1]! - hot[0]! + 1));
+      await w.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [id]);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  });
+  const competition = (async () => {
+    while (writing) {
+      if (!state.competing) {
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      await competitor.query('BEGIN');
+      await competitor.query(
+        'SELECT id FROM users.account WHERE id BETWEEN $1 AND $2 FOR UPDATE',
+        hot,
+      );
+      await competitor.query('SELECT pg_sleep(0.04)');
+      await competitor.query('COMMIT');
+    }
+  })();
+  async function stop(): Promise<void> {
+    writing = false;
+    state.competing = false;
+    await Promise.all([...loops, competition]);
+    await Promise.all([...writers, competitor].map((c) => c.end()));
+  }
+  return state;
+}
+
 describeEachServer('writers blocked by a batch', (server) => {
   it('the watching session sees a writer waiting on the batch row lock, and none when nobody waits', async () => {
     const url = await server().createDatabase();
@@ -214,34 +255,7 @@ describeEachServer('writers blocked by a batch', (server) => {
     const rows = 300_000;
     await withClient(url, (c) => createAccounts(c, rows));
     // Writers update a few rows the backfill passes in its first batch, before the load.
-    const hot = [1, 10];
-    const writers = await Promise.all([connect(url), connect(url)]);
-    const competitor = await connect(url);
-    let writing = true;
-    let competing = false;
-    const loops = writers.map(async (w) => {
-      while (writing) {
-        const id = hot[0]! + Math.floor(Math.random() * (hot[1]! - hot[0]! + 1));
-        await w.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [id]);
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    });
-    // The competing load: another session holding the writers' rows for 40 ms at a time.
-    const competition = (async () => {
-      while (writing) {
-        if (!competing) {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
-        }
-        await competitor.query('BEGIN');
-        await competitor.query(
-          'SELECT id FROM users.account WHERE id BETWEEN $1 AND $2 FOR UPDATE',
-          hot,
-        );
-        await competitor.query('SELECT pg_sleep(0.04)');
-        await competitor.query('COMMIT');
-      }
-    })();
+    const load = await hotRowWriters(url);
     const seen: { size: number; backoff?: string; rowsDone: number }[] = [];
     const messages: string[] = [];
     let sizeBeforeLoad = 0;
@@ -260,23 +274,20 @@ describeEachServer('writers blocked by a batch', (server) => {
             rowsDone: p.rowsDone,
             ...(p.pace?.backoff ? { backoff: p.pace.backoff } : {}),
           });
-          if (!competing && !p.pace?.backoff && seen.length >= 5 && sizeBeforeLoad === 0) {
+          if (!load.competing && !p.pace?.backoff && seen.length >= 5 && sizeBeforeLoad === 0) {
             sizeBeforeLoad = size;
             loadFrom = seen.length;
-            competing = true;
+            load.competing = true;
           }
           // Batches grow on until the slowdown is judged (one batch late, 10 calls): the largest
           // before it is what the back-off halves. Once halved, the load goes away (before any
           // pause, which would find writers as slow while paused: a load of their own).
-          if (competing && !p.pace?.backoff) peak = Math.max(peak, size);
-          if (competing && p.pace?.backoff && size <= peak / 2) competing = false;
+          if (load.competing && !p.pace?.backoff) peak = Math.max(peak, size);
+          if (load.competing && p.pace?.backoff && size <= peak / 2) load.competing = false;
         },
       });
     } finally {
-      writing = false;
-      competing = false;
-      await Promise.all([...loops, competition]);
-      await Promise.all([...writers, competitor].map((c) => c.end()));
+      await load.stop();
     }
     const found = seen
       .slice(loadFrom)
@@ -314,35 +325,9 @@ describeEachServer('writers blocked by a batch', (server) => {
   it('writers slowed by a load of their own, which stays while the backfill pauses: it stops pausing, says why, and finishes', async () => {
     const url = await server().createDatabase();
     await withClient(url, (c) => createAccounts(c, 300_000));
-    const hot = [1, 10];
-    const writers = await Promise.all([connect(url), connect(url)]);
-    const competitor = await connect(url);
-    let writing = true;
-    let competing = false;
-    const loops = writers.map(async (w) => {
-      while (writing) {
-        const id = hot[0]! + Math.floor(Math.random() * (hot[1]! - hot[0]! + 1));
-        await w.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [id]);
-        await new Promise((r) => setTimeout(r, 2));
-      }
-    });
     // Another session holds the writers' rows 40 ms at a time from the first batch to the end:
     // the writers are slow whether the backfill runs or pauses.
-    const competition = (async () => {
-      while (writing) {
-        if (!competing) {
-          await new Promise((r) => setTimeout(r, 10));
-          continue;
-        }
-        await competitor.query('BEGIN');
-        await competitor.query(
-          'SELECT id FROM users.account WHERE id BETWEEN $1 AND $2 FOR UPDATE',
-          hot,
-        );
-        await competitor.query('SELECT pg_sleep(0.04)');
-        await competitor.query('COMMIT');
-      }
-    })();
+    const load = await hotRowWriters(url);
     const messages: string[] = [];
     let pausedMs = 0;
     try {
@@ -352,15 +337,12 @@ describeEachServer('writers blocked by a batch', (server) => {
         // Small batches: enough of them for the back-off to run its course.
         onThrottle: (m) => messages.push(m),
         onProgress: (p) => {
-          competing = true;
+          load.competing = true;
           pausedMs = p.pace?.throttledMs ?? pausedMs;
         },
       });
     } finally {
-      writing = false;
-      competing = false;
-      await Promise.all([...loops, competition]);
-      await Promise.all([...writers, competitor].map((c) => c.end()));
+      await load.stop();
     }
     // It backed off first (it cannot know before it pauses), then saw the writers as slow while paused.
     expect(

@@ -34,7 +34,7 @@ const MAX_ROWS = 200_000;
 const FIRST_ROWS = 1_000;
 /** Writers' calls needed before their times are judged (fewer say little about a mean). */
 const MIN_JUDGED_CALLS = 10;
-/** Samples (batches) a judgement may span to gather those calls. */
+/** Readings of the writers' times (one per WRITER_SAMPLE_MS at most) a judgement may span to gather those calls. */
 const MAX_WINDOW_SAMPLES = 10;
 /** Longest pause between batches while writers are slow. */
 const MAX_PAUSE_MS = 2_000;
@@ -232,6 +232,9 @@ function addObserved(
 /** The baseline window of the writers' statement times: at least this long before the first batch. */
 export const BASELINE_WINDOW_MS = 100;
 
+/** The writers' times are read at most this often while batches run. */
+export const WRITER_SAMPLE_MS = 100;
+
 /**
  * Watches, from a second session, for writers blocked by the backfill's session while a batch
  * runs (pg_blocking_pids: row locks and table locks alike), and how long the table's writers'
@@ -241,6 +244,8 @@ export class WriterWatch {
   private times: WriterTimes | undefined;
   private windowStart = 0;
   private pending: Promise<WriterTimesObserved | undefined> | undefined;
+  /** When the writers' times were last read (performance.now()). */
+  private sampledAt = 0;
 
   private constructor(
     private readonly client: pg.Client,
@@ -297,9 +302,15 @@ export class WriterWatch {
     }
     const result = await batch;
     // Off the batch's path: the writers' times up to now are read while the next batch runs and
-    // judged after it (one batch late, no round trip between batches).
+    // judged after it (one batch late, no round trip between batches). Read every
+    // WRITER_SAMPLE_MS, not after every batch: each reading costs the server a scan of
+    // pg_stat_statements, and a batch of 20 ms holds too few writers' calls to be judged alone.
     const writerTimes = await this.pending;
-    this.pending = this.times?.watching ? this.times.sample().catch(() => undefined) : undefined;
+    this.pending = undefined;
+    if (this.times?.watching && performance.now() - this.sampledAt >= WRITER_SAMPLE_MS) {
+      this.sampledAt = performance.now();
+      this.pending = this.times.sample().catch(() => undefined);
+    }
     return { result, writersWaited, ...(writerTimes ? { writerTimes } : {}) };
   }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchSizer, WriterWatch } from '../../src/migrate/adaptive-batch.js';
+import { BatchSizer, WRITER_SAMPLE_MS, WriterWatch } from '../../src/migrate/adaptive-batch.js';
 import { loadMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { connect, withClient } from '../../src/postgres/client.js';
@@ -230,6 +230,48 @@ describeEachServer('writers blocked by a batch', (server) => {
       );
       expect(quiet).toEqual({ result: 'quiet', writersWaited: 0 });
     } finally {
+      await watch.close();
+      await batch.end();
+      await writer.end();
+    }
+  });
+
+  it("reads the writers' times while batches run, at most every WRITER_SAMPLE_MS however short the batches", async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) => createAccounts(c, 100));
+    const batch = await connect(url);
+    const writer = await connect(url);
+    let writing = true;
+    const writes = (async () => {
+      while (writing) {
+        await writer.query('UPDATE users.account SET hits = hits + 1 WHERE id = $1', [
+          1 + Math.floor(Math.random() * 100),
+        ]);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const pid = (await batch.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    const watch = await WriterWatch.open(url, pid);
+    try {
+      expect(await watch.takeBaseline({ schema: 'users', name: 'account' })).toBe(1);
+      let readings = 0;
+      let calls = 0;
+      const began = performance.now();
+      for (let i = 0; i < 60; i++) {
+        const seen = await watch.during(batch.query('SELECT pg_sleep(0.005)'), 50);
+        if (seen.writerTimes) {
+          readings++;
+          calls += seen.writerTimes.calls;
+        }
+      }
+      const elapsed = performance.now() - began;
+      // 60 batches of 5 ms and more: one reading per batch would be 59.
+      expect(readings).toBeGreaterThanOrEqual(2);
+      expect(readings).toBeLessThanOrEqual(Math.ceil(elapsed / WRITER_SAMPLE_MS) + 1);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      writing = false;
+      await writes;
       await watch.close();
       await batch.end();
       await writer.end();

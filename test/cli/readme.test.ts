@@ -3,6 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { runCommand } from '../../src/cli/main.js';
 import { commandReference, REFERENCE_END, REFERENCE_START } from '../../src/cli/reference.js';
+import {
+  PGPACT_OPERATIONS,
+  PGROLL_ONLY_OPERATIONS,
+} from '../../src/migrate/operations/registry.js';
 
 const readme = fs.readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -49,6 +53,12 @@ describe('the README', () => {
       expect(readme).toContain(usage.split('\n')[0]);
     },
   );
+
+  it("migrate --help names every operation a migration file may use, pgpact's and pgroll's", () => {
+    const usage = COMMANDS.find((c) => c.name === 'migrate')!.usage;
+    const named = (key: string) => new RegExp(`\\b${key}\\b`).test(usage);
+    expect([...PGPACT_OPERATIONS, ...PGROLL_ONLY_OPERATIONS].filter((k) => !named(k))).toEqual([]);
+  });
 
   it('every long option a command accepts appears in its usage text', () => {
     const missing = COMMANDS.flatMap((c) =>

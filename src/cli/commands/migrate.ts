@@ -167,8 +167,10 @@ const USAGE = `pgpact migrate start|status|complete|rollback|throttle|resume [FI
     until complete renames the table), move_table {table, schema} (a view keeps the old
     name until complete), sql {up, down?, on_complete?} (no guarantees).
   pgroll files are read too: add_column, drop_column, create_table, drop_table, sql,
-    rename_column, rename_table, create_index, create_constraint and alter_column (name,
-    type or nullable: false). See src/migrate/FORMAT.md.
+    rename_column, rename_table, create_index, create_constraint, drop_index,
+    drop_constraint, drop_multicolumn_constraint, rename_constraint, set_replica_identity
+    and alter_column (any of name, type, nullable, default, comment, unique, check,
+    references). See src/migrate/FORMAT.md.
 
   exit codes: 0 done, 1 complete refused (consumers use the old shape, or no evidence), 2 invalid input`;
 

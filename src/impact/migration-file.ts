@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
+import { forwardText } from '../provision/migration-layout.js';
 import {
   codePointToStringOffset,
   isParserOutOfMemory,
@@ -282,7 +283,8 @@ export async function readMigrationFiles(
       );
     }
     if (bytes.length > MAX_MIGRATION_BYTES) throw migrationTooLarge(display, bytes.length);
-    const text = decodeSql(bytes, display);
+    // Down sections of goose, dbmate and node-pg-migrate files never run forward.
+    const text = forwardText(decodeSql(bytes, display));
     const parsed = parseMigrationText(text, display, index);
     if (!Array.isArray(parsed)) {
       problems.push(parsed);

@@ -5,6 +5,7 @@ import { caretAt, PgpactError, type Problem } from '../errors.js';
 import { isSharedSchema, ownerResolver, sharedSchemas } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
 import { listMigrationFiles } from '../provision/migration-folders.js';
+import { forwardMigrations, forwardText } from '../provision/migration-layout.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
 import { quoteIdent } from '../postgres/quote.js';
@@ -65,16 +66,9 @@ export interface BaseFile {
   service?: string;
 }
 
-const naturalOrder = new Intl.Collator('en', { numeric: true });
-
-/** The .sql files of a folder in natural name order (002 before 010), as migration folders are run. */
+/** The forward migrations of a folder in natural name order (002 before 010), as migration folders are run. */
 export function listSqlFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isFile() && e.name.endsWith('.sql'))
-    .map((e) => e.name)
-    .sort((a, b) => naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0))
-    .map((name) => path.join(dir, name));
+  return forwardMigrations(dir).map((m) => m.path);
 }
 
 /** The base files in apply order: services' migration folders in manifest order, or the given files/folders. */
@@ -93,9 +87,13 @@ export function baseFiles(
             hint: 'pass a folder of .sql files or .sql files',
           });
         }
-        return fs.statSync(abs).isDirectory()
-          ? listSqlFiles(abs).map((f) => ({ path: f }))
-          : [{ path: abs }];
+        if (!fs.statSync(abs).isDirectory()) return [{ path: abs }];
+        const inside = listSqlFiles(abs);
+        if (inside.length === 0)
+          throw new PgpactError('USAGE', `--base ${p} holds no migration to run`, {
+            hint: 'pass a folder of .sql files (or of migration folders with an up.sql or migration.sql), or .sql files',
+          });
+        return inside.map((f) => ({ path: f }));
       })
       .filter((f) => !exclude.has(f.path));
   }
@@ -204,7 +202,7 @@ export async function buildShadowBase(
   const problems: Problem[] = [];
   const details: string[] = [];
   for (const file of files) {
-    const text = fs.readFileSync(file.path, 'utf8');
+    const text = forwardText(fs.readFileSync(file.path, 'utf8'));
     const display = displayPath(file.path, root);
     // Parsing is only needed to find CREATE SCHEMA and statements that cannot run in a
     // transaction; Postgres reports any other error (syntax included) with its position.

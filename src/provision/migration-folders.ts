@@ -1,11 +1,10 @@
 /**
- * Each service's migrations folder: `.sql` files in natural filename order, each
- * in its own transaction as the service's role (so what it creates belongs to the
- * service), recorded in pgpact.schema_migrations with a checksum.
+ * Each service's migrations folder: its forward migrations in natural name order (the
+ * layouts of migration-layout.ts), each in its own transaction as the service's role (so what
+ * it creates belongs to the service), recorded in pgpact.schema_migrations with a checksum.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { caretAt, isServerError, PgpactError, type Problem } from '../errors.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest, Service } from '../manifest/types.js';
@@ -17,15 +16,17 @@ import {
 } from '../postgres/client.js';
 import { quoteIdent } from '../postgres/quote.js';
 import { loadParser, parseTree } from '../sql/parse.js';
+import { type ForwardMigration, forwardMigrations, forwardText } from './migration-layout.js';
 import type { AppliedMigration } from './types.js';
 
 /** One migration file of a service. */
 export interface MigrationFile {
   service: string;
-  /** File name inside the folder. */
+  /** Name inside the folder: the file's, or `folder/up.sql` in a folder-per-migration layout. */
   file: string;
   /** Absolute path. */
   path: string;
+  /** What runs: the file's text, its down sections blanked (migration-layout). */
   sql: string;
   /** sha256 of the file's bytes, hex. */
   checksum: string;
@@ -34,17 +35,17 @@ export interface MigrationFile {
 /** The advisory lock key apply and migrations hold, so two never run at once on a database. */
 export const APPLY_LOCK_KEY = 'pgpact:apply';
 
-const naturalOrder = new Intl.Collator('en', { numeric: true });
-
-/** The service's `.sql` migration files in natural filename order (002 before 010); [] when it declares no folder. */
+/**
+ * The service's migrations that run forward, in natural name order (002 before 010), with the
+ * SQL that runs (see migration-layout: rollback files and down sections never do); [] when it
+ * declares no folder.
+ */
 export function listMigrationFiles(service: Service): MigrationFile[] {
   if (service.migrations === undefined) return [];
   const dir = service.migrations;
-  let names: string[];
+  let found: ForwardMigration[];
   try {
-    names = fs
-      .readdirSync(dir)
-      .filter((n) => n.endsWith('.sql') && fs.statSync(path.join(dir, n)).isFile());
+    found = forwardMigrations(dir);
   } catch (error) {
     throw new PgpactError(
       'MIGRATION_INVALID',
@@ -55,15 +56,13 @@ export function listMigrationFiles(service: Service): MigrationFile[] {
       },
     );
   }
-  names.sort((a, b) => naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0));
-  return names.map((file) => {
-    const full = path.join(dir, file);
+  return found.map(({ name, path: full }) => {
     const bytes = fs.readFileSync(full);
     return {
       service: service.name,
-      file,
+      file: name,
       path: full,
-      sql: bytes.toString('utf8'),
+      sql: forwardText(bytes.toString('utf8')),
       checksum: createHash('sha256').update(bytes).digest('hex'),
     };
   });

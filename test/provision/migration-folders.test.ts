@@ -39,6 +39,61 @@ it('lists .sql files in natural filename order', () => {
 });
 
 describeEachServer('migration folders', (server) => {
+  it('a folder written for goose, golang-migrate or Diesel: only what runs forward is applied, and recorded by its name', async () => {
+    const url = await server().createDatabase();
+    const { manifest } = projectManifest({
+      'pgpact.yaml': `version: 1
+services:
+  users:
+    role: ml_users
+    owns: [users]
+    migrations: goose
+  billing:
+    role: ml_billing
+    owns: [billing]
+    migrations: golang
+  posts:
+    role: ml_posts
+    owns: [posts]
+    migrations: diesel
+`,
+      // Run whole, each of these files would drop what it just created.
+      'goose/20240101_account.sql':
+        '-- +goose Up\nCREATE TABLE account (id int PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE account;\n',
+      'goose/20240102_phone.sql':
+        '-- +goose Up\n-- +goose StatementBegin\nALTER TABLE account ADD COLUMN phone text;\n-- +goose StatementEnd\n-- +goose Down\nALTER TABLE account DROP COLUMN phone;\n',
+      // Sorted first, the down file would fail (or, with IF EXISTS, do nothing) before its up file.
+      'golang/000001_invoice.down.sql': 'DROP TABLE IF EXISTS invoice;',
+      'golang/000001_invoice.up.sql': 'CREATE TABLE invoice (id int);',
+      'golang/000002_total.down.sql': 'ALTER TABLE invoice DROP COLUMN total;',
+      'golang/000002_total.up.sql': 'ALTER TABLE invoice ADD COLUMN total numeric;',
+      'diesel/2019-02-26-002946_create_post/up.sql': 'CREATE TABLE post (id int);',
+      'diesel/2019-02-26-002946_create_post/down.sql': 'DROP TABLE post;',
+      'diesel/2019-03-01-000000_title/up.sql': 'ALTER TABLE post ADD COLUMN title text;',
+      'diesel/2019-03-01-000000_title/down.sql': 'ALTER TABLE post DROP COLUMN title;',
+    });
+    const result = await applyProvisioning(url, manifest, { stateDir: tempDir() });
+    expect(result.migrations.map((m) => `${m.service}/${m.file}`)).toEqual([
+      'users/20240101_account.sql',
+      'users/20240102_phone.sql',
+      'billing/000001_invoice.up.sql',
+      'billing/000002_total.up.sql',
+      'posts/2019-02-26-002946_create_post/up.sql',
+      'posts/2019-03-01-000000_title/up.sql',
+    ]);
+    const columns = (schema: string, table: string) =>
+      catalog.relations
+        .find((r) => r.schema === schema && r.name === table)
+        ?.columns.map((c) => c.name);
+    const catalog = await snapshot(url);
+    expect(columns('users', 'account')).toEqual(['id', 'phone']);
+    expect(columns('billing', 'invoice')).toEqual(['id', 'total']);
+    expect(columns('posts', 'post')).toEqual(['id', 'title']);
+    // A second apply finds every one recorded: nothing runs again.
+    const again = await applyProvisioning(url, manifest, { stateDir: tempDir() });
+    expect(again.migrations).toEqual([]);
+  });
+
   it('run as the service role, once each, recorded where services cannot reach', async () => {
     const url = await server().createDatabase();
     const stateDir = tempDir();

@@ -18,8 +18,9 @@ export const applyCommand: Command = {
                     [--json] [--quiet]
 
   Runs what \`pgpact plan\` prints in ONE transaction (any failure rolls everything back and
-  names the step), then each service's pending migration files (natural filename order,
-  each file in its own transaction as the service's role, recorded in pgpact.schema_migrations),
+  names the step), then each service's pending migration files (natural name order; rollback files and
+  down sections of goose, dbmate or Diesel-style folders never run; each file in its own
+  transaction as the service's role, recorded in pgpact.schema_migrations),
   then grants on what they created, then re-reads the catalog: the plan must be empty.
   Roles pgpact creates get a random password, sent as a SCRAM verifier and kept in
   <state dir>/credentials.json (mode 0600; PGPACT_HOME, default ./.pgpact); set

@@ -10,6 +10,7 @@ import { loadUsage } from '../../usage/store.js';
 import { LIVE_LOCK_TIMEOUT, LIVE_STATEMENT_TIMEOUT, runCheck } from '../../impact/run-check.js';
 import { loadManifest } from '../../manifest/load.js';
 import { defaultStateDir } from '../../postgres/embedded.js';
+import { rollbackFile } from '../../provision/migration-layout.js';
 import { type Command, EXIT } from '../command.js';
 
 const FORMATS = ['text', 'json', 'markdown', 'sarif', 'github'] as const;
@@ -34,7 +35,10 @@ export const checkCommand: Command = {
   --service NAME       the service the files belong to (default: the service whose migrations
                        folder holds the file, else the owner of the tables and schemas it
                        names)
-  --base DIR|FILE      the current schema from these .sql files or folders (repeatable)
+  --base DIR|FILE      the current schema from these .sql files or folders (repeatable); a
+                       folder is read as apply reads migrations folders: up.sql or
+                       migration.sql subfolders too, never a rollback or a down section
+                       (named rollback files given as MIGRATION.sql are left out too)
   --usage FILE         observed usage (default: .pgpact/usage.json when it exists)
   --database-url URL   use a live database as the current schema instead: its catalog is read,
                        the migration's DDL runs in one transaction that is ALWAYS rolled back
@@ -74,6 +78,12 @@ export const checkCommand: Command = {
       output.err(`pgpact check: no migration file given\n\nusage: ${checkCommand.usage}\n`);
       return EXIT.invalid;
     }
+    // A glob over a golang-migrate or sqlx folder names each down file beside its up file: the
+    // rollbacks are left out, unless they are all that was given (then they are what to check).
+    const forward = positionals.filter((f) => rollbackFile(f) === undefined);
+    const files = forward.length > 0 ? forward : positionals;
+    for (const f of positionals.filter((p) => !files.includes(p)))
+      output.err(`pgpact check: ${f} left out: ${rollbackFile(f)}, which never runs forward\n`);
     const manifest = loadManifest((values.config as string | undefined) ?? 'pgpact.yaml');
     const usagePath =
       (values.usage as string | undefined) ?? path.join(defaultStateDir(), 'usage.json');
@@ -85,7 +95,7 @@ export const checkCommand: Command = {
     const usage = fs.existsSync(usagePath) ? loadUsage(usagePath) : undefined;
     const report = await runCheck({
       manifest,
-      files: positionals,
+      files,
       ...(values.service !== undefined ? { service: values.service as string } : {}),
       ...(values.base !== undefined ? { base: values.base as string[] } : {}),
       ...(usage ? { usage } : {}),
@@ -101,7 +111,7 @@ export const checkCommand: Command = {
     if (format === 'json') output.out(`${JSON.stringify(toCheckJson(report.findings), null, 2)}\n`);
     else if (format === 'markdown') output.out(formatMarkdown(input));
     else if (format === 'sarif') {
-      const firstFile = report.statements[0]?.statement.file ?? positionals[0]!;
+      const firstFile = report.statements[0]?.statement.file ?? files[0]!;
       output.out(
         `${JSON.stringify(toSarif(report.findings, { version: '0.1.0', firstFile }), null, 2)}\n`,
       );

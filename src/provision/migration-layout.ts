@@ -1,0 +1,105 @@
+/**
+ * Which files of a migrations folder run forward, and which part of each. Teams adopt pgpact
+ * with the folder their migration tool already writes, and most of those tools keep a
+ * rollback beside every migration: run in name order, it would undo the migration (or, run
+ * first, fail on objects that do not exist yet). So:
+ *  - one file per migration (Flyway `V1__x.sql`, Atlas, Drizzle, refinery, plain numbered
+ *    files) runs, except rollback files: `*.down.sql`, `*_down.sql`, `*-down.sql`
+ *    (golang-migrate, sqlx, many hand-made folders), `*.rollback.sql` (yoyo), `*.undo.sql`,
+ *    `*.revert.sql` and Flyway's `U1__x.sql` undo files;
+ *  - one folder per migration runs its `up.sql` (Diesel) or `migration.sql` (Prisma), in
+ *    natural order of the folder names; `down.sql` never runs;
+ *  - up and down in one file: only the up sections run (goose `-- +goose Up`, dbmate
+ *    `-- migrate:up`, node-pg-migrate `-- Up Migration`). The other lines are blanked, not
+ *    cut, so a statement keeps its line and column in every message.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** A migration that runs forward: its name inside the folder (`/`-separated) and its file. */
+export interface ForwardMigration {
+  name: string;
+  path: string;
+}
+
+const naturalOrder = new Intl.Collator('en', { numeric: true });
+
+/** Natural order (002 before 010), ties broken by code points so the order is total. */
+export function compareMigrationNames(a: string, b: string): number {
+  return naturalOrder.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+const ROLLBACK_FILES: { pattern: RegExp; layout: string }[] = [
+  { pattern: /[._-]down\.sql$/i, layout: 'a down migration (golang-migrate, sqlx)' },
+  { pattern: /^down\.sql$/i, layout: 'a down migration (Diesel)' },
+  { pattern: /[._-]rollback\.sql$/i, layout: 'a rollback (yoyo)' },
+  { pattern: /[._-](undo|revert)\.sql$/i, layout: 'an undo migration' },
+  { pattern: /^U\d+(?:[._]\d+)*__.*\.sql$/, layout: 'an undo migration (Flyway)' },
+];
+
+/** Why a file name is a rollback that never runs forward, or undefined when it is not one. */
+export function rollbackFile(name: string): string | undefined {
+  const base = path.basename(name);
+  return ROLLBACK_FILES.find((r) => r.pattern.test(base))?.layout;
+}
+
+/** The file a one-folder-per-migration layout runs forward. */
+const FOLDER_MIGRATION_FILES = ['up.sql', 'migration.sql'];
+
+/**
+ * The migrations of a folder that run forward, in order: its `.sql` files that are no
+ * rollbacks, and its subfolders holding an `up.sql` or `migration.sql`. Throws what
+ * readdirSync throws.
+ */
+export function forwardMigrations(dir: string): ForwardMigration[] {
+  const found: ForwardMigration[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isFile()) {
+      if (entry.name.toLowerCase().endsWith('.sql') && rollbackFile(entry.name) === undefined)
+        found.push({ name: entry.name, path: full });
+    } else if (entry.isDirectory()) {
+      const inside = FOLDER_MIGRATION_FILES.find((f) => isFile(path.join(full, f)));
+      if (inside) found.push({ name: `${entry.name}/${inside}`, path: path.join(full, inside) });
+    }
+  }
+  return found.sort((a, b) => compareMigrationNames(a.name, b.name));
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A line opening an up or a down section in the tools that keep both in one file. */
+const SECTION_MARKER =
+  /^[ \t]*--[ \t]*(?:\+goose[ \t]+(up|down)\b|migrate:(up|down)\b|(up|down)[ \t]+migration[ \t]*\r?\n?$)/i;
+
+/**
+ * The part of a migration's text that runs forward: the whole text, or, in a file with up and
+ * down sections, the up sections with every other character but line breaks made a space
+ * (lines and columns stay where they were). Text before the first marker does not run either,
+ * as in those tools.
+ */
+export function forwardText(text: string): string {
+  const lines = text.split(/(?<=\n)/);
+  if (!lines.some((l) => SECTION_MARKER.test(l))) return text;
+  let up = false;
+  return lines
+    .map((line) => {
+      const marker = SECTION_MARKER.exec(line);
+      if (marker) {
+        up = (marker[1] ?? marker[2] ?? marker[3])!.toLowerCase() === 'up';
+        return blank(line);
+      }
+      return up ? line : blank(line);
+    })
+    .join('');
+}
+
+function blank(line: string): string {
+  return line.replace(/[^\r\n]/g, ' ');
+}

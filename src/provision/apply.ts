@@ -19,6 +19,7 @@ import {
 import { quoteLiteral } from '../postgres/quote.js';
 import { newRolePassword, saveRolePasswords } from './credentials.js';
 import { printableSql } from './format-plan.js';
+import { baselineMigrations } from './migration-baseline.js';
 import {
   APPLY_LOCK_KEY,
   MigrationFailedError,
@@ -46,6 +47,11 @@ export interface ApplyOptions {
   usage?: UsageSnapshot;
   /** Apply even when a step takes away access in use (a view's or an observed statement's). */
   allowRevoke?: boolean;
+  /**
+   * Record the migration files the database already has (per another tool's history table,
+   * else all of them) as applied without running them, for services pgpact recorded nothing of.
+   */
+  baseline?: boolean;
 }
 
 /** The statement a step runs: a create-role step gets a fresh SCRAM verifier in place of the redacted password. */
@@ -210,6 +216,8 @@ async function applyLocked(
   options: ApplyOptions,
 ): Promise<ApplyResult> {
   const ran: PlanStep[] = [];
+  // Before anything changes: a folder another tool already ran is recorded, or refused.
+  const baselined = await baselineMigrations(client, manifest, options.baseline === true);
   const catalog = await readCatalog(client);
   const pendingOwners = new Set(
     (await pendingMigrations(client, manifest)).flatMap(
@@ -257,5 +265,5 @@ async function applyLocked(
       },
     );
   }
-  return { steps: ran, migrations, findings: final.findings, rounds };
+  return { steps: ran, migrations, baselined, findings: final.findings, rounds };
 }

@@ -177,6 +177,13 @@ export function formatApplyResult(result: ApplyResult, target: string): string {
       ? `nothing to change on ${oneLine(target)}`
       : `applied ${result.steps.length} step(s) on ${oneLine(target)} (${kindSummary(result)})${result.rounds > 1 ? `, in ${result.rounds} rounds (the second grants on what migrations created)` : ', in one transaction'}`,
   ];
+  for (const b of result.baselined) {
+    lines.push(
+      oneLine(
+        `recorded ${b.files.length} migration file(s) of ${b.service} as applied without running them (${b.from ? `the database has them, says ${b.from}` : "no other tool's history: every file"})${b.files.length > 0 ? `, ${b.files[0]} to ${b.files[b.files.length - 1]}` : ''}`,
+      ),
+    );
+  }
   if (result.migrations.length > 0) {
     lines.push(
       `ran ${result.migrations.length} migration file(s):`,

@@ -269,14 +269,8 @@ async function runFile(
   };
 }
 
-/** Runs the pending migration files on an open admin connection (the caller holds the apply lock). */
-export async function runPendingMigrations(
-  client: Queryable,
-  manifest: Manifest,
-): Promise<AppliedMigration[]> {
-  if (!manifest.services.some((s) => s.migrations !== undefined)) return [];
-  const pending = await pendingMigrations(client, manifest);
-  if (pending.length === 0) return [];
+/** Creates pgpact.schema_migrations, where services cannot reach, when it is missing. */
+export async function ensureMigrationTable(client: Queryable): Promise<void> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS pgpact;
     REVOKE ALL ON SCHEMA pgpact FROM PUBLIC;
     CREATE TABLE IF NOT EXISTS pgpact.schema_migrations (
@@ -287,6 +281,17 @@ export async function runPendingMigrations(
       PRIMARY KEY (service, file)
     );
     REVOKE ALL ON pgpact.schema_migrations FROM PUBLIC`);
+}
+
+/** Runs the pending migration files on an open admin connection (the caller holds the apply lock). */
+export async function runPendingMigrations(
+  client: Queryable,
+  manifest: Manifest,
+): Promise<AppliedMigration[]> {
+  if (!manifest.services.some((s) => s.migrations !== undefined)) return [];
+  const pending = await pendingMigrations(client, manifest);
+  if (pending.length === 0) return [];
+  await ensureMigrationTable(client);
   const applied: AppliedMigration[] = [];
   for (const file of pending) {
     const service = manifest.services.find((s) => s.name === file.service)!;

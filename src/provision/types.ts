@@ -58,10 +58,20 @@ export interface AppliedMigration {
 }
 
 /** What applyProvisioning did. */
+/** A service's migration files recorded as applied without running them (apply --baseline). */
+export interface BaselinedFiles {
+  service: string;
+  files: string[];
+  /** The other tool's history table that said which ones the database has (none: every file). */
+  from?: string;
+}
+
 export interface ApplyResult {
   /** Every step that ran, over all rounds (a second round grants on tables new migrations created). */
   steps: PlanStep[];
   migrations: AppliedMigration[];
+  /** Files recorded as applied without running them (apply --baseline). */
+  baselined: BaselinedFiles[];
   /** Findings of the final plan (after migrations). */
   findings: Finding[];
   /** How many plan-and-apply rounds ran (1, or 2 when migrations ran). */

@@ -9,6 +9,7 @@ import {
   applyMigrationFolders,
   listMigrationFiles,
 } from '../../src/provision/migration-folders.js';
+import { readToolHistories } from '../../src/provision/migration-baseline.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { planFor, projectManifest, snapshot, tempDir } from './fixtures.js';
 
@@ -39,6 +40,132 @@ it('lists .sql files in natural filename order', () => {
 });
 
 describeEachServer('migration folders', (server) => {
+  it('reads the history tables of goose, dbmate, sqlx, Prisma and Flyway as those tools do', async () => {
+    const url = await server().createDatabase();
+    const histories = await withClient(url, async (c) => {
+      await c.query(`CREATE SCHEMA g; CREATE SCHEMA d; CREATE SCHEMA s; CREATE SCHEMA p; CREATE SCHEMA f;
+        CREATE TABLE g.goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp DEFAULT now());
+        INSERT INTO g.goose_db_version (version_id, is_applied) VALUES (0, true), (20240101, true), (20240102, true), (20240102, false);
+        CREATE TABLE d.schema_migrations (version varchar(128) PRIMARY KEY);
+        INSERT INTO d.schema_migrations VALUES ('20240101120000');
+        CREATE TABLE s._sqlx_migrations (version bigint PRIMARY KEY, description text, success boolean NOT NULL);
+        INSERT INTO s._sqlx_migrations VALUES (1, 'init', true), (2, 'broken', false);
+        CREATE TABLE p._prisma_migrations (id text, migration_name text, finished_at timestamptz, rolled_back_at timestamptz);
+        INSERT INTO p._prisma_migrations VALUES ('a', '20240101_init', now(), NULL), ('b', '20240102_gone', now(), now());
+        CREATE TABLE f.flyway_schema_history (installed_rank int, version varchar(50), success boolean NOT NULL);
+        INSERT INTO f.flyway_schema_history VALUES (1, '1', true), (2, '1.1', true), (3, NULL, true);`);
+      return readToolHistories(c);
+    });
+    const applied = (tool: string, names: string[]) =>
+      names.filter((n) => histories.find((h) => h.tool === tool)!.applied(n));
+    expect(histories.map((h) => `${h.tool}: ${h.table}`)).toEqual([
+      'dbmate: d.schema_migrations',
+      'Flyway: f.flyway_schema_history',
+      'goose: g.goose_db_version',
+      'Prisma: p._prisma_migrations',
+      'sqlx: s._sqlx_migrations',
+    ]);
+    // goose: a later row with is_applied false is a down.
+    expect(applied('goose', ['20240101_a.sql', '20240102_b.sql', '20240103_c.sql'])).toEqual([
+      '20240101_a.sql',
+    ]);
+    expect(applied('dbmate', ['20240101120000_a.sql', '20240101130000_b.sql'])).toEqual([
+      '20240101120000_a.sql',
+    ]);
+    expect(applied('sqlx', ['0001_init.up.sql', '0002_broken.up.sql'])).toEqual([
+      '0001_init.up.sql',
+    ]);
+    expect(
+      applied('Prisma', ['20240101_init/migration.sql', '20240102_gone/migration.sql']),
+    ).toEqual(['20240101_init/migration.sql']);
+    expect(applied('Flyway', ['V1__init.sql', 'V1_1__more.sql', 'V2__later.sql'])).toEqual([
+      'V1__init.sql',
+      'V1_1__more.sql',
+    ]);
+  });
+
+  it('a folder Diesel already ran: apply refuses before anything changes; --baseline records what its history names and runs the rest', async () => {
+    const url = await server().createDatabase();
+    // The database as the previous tool left it: its first migration ran, the second did not.
+    await withClient(url, (c) =>
+      c.query(`CREATE SCHEMA posts; CREATE TABLE posts.post (id int PRIMARY KEY);
+        CREATE TABLE public.__diesel_schema_migrations (version varchar(50) PRIMARY KEY, run_on timestamp NOT NULL DEFAULT now());
+        INSERT INTO public.__diesel_schema_migrations (version) VALUES ('20190226002946');`),
+    );
+    const { manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  posts:\n    role: mb_posts\n    owns: [posts]\n    migrations: m\n',
+      'm/2019-02-26-002946_create_post/up.sql': 'CREATE TABLE post (id int PRIMARY KEY);',
+      'm/2019-02-26-002946_create_post/down.sql': 'DROP TABLE post;',
+      'm/2019-03-01-000000_title/up.sql': 'ALTER TABLE post ADD COLUMN title text;',
+    });
+    const refused = await failure(applyProvisioning(url, manifest, { stateDir: tempDir() }));
+    expect(refused.message).toContain(
+      'the migrations of posts (1 of 2 files, by Diesel: public.__diesel_schema_migrations) already ran',
+    );
+    expect(refused.hint).toContain('pgpact apply --baseline');
+    const untouched = await snapshot(url);
+    expect(untouched.relations.find((r) => r.name === 'post')?.owner).toBe('postgres');
+    expect(untouched.schemas.some((s) => s.name === 'pgpact')).toBe(false);
+
+    const result = await applyProvisioning(url, manifest, { stateDir: tempDir(), baseline: true });
+    expect(result.baselined).toEqual([
+      {
+        service: 'posts',
+        files: ['2019-02-26-002946_create_post/up.sql'],
+        from: 'Diesel: public.__diesel_schema_migrations',
+      },
+    ]);
+    expect(result.migrations.map((m) => m.file)).toEqual(['2019-03-01-000000_title/up.sql']);
+    const post = (await snapshot(url)).relations.find((r) => r.name === 'post')!;
+    expect([post.owner, post.columns.map((c) => c.name)]).toEqual(['mb_posts', ['id', 'title']]);
+    // Recorded once: a later apply, with or without --baseline, runs nothing again.
+    const again = await applyProvisioning(url, manifest, { stateDir: tempDir(), baseline: true });
+    expect([again.baselined, again.migrations]).toEqual([[], []]);
+  });
+
+  it('--baseline after golang-migrate records the versions up to its current one; a dirty version is refused; without any history every file is recorded', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE SCHEMA billing; CREATE TABLE billing.invoice (id int);
+        CREATE TABLE billing.schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+        INSERT INTO billing.schema_migrations VALUES (1, true);`),
+    );
+    const { manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  billing:\n    role: mb_billing\n    owns: [billing]\n    migrations: m\n  users:\n    role: mb_users\n    owns: [users]\n    migrations: u\n',
+      'm/000001_invoice.up.sql': 'CREATE TABLE invoice (id int);',
+      'm/000001_invoice.down.sql': 'DROP TABLE invoice;',
+      'm/000002_total.up.sql': 'ALTER TABLE invoice ADD COLUMN total numeric;',
+      'm/000002_total.down.sql': 'ALTER TABLE invoice DROP COLUMN total;',
+      'u/1_account.sql': 'CREATE TABLE account (id int);',
+    });
+    const dirty = await failure(
+      applyProvisioning(url, manifest, { stateDir: tempDir(), baseline: true }),
+    );
+    expect(dirty.message).toContain(
+      "golang-migrate's billing.schema_migrations says version 1 is dirty",
+    );
+    await withClient(url, (c) =>
+      c.query(
+        'UPDATE billing.schema_migrations SET dirty = false; CREATE SCHEMA users; CREATE TABLE users.account (id int)',
+      ),
+    );
+    const result = await applyProvisioning(url, manifest, { stateDir: tempDir(), baseline: true });
+    expect(result.baselined).toEqual([
+      {
+        service: 'billing',
+        files: ['000001_invoice.up.sql'],
+        from: 'golang-migrate: billing.schema_migrations',
+      },
+      // billing's history is not users' (its schema is billing's): --baseline takes the team's word that users' files all ran.
+      { service: 'users', files: ['1_account.sql'] },
+    ]);
+    expect(result.migrations.map((m) => `${m.service}/${m.file}`)).toEqual([
+      'billing/000002_total.up.sql',
+    ]);
+  });
+
   it('a folder written for goose, golang-migrate or Diesel: only what runs forward is applied, and recorded by its name', async () => {
     const url = await server().createDatabase();
     const { manifest } = projectManifest({

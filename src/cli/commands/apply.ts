@@ -15,7 +15,7 @@ export const applyCommand: Command = {
   summary:
     'provision the database from the manifest in one transaction, then run pending migrations',
   usage: `pgpact apply [--config FILE] [--database-url URL] [--usage FILE] [--allow-revoke]
-                    [--json] [--quiet]
+                    [--baseline] [--json] [--quiet]
 
   Runs what \`pgpact plan\` prints in ONE transaction (any failure rolls everything back and
   names the step), then each service's pending migration files (natural name order; rollback files and
@@ -27,11 +27,17 @@ export const applyCommand: Command = {
   PGPACT_PASSWORD_<ROLE> to use your own. Passwords are never printed.
   Refused before anything changes: a contract naming a table or column the database does not
   have (CONTRACT_MISMATCH, with the closest existing name), and a step that takes away access
-  in use, a view's or a statement's observed in --usage (REVOKE_IN_USE), unless --allow-revoke.
+  in use, a view's or a statement's observed in --usage (REVOKE_IN_USE), unless --allow-revoke;
+  and a migrations folder another tool already ran (its history table: Diesel, goose,
+  golang-migrate, dbmate, sqlx, Prisma, Flyway) when pgpact has recorded none of its files.
 
   --usage FILE    observed usage (default: <state dir>/usage.json when it exists, from observe)
   --allow-revoke  apply even when a step takes away access in use
-  --json          print {"steps", "migrations", "findings", "rounds"}
+  --baseline      adopting a database whose migrations another tool ran: for each service
+                  pgpact has recorded no file of, record the files that tool's history says
+                  ran (every file when there is no such table) as applied, without running
+                  them; the others run
+  --json          print {"steps", "migrations", "baselined", "findings", "rounds"}
   --quiet         no per-step progress on stderr
 
   exit codes: 0 applied (or nothing to do), 1 applied but the database still differs from the
@@ -43,6 +49,7 @@ export const applyCommand: Command = {
     quiet: { type: 'boolean' },
     usage: { type: 'string' },
     'allow-revoke': { type: 'boolean' },
+    baseline: { type: 'boolean' },
   },
   async run({ values }, output) {
     const manifest = loadManifestOption(values);
@@ -56,6 +63,7 @@ export const applyCommand: Command = {
         stateDir: defaultStateDir(),
         ...(usage ? { usage } : {}),
         allowRevoke: values['allow-revoke'] === true,
+        baseline: values.baseline === true,
         onStep: (step) => {
           n += 1;
           if (!values.quiet && !values.json)

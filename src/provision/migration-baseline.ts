@@ -1,0 +1,291 @@
+/**
+ * Adopting pgpact on a database whose migrations another tool ran: the files of a service's
+ * folder that the database already has must be recorded, not run again. What that tool
+ * recorded in its own history table decides which files those are (Diesel, goose,
+ * golang-migrate, dbmate, sqlx, Prisma, Flyway); without one, `--baseline` records them all.
+ * Without `--baseline`, apply refuses, before anything changes, to run a folder that tool
+ * already ran.
+ */
+import { PgpactError } from '../errors.js';
+import { escapeUnsafe } from '../manifest/names.js';
+import type { Manifest } from '../manifest/types.js';
+import type { Queryable } from '../postgres/client.js';
+import { quoteIdent } from '../postgres/quote.js';
+import {
+  ensureMigrationTable,
+  listMigrationFiles,
+  type MigrationFile,
+} from './migration-folders.js';
+import type { BaselinedFiles } from './types.js';
+
+/** What another migration tool recorded as applied. */
+export interface ToolHistory {
+  tool: string;
+  /** Its table, schema-qualified, and the schema alone. */
+  table: string;
+  schema: string;
+  /** Whether the migration of this name (as in a pgpact migrations folder) is applied there. */
+  applied(name: string): boolean;
+}
+
+/** The folder (Diesel, Prisma) or file a migration name starts with. */
+const head = (name: string) => name.split('/')[0]!;
+/** The leading digits of a name (goose, golang-migrate, dbmate, sqlx versions). */
+const leadingNumber = (name: string) => /^(\d+)/.exec(head(name))?.[1];
+/** Diesel's version: the folder name before its first `_`, without dashes. */
+const dieselVersion = (name: string) => head(name).split('_')[0]!.replace(/-/g, '');
+/** Flyway's version of V1_2__x.sql: 1.2, each part without leading zeros. */
+function flywayVersion(name: string): string | undefined {
+  const m = /^V([\d._]+?)__/.exec(head(name));
+  return m ? normalizeFlyway(m[1]!.replace(/_/g, '.')) : undefined;
+}
+const normalizeFlyway = (v: string) =>
+  v
+    .split('.')
+    .map((p) => String(Number(p)))
+    .join('.');
+
+type Reader = {
+  tool: string;
+  table: string;
+  /** Columns the table must have to be this tool's. */
+  columns: string[];
+  /** `table` quoted for SQL, `display` as messages name it. */
+  read(client: Queryable, table: string, display: string): Promise<(name: string) => boolean>;
+};
+
+async function column<T>(client: Queryable, sql: string): Promise<T[]> {
+  const { rows } = await client.query<{ v: T }>(sql);
+  return rows.map((r) => r.v);
+}
+
+const READERS: Reader[] = [
+  {
+    tool: 'Diesel',
+    table: '__diesel_schema_migrations',
+    columns: ['version'],
+    async read(client, table) {
+      const versions = new Set(
+        await column<string>(client, `SELECT version::text AS v FROM ${table}`),
+      );
+      return (name) => versions.has(dieselVersion(name));
+    },
+  },
+  {
+    tool: 'goose',
+    table: 'goose_db_version',
+    columns: ['version_id', 'is_applied'],
+    async read(client, table) {
+      // The latest row of a version says whether it is applied (a down adds a row).
+      const versions = new Set(
+        await column<string>(
+          client,
+          `SELECT v FROM (SELECT DISTINCT ON (version_id) version_id::text AS v, is_applied FROM ${table} ORDER BY version_id, id DESC) s WHERE is_applied`,
+        ),
+      );
+      return (name) => {
+        const n = leadingNumber(name);
+        return n !== undefined && versions.has(String(BigInt(n)));
+      };
+    },
+  },
+  {
+    tool: 'golang-migrate',
+    table: 'schema_migrations',
+    columns: ['version', 'dirty'],
+    async read(client, table, display) {
+      const { rows } = await client.query<{ version: string; dirty: boolean }>(
+        `SELECT version::text AS version, dirty FROM ${table}`,
+      );
+      const row = rows[0];
+      if (row?.dirty)
+        throw new PgpactError(
+          'MIGRATION_INVALID',
+          `golang-migrate's ${escapeUnsafe(display)} says version ${row.version} is dirty: it failed halfway`,
+          { hint: 'repair the database and run migrate force VERSION, then apply again' },
+        );
+      const current = row ? BigInt(row.version) : -1n;
+      return (name) => {
+        const n = leadingNumber(name);
+        return n !== undefined && BigInt(n) <= current;
+      };
+    },
+  },
+  {
+    tool: 'dbmate',
+    table: 'schema_migrations',
+    columns: ['version'],
+    async read(client, table) {
+      const versions = new Set(
+        await column<string>(client, `SELECT version::text AS v FROM ${table}`),
+      );
+      return (name) => {
+        const n = leadingNumber(name);
+        return n !== undefined && versions.has(n);
+      };
+    },
+  },
+  {
+    tool: 'sqlx',
+    table: '_sqlx_migrations',
+    columns: ['version', 'success'],
+    async read(client, table) {
+      const versions = new Set(
+        await column<string>(client, `SELECT version::text AS v FROM ${table} WHERE success`),
+      );
+      return (name) => {
+        const n = leadingNumber(name);
+        return n !== undefined && versions.has(String(BigInt(n)));
+      };
+    },
+  },
+  {
+    tool: 'Prisma',
+    table: '_prisma_migrations',
+    columns: ['migration_name', 'finished_at', 'rolled_back_at'],
+    async read(client, table) {
+      const names = new Set(
+        await column<string>(
+          client,
+          `SELECT migration_name AS v FROM ${table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+        ),
+      );
+      return (name) => names.has(head(name));
+    },
+  },
+  {
+    tool: 'Flyway',
+    table: 'flyway_schema_history',
+    columns: ['version', 'success'],
+    async read(client, table) {
+      const versions = new Set(
+        (
+          await column<string>(
+            client,
+            `SELECT version AS v FROM ${table} WHERE success AND version IS NOT NULL`,
+          )
+        ).map(normalizeFlyway),
+      );
+      return (name) => {
+        const v = flywayVersion(name);
+        return v !== undefined && versions.has(v);
+      };
+    },
+  },
+];
+
+/** Every history table of a known tool in the database (any schema but the system's and pgpact's). */
+export async function readToolHistories(client: Queryable): Promise<ToolHistory[]> {
+  const { rows } = await client.query<{ schema: string; name: string; columns: string[] }>(
+    `SELECT n.nspname AS schema, c.relname AS name, array_agg(a.attname::text) AS columns
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+     WHERE c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pgpact')
+     GROUP BY n.nspname, c.relname ORDER BY n.nspname, c.relname`,
+    [[...new Set(READERS.map((r) => r.table))]],
+  );
+  const histories: ToolHistory[] = [];
+  for (const row of rows) {
+    // golang-migrate's and dbmate's tables share a name: the first whose columns fit reads it.
+    const reader = READERS.find(
+      (r) => r.table === row.name && r.columns.every((c) => row.columns.includes(c)),
+    );
+    if (!reader) continue;
+    const display = `${row.schema}.${row.name}`;
+    histories.push({
+      tool: reader.tool,
+      table: display,
+      schema: row.schema,
+      applied: await reader.read(
+        client,
+        `${quoteIdent(row.schema)}.${quoteIdent(row.name)}`,
+        display,
+      ),
+    });
+  }
+  return histories;
+}
+
+async function recordedServices(client: Queryable): Promise<Set<string>> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    "SELECT to_regclass('pgpact.schema_migrations') IS NOT NULL AS ok",
+  );
+  if (!rows[0]?.ok) return new Set();
+  return new Set(
+    await column<string>(client, 'SELECT DISTINCT service AS v FROM pgpact.schema_migrations'),
+  );
+}
+
+/** The history that has the most of these files applied (at least one), if any. */
+function bestHistory(
+  histories: ToolHistory[],
+  files: MigrationFile[],
+): { history: ToolHistory; applied: MigrationFile[] } | undefined {
+  let best: { history: ToolHistory; applied: MigrationFile[] } | undefined;
+  for (const history of histories) {
+    const applied = files.filter((f) => history.applied(f.file));
+    if (applied.length > 0 && applied.length > (best?.applied.length ?? 0))
+      best = { history, applied };
+  }
+  return best;
+}
+
+/**
+ * For each service with a migrations folder of which pgpact recorded nothing yet: with
+ * `baseline`, records as applied (without running them) the files another tool's history says
+ * the database has, or every file when no history names any; without it, refuses when such a
+ * history names some. Returns what was recorded.
+ */
+export async function baselineMigrations(
+  client: Queryable,
+  manifest: Manifest,
+  baseline: boolean,
+): Promise<BaselinedFiles[]> {
+  const services = manifest.services.filter((s) => s.migrations !== undefined);
+  if (services.length === 0) return [];
+  const recorded = await recordedServices(client);
+  const fresh = services
+    .filter((s) => !recorded.has(s.name))
+    .map((service) => ({ service, files: listMigrationFiles(service) }))
+    .filter((s) => s.files.length > 0);
+  if (fresh.length === 0) return [];
+  const histories = await readToolHistories(client);
+  // A history in a schema a service owns is that service's; one in a schema no service owns
+  // (public) may be anyone's, and counts only when the service's own schemas hold none that fits.
+  const ownerOf = new Map(manifest.services.flatMap((s) => s.owns.map((o) => [o, s.name])));
+  const decided = fresh.map(({ service, files }) => {
+    const own = histories.filter((h) => ownerOf.get(h.schema) === service.name);
+    const shared = histories.filter((h) => !ownerOf.has(h.schema));
+    const best = bestHistory(own, files) ?? bestHistory(shared, files);
+    return { service, files, best };
+  });
+  if (!baseline) {
+    const ran = decided.filter((d) => d.best !== undefined);
+    if (ran.length > 0)
+      throw new PgpactError(
+        'MIGRATION_INVALID',
+        `the migrations of ${ran.map((d) => `${d.service.name} (${d.best!.applied.length} of ${d.files.length} files, by ${d.best!.history.tool}: ${d.best!.history.table})`).join(', ')} already ran, and pgpact has not recorded them: it would run them again`,
+        {
+          hint: 'run pgpact apply --baseline once: it records those files as applied without running them, and runs the others',
+        },
+      );
+    return [];
+  }
+  await ensureMigrationTable(client);
+  const result: BaselinedFiles[] = [];
+  for (const { service, files, best } of decided) {
+    const record = best ? best.applied : files;
+    await client.query(
+      `INSERT INTO pgpact.schema_migrations (service, file, checksum)
+       SELECT $1, f, c FROM unnest($2::text[], $3::text[]) AS t(f, c)`,
+      [service.name, record.map((f) => f.file), record.map((f) => f.checksum)],
+    );
+    result.push({
+      service: service.name,
+      files: record.map((f) => f.file),
+      ...(best ? { from: `${best.history.tool}: ${best.history.table}` } : {}),
+    });
+  }
+  return result;
+}

@@ -82,22 +82,29 @@ const SECTION_MARKER =
  * The part of a migration's text that runs forward: the whole text, or, in a file with up and
  * down sections, the up sections with every other character but line breaks made a space
  * (lines and columns stay where they were). Text before the first marker does not run either,
- * as in those tools.
+ * as in those tools. A file without an up marker is no such file: all of it runs.
  */
 export function forwardText(text: string): string {
   const lines = text.split(/(?<=\n)/);
-  if (!lines.some((l) => SECTION_MARKER.test(l))) return text;
+  // Sectioned only with an up marker: a plain file whose comment reads "-- down migration" stays whole.
+  if (!lines.some((l) => sectionOf(l) === 'up')) return text;
   let up = false;
   return lines
     .map((line) => {
-      const marker = SECTION_MARKER.exec(line);
-      if (marker) {
-        up = (marker[1] ?? marker[2] ?? marker[3])!.toLowerCase() === 'up';
+      const section = sectionOf(line);
+      if (section) {
+        up = section === 'up';
         return blank(line);
       }
       return up ? line : blank(line);
     })
     .join('');
+}
+
+/** The section a marker line opens, if it is one. */
+function sectionOf(line: string): 'up' | 'down' | undefined {
+  const m = SECTION_MARKER.exec(line);
+  return m ? ((m[1] ?? m[2] ?? m[3])!.toLowerCase() as 'up' | 'down') : undefined;
 }
 
 function blank(line: string): string {

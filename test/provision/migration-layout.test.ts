@@ -95,5 +95,8 @@ describe('migration folders of other tools', () => {
     // No markers: the text as it is, comments that only mention up or down included.
     const plain = '-- down the road we may split this\nCREATE TABLE u (id int);\n';
     expect(forwardText(plain)).toBe(plain);
+    // A down marker alone makes no sectioned file: nothing is blanked.
+    const noUp = 'CREATE TABLE v (id int);\n-- Down Migration\n';
+    expect(forwardText(noUp)).toBe(noUp);
   });
 });

@@ -26,6 +26,11 @@ export interface ToolHistory {
   schema: string;
   /** Whether the migration of this name (as in a pgpact migrations folder) is applied there. */
   applied(name: string): boolean;
+  /**
+   * For a history that keeps only the latest version (golang-migrate): whether this file is
+   * that version. A folder without it is not that tool's folder.
+   */
+  current?(name: string): boolean;
 }
 
 /** The folder (Diesel, Prisma) or file a migration name starts with. */
@@ -51,7 +56,11 @@ type Reader = {
   /** Columns the table must have to be this tool's. */
   columns: string[];
   /** `table` quoted for SQL, `display` as messages name it. */
-  read(client: Queryable, table: string, display: string): Promise<(name: string) => boolean>;
+  read(
+    client: Queryable,
+    table: string,
+    display: string,
+  ): Promise<Pick<ToolHistory, 'applied' | 'current'> | ((name: string) => boolean)>;
 };
 
 async function column<T>(client: Queryable, sql: string): Promise<T[]> {
@@ -105,9 +114,13 @@ const READERS: Reader[] = [
           { hint: 'repair the database and run migrate force VERSION, then apply again' },
         );
       const current = row ? BigInt(row.version) : -1n;
-      return (name) => {
+      const version = (name: string) => {
         const n = leadingNumber(name);
-        return n !== undefined && BigInt(n) <= current;
+        return n === undefined ? undefined : BigInt(n);
+      };
+      return {
+        applied: (name) => (version(name) ?? current + 1n) <= current,
+        current: (name) => version(name) === current,
       };
     },
   },
@@ -193,15 +206,16 @@ export async function readToolHistories(client: Queryable): Promise<ToolHistory[
     );
     if (!reader) continue;
     const display = `${row.schema}.${row.name}`;
+    const read = await reader.read(
+      client,
+      `${quoteIdent(row.schema)}.${quoteIdent(row.name)}`,
+      display,
+    );
     histories.push({
       tool: reader.tool,
       table: display,
       schema: row.schema,
-      applied: await reader.read(
-        client,
-        `${quoteIdent(row.schema)}.${quoteIdent(row.name)}`,
-        display,
-      ),
+      ...(typeof read === 'function' ? { applied: read } : read),
     });
   }
   return histories;
@@ -224,6 +238,7 @@ function bestHistory(
 ): { history: ToolHistory; applied: MigrationFile[] } | undefined {
   let best: { history: ToolHistory; applied: MigrationFile[] } | undefined;
   for (const history of histories) {
+    if (history.current && !files.some((f) => history.current!(f.file))) continue;
     const applied = files.filter((f) => history.applied(f.file));
     if (applied.length > 0 && applied.length > (best?.applied.length ?? 0))
       best = { history, applied };

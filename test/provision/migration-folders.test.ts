@@ -53,7 +53,9 @@ describeEachServer('migration folders', (server) => {
         CREATE TABLE p._prisma_migrations (id text, migration_name text, finished_at timestamptz, rolled_back_at timestamptz);
         INSERT INTO p._prisma_migrations VALUES ('a', '20240101_init', now(), NULL), ('b', '20240102_gone', now(), now());
         CREATE TABLE f.flyway_schema_history (installed_rank int, version varchar(50), success boolean NOT NULL);
-        INSERT INTO f.flyway_schema_history VALUES (1, '1', true), (2, '1.1', true), (3, NULL, true);`);
+        INSERT INTO f.flyway_schema_history VALUES (1, '1', true), (2, '1.1', true), (3, NULL, true);
+        CREATE SCHEMA m; CREATE TABLE m.schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
+        INSERT INTO m.schema_migrations VALUES (2, false);`);
       return readToolHistories(c);
     });
     const applied = (tool: string, names: string[]) =>
@@ -62,8 +64,19 @@ describeEachServer('migration folders', (server) => {
       'dbmate: d.schema_migrations',
       'Flyway: f.flyway_schema_history',
       'goose: g.goose_db_version',
+      'golang-migrate: m.schema_migrations',
       'Prisma: p._prisma_migrations',
       'sqlx: s._sqlx_migrations',
+    ]);
+    // golang-migrate keeps its current version only: every file up to it ran; a folder without
+    // a file of that version is not its folder (baseline passes it by).
+    expect(
+      applied('golang-migrate', ['000001_a.up.sql', '000002_b.up.sql', '000003_c.up.sql']),
+    ).toEqual(['000001_a.up.sql', '000002_b.up.sql']);
+    const golang = histories.find((h) => h.tool === 'golang-migrate')!;
+    expect([golang.current!('000002_b.up.sql'), golang.current!('000005_x.up.sql')]).toEqual([
+      true,
+      false,
     ]);
     // goose: a later row with is_applied false is a down.
     expect(applied('goose', ['20240101_a.sql', '20240102_b.sql', '20240103_c.sql'])).toEqual([

@@ -3,8 +3,8 @@
  * with the folder their migration tool already writes, and most of those tools keep a
  * rollback beside every migration: run in name order, it would undo the migration (or, run
  * first, fail on objects that do not exist yet). So:
- *  - one file per migration (Flyway `V1__x.sql`, Atlas, Drizzle, refinery, plain numbered
- *    files) runs, except rollback files: `*.down.sql`, `*_down.sql`, `*-down.sql`
+ *  - one file per migration (Flyway `V1__x.sql`, its repeatable `R__x.sql` after them, Atlas,
+ *    Drizzle, refinery, plain numbered files) runs, except rollback files: `*.down.sql`, `*_down.sql`, `*-down.sql`
  *    (golang-migrate, sqlx, many hand-made folders), `*.rollback.sql` (yoyo), `*.undo.sql`,
  *    `*.revert.sql` and Flyway's `U1__x.sql` undo files;
  *  - one folder per migration runs its `up.sql` (Diesel) or `migration.sql` (Prisma), in
@@ -63,8 +63,14 @@ export function forwardMigrations(dir: string): ForwardMigration[] {
       if (inside) found.push({ name: `${entry.name}/${inside}`, path: path.join(full, inside) });
     }
   }
-  return found.sort((a, b) => compareMigrationNames(a.name, b.name));
+  // Flyway runs its repeatable R__ files after every versioned one.
+  const flyway = found.some((m) => FLYWAY_VERSIONED.test(m.name));
+  const rank = (m: ForwardMigration) => (flyway && FLYWAY_REPEATABLE.test(m.name) ? 1 : 0);
+  return found.sort((a, b) => rank(a) - rank(b) || compareMigrationNames(a.name, b.name));
 }
+
+const FLYWAY_VERSIONED = /^V\d+(?:[._]\d+)*__/;
+const FLYWAY_REPEATABLE = /^R__/;
 
 function isFile(p: string): boolean {
   try {

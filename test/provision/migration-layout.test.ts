@@ -58,6 +58,15 @@ describe('migration folders of other tools', () => {
         'm/downtime_notes.sql': 'SELECT 1;',
       }),
     ).toEqual(['0003.sql', '0004_x.sql', 'downtime_notes.sql', 'V1__init.sql', 'V2__more.sql']);
+    // Flyway: repeatable migrations run after every versioned one.
+    expect(
+      forwardNames({
+        'm/R__views.sql': 'CREATE OR REPLACE VIEW v AS SELECT * FROM a;',
+        'm/V10__later.sql': 'SELECT 10;',
+        'm/V2__more.sql': 'SELECT 2;',
+        'm/V1_1__init.sql': 'CREATE TABLE a (id int);',
+      }),
+    ).toEqual(['V1_1__init.sql', 'V2__more.sql', 'V10__later.sql', 'R__views.sql']);
     expect(rollbackFile('migrations/000001_init.down.sql')).toMatch(/golang-migrate/);
     expect(rollbackFile('U2__x.sql')).toMatch(/Flyway/);
     expect(rollbackFile('V2__x.sql')).toBeUndefined();

@@ -121,7 +121,12 @@ function fill(rule: FillRule, fn: string, table: string): string[] {
     '  ',
   );
   const lines = [comment(rule.operation), `IF ${target} IS NULL THEN`, ...set];
-  const inputsChanged = anyDistinct(rule.inputs, fn);
+  // The expression may read the column itself (pgroll's `COALESCE(col, …)`): declared with the
+  // rest, NULL here; only the other inputs changing derives it again.
+  const inputsChanged = anyDistinct(
+    rule.inputs.filter((i) => i.column !== rule.column),
+    fn,
+  );
   if (rule.onInputChange && inputsChanged !== 'false') {
     // An UPDATE through the other shape changed what the value is derived from and left the
     // value itself alone: derive it again (OLD is only read on UPDATE).

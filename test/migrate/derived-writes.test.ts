@@ -85,6 +85,44 @@ describeEachServer('values derived from the other shape stay right under its wri
     });
   });
 
+  it("an expression reading the column it fills (pgroll's COALESCE(col, …) for nullable: false, a drop_column down): writes during start get it, none fails", async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE person (id serial PRIMARY KEY, name text NOT NULL, display_name text, legacy text);
+        INSERT INTO person (name, display_name) VALUES ('ada', NULL), ('bob', 'Bob B.')`),
+    );
+    const migration = await parseMigration(
+      JSON.stringify({
+        name: '01_display_name',
+        operations: [
+          {
+            alter_column: {
+              table: 'person',
+              column: 'display_name',
+              nullable: false,
+              up: 'COALESCE(display_name, name)',
+              down: 'display_name',
+            },
+          },
+          { drop_column: { table: 'person', column: 'legacy', down: "COALESCE(legacy, 'n/a')" } },
+        ],
+      }),
+      '01_display_name.json',
+    );
+    expect((await startMigration(url, migration)).phase).toBe('active');
+    await withClient(url, async (c) => {
+      // Before the fix these failed: column "display_name" does not exist (in the sync function).
+      await c.query(`INSERT INTO person (name) VALUES ('cy')`);
+      await c.query(`UPDATE person SET display_name = NULL WHERE name = 'bob'`);
+      const { rows } = await c.query('SELECT name, display_name, legacy FROM person ORDER BY id');
+      expect(rows).toEqual([
+        { name: 'ada', display_name: 'ada', legacy: null },
+        { name: 'bob', display_name: 'bob', legacy: 'n/a' },
+        { name: 'cy', display_name: 'cy', legacy: 'n/a' },
+      ]);
+    });
+  });
+
   it('drop_column down: new-shape updates of what down reads keep the dropped column = down(new)', async () => {
     const url = await server().createDatabase();
     await withClient(url, (c) =>

@@ -80,7 +80,7 @@ export const addColumn: OperationDefinition<AddColumn> = {
         w.afterAdd.push({
           sql: `ALTER TABLE ${t} ALTER COLUMN ${quoteIdent(c.name)} SET DEFAULT (${c.default})`,
         });
-      const inputs = expressionInputs(ctx, w, o.up, i).filter((x) => x.name !== c.name);
+      const inputs = expressionInputs(ctx, w, o.up, i);
       w.rules.push({
         kind: 'fill-null',
         operation: `add_column ${c.name}`,

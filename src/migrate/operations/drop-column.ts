@@ -40,7 +40,7 @@ export const dropColumn: OperationDefinition<DropColumn> = {
     if (!column) return;
     notInKey(ctx, w, o.column, i, 'dropping');
     if (o.down !== undefined) {
-      const inputs = expressionInputs(ctx, w, o.down, i).filter((x) => x.name !== o.column);
+      const inputs = expressionInputs(ctx, w, o.down, i);
       w.rules.push({
         kind: 'fill-null',
         operation: `drop_column ${o.column}`,

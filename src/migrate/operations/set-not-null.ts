@@ -50,7 +50,7 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
       return;
     }
     if (o.up !== undefined) {
-      const inputs = expressionInputs(ctx, w, o.up, i).filter((x) => x.name !== o.column);
+      const inputs = expressionInputs(ctx, w, o.up, i);
       w.rules.push({
         kind: 'fill-null',
         operation: `set_not_null ${o.column}`,

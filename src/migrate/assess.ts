@@ -15,7 +15,7 @@ import {
 import { liveMoveUses, statementsGroupByName, watchLiveMoveUses } from './live-move-use.js';
 import { tableKey } from './names.js';
 import { oldNameRelations } from './operations/rename-table.js';
-import { readStatementCounts, statementsUsingOldShape } from './observed.js';
+import { notNullAtComplete, readStatementCounts, statementsUsingOldShape } from './observed.js';
 import type { ReplicaAddress } from '../replica/open-replicas.js';
 import { replicaOldShapeUses } from '../replica/replica-usage.js';
 
@@ -115,6 +115,7 @@ export async function assessConsumers(
       catalog,
       columns,
       relations,
+      notNullAtComplete(plan),
     );
     const observed = observedUses(statements, plan, manifest, active.observations, quietForMs);
     uses.push(...observed.uses);

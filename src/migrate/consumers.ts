@@ -163,16 +163,25 @@ export function observedUses(
     observations[s.key] = { calls: s.calls, seenAt };
     const quietSince = new Date(seenAt).getTime();
     const quiet = unchanged && now.getTime() - quietSince >= quietForMs;
-    const columns = [...new Set([...s.reads, ...s.writes])];
+    const omits = s.omits ?? [];
+    const columns = [...new Set([...s.reads, ...s.writes, ...omits])];
     const old = plan.oldShape.filter((o) => columns.includes(columnKey(o.table, o.column)));
-    const blocking = !quiet && (old.length === 0 || old.some((o) => o.blocking));
+    const blocking =
+      !quiet && (old.length === 0 || old.some((o) => o.blocking) || omits.length > 0);
     const service = manifest ? serviceOfRole(manifest, s.role)?.name : undefined;
     const who = service ?? `role ${s.role}`;
     const replacements = [
       ...new Set(old.flatMap((o) => o.replacedBy.filter((r) => r !== o.column))),
     ];
     const oldNames = [...new Set(old.map((o) => o.column))];
+    // An INSERT leaving out a column complete makes NOT NULL: the sync trigger fills it until
+    // then; after complete the INSERT fails.
+    const omitted =
+      omits.length > 0 && old.length === 0
+        ? `${who}: deploy a version whose INSERT gives ${omits.map((k) => k.slice(k.lastIndexOf('.') + 1)).join(', ')}: complete makes ${omits.length === 1 ? 'it' : 'them'} NOT NULL without a default, and the INSERT would fail`
+        : undefined;
     const change =
+      omitted ??
       renameChange(plan, who, s.relations ?? [], columns) ??
       (replacements.length > 0
         ? `${who}: deploy a version that uses ${replacements.join(', ')} instead of ${oldNames.join(', ')}`
@@ -181,7 +190,7 @@ export function observedUses(
       ...(service === undefined ? {} : { service }),
       role: s.role,
       source: 'observed',
-      access: s.writes.length > 0 ? 'write' : 'read',
+      access: s.writes.length > 0 || omits.length > 0 ? 'write' : 'read',
       columns,
       blocking,
       change,

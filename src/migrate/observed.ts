@@ -7,6 +7,8 @@ import { createCatalogIndex } from '../sql/catalog-index.js';
 import { loadParser } from '../sql/parse.js';
 import { readStatementStats } from '../usage/statement-stats.js';
 import { isMarked, MARKER } from './sql-run.js';
+import { tableKey } from './names.js';
+import type { MigrationPlan } from './plan-types.js';
 
 /**
  * Observed use of the old shape: statements in pg_stat_statements whose call
@@ -103,6 +105,8 @@ export interface OldShapeStatement extends StatementCount {
   writes: string[];
   /** The relations of `relations` it touches (a dropped or renamed table used by its old name). */
   relations?: string[];
+  /** Columns of `notNull` its INSERT leaves out (`schema.table.column`). */
+  omits?: string[];
 }
 
 /**
@@ -116,6 +120,8 @@ export async function statementsUsingOldShape(
   catalog: CatalogSnapshot,
   columns: Set<string>,
   relations: Set<string>,
+  /** Columns complete makes NOT NULL without a default: an INSERT leaving one out uses the old shape. */
+  notNull: Set<string> = new Set(),
 ): Promise<OldShapeStatement[]> {
   await loadParser();
   const index = createCatalogIndex(catalog);
@@ -133,10 +139,26 @@ export async function statementsUsingOldShape(
         [...analysis.relations.read, ...analysis.relations.write].filter((r) => relations.has(r)),
       ),
     ];
-    if (reads.length + writes.length === 0 && touched.length === 0) continue;
-    out.push({ ...c, callsSinceStart: since, reads, writes, relations: touched });
+    const omits = [...notNull].filter((k) => {
+      const given = analysis.inserts?.[relationOf(k)];
+      return given !== undefined && !given.includes(k);
+    });
+    if (reads.length + writes.length + omits.length === 0 && touched.length === 0) continue;
+    out.push({
+      ...c,
+      callsSinceStart: since,
+      reads,
+      writes,
+      relations: touched,
+      ...(omits.length > 0 ? { omits } : {}),
+    });
   }
   return out;
+}
+
+/** The columns complete makes NOT NULL without a default (`schema.table.column`). */
+export function notNullAtComplete(plan: MigrationPlan): Set<string> {
+  return new Set((plan.notNullAtComplete ?? []).map((n) => `${tableKey(n.table)}.${n.column}`));
 }
 
 function relationOf(columnKey: string): string {

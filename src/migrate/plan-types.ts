@@ -113,6 +113,11 @@ export interface MigrationPlan {
   renamedTables?: { from: TableName; to: TableName }[];
   /** Things the user should know (indexes not carried over, volatile defaults...). */
   notes: string[];
+  /**
+   * Columns complete makes NOT NULL with no default: an INSERT that leaves one out works while
+   * the sync trigger fills it and fails after complete (absent in older plans).
+   */
+  notNullAtComplete?: { table: TableName; column: string; operation: string }[];
   /** Tables move_table moves (absent in plans stored before it existed). */
   movedTables?: MovedTable[];
 }

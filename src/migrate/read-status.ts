@@ -19,6 +19,7 @@ import { tableKey } from './names.js';
 import { oldNameRelations, renamedTables } from './operations/rename-table.js';
 import { definitionOf } from './operations/registry.js';
 import {
+  notNullAtComplete,
   type OldShapeStatement,
   readStatementCounts,
   type StatementCount,
@@ -133,7 +134,7 @@ export class OldShapeStatementCache {
   private migration: string | undefined;
   private readonly touches = new Map<
     string,
-    { reads: string[]; writes: string[]; relations?: string[] } | null
+    { reads: string[]; writes: string[]; relations?: string[]; omits?: string[] } | null
   >();
 
   /** The entries of `counts` that ran since the baseline and use the old shape. */
@@ -156,10 +157,16 @@ export class OldShapeStatementCache {
       catalog,
       oldColumns(active),
       oldNameRelations(active.plan),
+      notNullAtComplete(active.plan),
     );
     for (const c of fresh) this.touches.set(c.key, null);
     for (const s of found)
-      this.touches.set(s.key, { reads: s.reads, writes: s.writes, relations: s.relations ?? [] });
+      this.touches.set(s.key, {
+        reads: s.reads,
+        writes: s.writes,
+        relations: s.relations ?? [],
+        ...(s.omits ? { omits: s.omits } : {}),
+      });
     return counts.flatMap((c): OldShapeStatement[] => {
       const touch = this.touches.get(c.key);
       const since = callsSince(c, baseline);

@@ -20,6 +20,11 @@ export interface StatementAnalysis {
   relations: { read: string[]; write: string[] };
   /** What could not be resolved or is reported with a caveat, sorted. */
   warnings: string[];
+  /**
+   * Relations an INSERT adds rows to (`schema.table`, through a view: its table), each with the
+   * columns it gives, sorted: a column left out gets its default. Absent without an INSERT.
+   */
+  inserts?: Record<string, string[]>;
   /** Set when the text could not be parsed (then nothing else is known). */
   syntaxError?: SqlSyntaxIssue;
 }
@@ -71,6 +76,13 @@ function finish(sql: string, ctx: AnalysisContext): StatementAnalysis {
     writes: sorted(ctx.writes),
     relations: { read: sorted(ctx.relationsRead), write: sorted(ctx.relationsWritten) },
     warnings: sorted(ctx.warnings),
+    ...(ctx.inserts.size > 0
+      ? {
+          inserts: Object.fromEntries(
+            [...ctx.inserts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([r, c]) => [r, sorted(c)]),
+          ),
+        }
+      : {}),
   };
 }
 

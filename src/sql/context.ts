@@ -11,6 +11,8 @@ export interface AnalysisContext {
   writes: Set<string>;
   relationsRead: Set<string>;
   relationsWritten: Set<string>;
+  /** Per relation an INSERT adds rows to (`schema.table`), the columns it gives (`schema.table.column`). */
+  inserts: Map<string, Set<string>>;
   warnings: Set<string>;
 }
 
@@ -28,6 +30,7 @@ export function newContext(
     writes: new Set(),
     relationsRead: new Set(),
     relationsWritten: new Set(),
+    inserts: new Map(),
     warnings: new Set(),
   };
 }

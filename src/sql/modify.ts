@@ -13,6 +13,7 @@ import type {
   ReturningClause,
   UpdateStmt,
 } from 'libpg-query';
+import type { RangeColumn } from './catalog-index.js';
 import { type AnalysisContext, q, readColumn, warn, writeSources } from './context.js';
 import { walkExpr } from './expressions.js';
 import { addFromItem, relationItem } from './from-clause.js';
@@ -107,6 +108,15 @@ function walkReturning(
   return walkTargetList(clause.exprs, scope, ctx);
 }
 
+/** The rows an INSERT adds to the target's stored relations, and the columns it gives them. */
+function recordInsert(target: RangeItem, given: RangeColumn[], ctx: AnalysisContext): void {
+  if (target.open) return;
+  for (const c of target.columns)
+    for (const s of c.sources)
+      if (!ctx.inserts.has(s.relation)) ctx.inserts.set(s.relation, new Set());
+  for (const c of given) for (const s of c.sources) ctx.inserts.get(s.relation)?.add(s.key);
+}
+
 /** INSERT: target columns written (all, by position, when the list is omitted); the source query read. */
 export function analyzeInsert(stmt: InsertStmt, parent: Scope, ctx: AnalysisContext): QueryOutput {
   const level = childScope(parent);
@@ -115,12 +125,19 @@ export function analyzeInsert(stmt: InsertStmt, parent: Scope, ctx: AnalysisCont
   // The source query does not see the target table.
   const select = (stmt.selectStmt as { SelectStmt?: never } | undefined)?.SelectStmt;
   const source = select ? analyzeSelect(select, level, ctx) : undefined;
+  let given: RangeColumn[];
   if (stmt.cols && stmt.cols.length > 0) {
-    for (const c of stmt.cols)
-      writeColumn(target, (c as { ResTarget?: ResTarget }).ResTarget?.name, ctx);
+    given = [];
+    for (const c of stmt.cols) {
+      const name = (c as { ResTarget?: ResTarget }).ResTarget?.name;
+      writeColumn(target, name, ctx);
+      if (name !== undefined) given.push(...(columnsNamed(target, name) ?? []));
+    }
   } else if (source) {
     writeByPosition(target, source.open ? undefined : source.names.length, ctx);
-  }
+    given = target.columns.slice(0, source.open ? undefined : source.names.length);
+  } else given = []; // DEFAULT VALUES
+  recordInsert(target, given, ctx);
   level.items.push(target);
   const conflict = stmt.onConflictClause;
   if (conflict) {

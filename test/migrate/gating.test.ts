@@ -3,7 +3,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
 import { completeMigration, MigrationBlockedError } from '../../src/migrate/complete.js';
-import { loadMigration } from '../../src/migrate/parse.js';
+import { loadMigration, parseMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
 import { urlWith, withClient } from '../../src/postgres/client.js';
@@ -181,6 +181,46 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     expect(await completeMigration(url, { manifest: v2, quietForMs: 0 })).toMatchObject({
       outcome: 'completed',
     });
+  });
+
+  it('observed: an INSERT that leaves out a column complete makes NOT NULL (no default) blocks until it goes quiet; one that gives it does not', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE SCHEMA people; CREATE TABLE people.person (id serial PRIMARY KEY, name text NOT NULL, display_name text);
+        DROP ROLE IF EXISTS app_v1; CREATE ROLE app_v1 LOGIN PASSWORD 'secret-app_v1';
+        DROP ROLE IF EXISTS app_v2; CREATE ROLE app_v2 LOGIN PASSWORD 'secret-app_v2';
+        GRANT USAGE ON SCHEMA people TO app_v1, app_v2;
+        GRANT SELECT, INSERT ON people.person TO app_v1, app_v2; GRANT USAGE ON SEQUENCE people.person_id_seq TO app_v1, app_v2;`),
+    );
+    const as = (role: string) => urlWith(url, { user: role, password: `secret-${role}` });
+    await startMigration(
+      url,
+      await parseMigration(
+        `operations:
+  - alter_column: { table: people.person, column: display_name, nullable: false, up: "COALESCE(display_name, name)", down: display_name }
+`,
+        '01_display_name.yaml',
+      ),
+    );
+    // v1 leaves display_name out (the sync trigger fills it until complete); v2 gives it.
+    await withClient(as('app_v1'), (c) =>
+      c.query('INSERT INTO people.person (name) VALUES ($1)', ['ada']),
+    );
+    await withClient(as('app_v2'), (c) =>
+      c.query('INSERT INTO people.person (name, display_name) VALUES ($1, $2)', ['bob', 'Bob']),
+    );
+    const refused = await blockedBy(completeMigration(url, { quietForMs: 0 }));
+    expect(refused.uses.map((u) => [u.role, u.access, u.blocking])).toEqual([
+      ['app_v1', 'write', true],
+    ]);
+    expect(refused.uses[0]!.change).toBe(
+      'role app_v1: deploy a version whose INSERT gives display_name: complete makes it NOT NULL without a default, and the INSERT would fail',
+    );
+    // v1 is gone: its statement went quiet, complete proceeds, and v2's INSERT keeps working.
+    expect(await completeMigration(url, { quietForMs: 0 })).toMatchObject({ outcome: 'completed' });
+    await withClient(as('app_v2'), (c) =>
+      c.query('INSERT INTO people.person (name, display_name) VALUES ($1, $2)', ['cy', 'Cy']),
+    );
   });
 
   it('--force completes anyway and records what it forced past', async () => {

@@ -93,7 +93,15 @@ export const addColumn: OperationDefinition<AddColumn> = {
         assignments: [{ column: c.name, expression: o.up }],
         condition: `${quoteIdent(c.name)} IS NULL`,
       });
-      if (!c.nullable) setNotNullAtComplete(w, c.name, addNotNullCheck(ctx, w, c.name));
+      if (!c.nullable) {
+        setNotNullAtComplete(w, c.name, addNotNullCheck(ctx, w, c.name));
+        if (c.default === undefined)
+          (ctx.plan.notNullAtComplete ??= []).push({
+            table: w.table,
+            column: c.name,
+            operation: `add_column ${c.name}`,
+          });
+      }
     }
     planColumnExtras(ctx, w, c, i);
   },

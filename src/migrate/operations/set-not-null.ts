@@ -64,5 +64,11 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
       });
     }
     setNotNullAtComplete(w, o.column, addNotNullCheck(ctx, w, o.column));
+    if (column.default === undefined)
+      (ctx.plan.notNullAtComplete ??= []).push({
+        table: w.table,
+        column: o.column,
+        operation: `set_not_null ${o.column}`,
+      });
   },
 };

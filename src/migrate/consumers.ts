@@ -20,6 +20,8 @@ export interface OldShapeUse {
   access: 'read' | 'write';
   /** `schema.table.column` of the old shape it uses. */
   columns: string[];
+  /** Of `columns`, those its INSERT leaves out that complete makes NOT NULL (observed uses). */
+  omitted?: string[];
   /** Whether this use stops `complete` (a type change under the same name only warns). */
   blocking: boolean;
   /** The change that ends this use: a manifest edit or a deployment. */
@@ -192,6 +194,7 @@ export function observedUses(
       source: 'observed',
       access: s.writes.length > 0 || omits.length > 0 ? 'write' : 'read',
       columns,
+      ...(omits.length > 0 ? { omitted: omits } : {}),
       blocking,
       change,
       statement: {

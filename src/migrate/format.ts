@@ -78,8 +78,13 @@ function shorten(query: string, max = 100): string {
 export function useLines(u: OldShapeUse, indent = '  '): string[] {
   const who = u.service ?? u.object ?? `role ${u.role}`;
   const verb = u.access === 'read' ? 'reads' : 'writes';
+  const used = u.columns.filter((c) => !u.omitted?.includes(c));
+  const what = [
+    ...(used.length > 0 ? [`${verb} ${used.join(', ')}`] : []),
+    ...(u.omitted?.length ? [`inserts rows without ${u.omitted.join(', ')}`] : []),
+  ].join('; ');
   const lines = [
-    `${indent}${who} (${u.source}${u.server ? ` on replica ${u.server}` : ''}${u.blocking ? '' : ', not blocking'}): ${verb} ${u.columns.join(', ')}${u.location ? `  [${u.location}]` : ''}`,
+    `${indent}${who} (${u.source}${u.server ? ` on replica ${u.server}` : ''}${u.blocking ? '' : ', not blocking'}): ${what}${u.location ? `  [${u.location}]` : ''}`,
   ];
   if (u.statement) {
     const s = u.statement;

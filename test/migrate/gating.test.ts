@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect, it } from 'vitest';
 import { parseManifest } from '../../src/manifest/load.js';
 import { completeMigration, MigrationBlockedError } from '../../src/migrate/complete.js';
+import { useLines } from '../../src/migrate/format.js';
 import { loadMigration, parseMigration } from '../../src/migrate/parse.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { migrationStatus } from '../../src/migrate/status.js';
@@ -215,6 +216,9 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     ]);
     expect(refused.uses[0]!.change).toBe(
       'role app_v1: deploy a version whose INSERT gives display_name: complete makes it NOT NULL without a default, and the INSERT would fail',
+    );
+    expect(useLines(refused.uses[0]!)[0]).toBe(
+      '  role app_v1 (observed): inserts rows without people.person.display_name',
     );
     // v1 is gone: its statement went quiet, complete proceeds, and v2's INSERT keeps working.
     expect(await completeMigration(url, { quietForMs: 0 })).toMatchObject({ outcome: 'completed' });

@@ -187,6 +187,22 @@ export function expressionInputs(
   return out;
 }
 
+/**
+ * Records a column complete makes NOT NULL with no default: an INSERT leaving it out works
+ * while the sync trigger fills it and fails after complete, so such an INSERT blocks complete.
+ */
+export function recordNotNullAtComplete(
+  ctx: PlanState,
+  table: TableName,
+  column: string,
+  operation: string,
+): void {
+  ctx.plan.notNullAtComplete = [
+    ...(ctx.plan.notNullAtComplete ?? []),
+    { table, column, operation },
+  ];
+}
+
 /** A CHECK (column IS NOT NULL) NOT VALID in the expand, validated after the backfill; returns its name. */
 export function addNotNullCheck(ctx: PlanState, w: TableWork, column: string): string {
   const name = notNullCheckName(ctx.migration.name, w.table, column);

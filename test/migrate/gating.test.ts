@@ -225,6 +225,22 @@ describeEachServer('complete is gated on the consumers of the old shape', (serve
     await withClient(as('app_v2'), (c) =>
       c.query('INSERT INTO people.person (name, display_name) VALUES ($1, $2)', ['cy', 'Cy']),
     );
+    // A type change made NOT NULL (pgroll alter_column with type and nullable: false): the same.
+    await withClient(url, (c) => c.query('ALTER TABLE people.person ADD COLUMN nick text'));
+    await startMigration(
+      url,
+      await parseMigration(
+        `operations:
+  - alter_column: { table: people.person, column: nick, type: varchar(40), nullable: false, up: "COALESCE(nick, name)", down: nick }
+`,
+        '02_nick.yaml',
+      ),
+    );
+    await withClient(as('app_v2'), (c) =>
+      c.query('INSERT INTO people.person (name, display_name) VALUES ($1, $2)', ['dan', 'Dan']),
+    );
+    const nick = await blockedBy(completeMigration(url, { quietForMs: 0 }));
+    expect(nick.uses.map((u) => [u.role, u.omitted])).toEqual([['app_v2', ['people.person.nick']]]);
   });
 
   it('--force completes anyway and records what it forced past', async () => {

@@ -9,6 +9,7 @@ import {
   addNotNullCheck,
   expressionInputs,
   problem,
+  recordNotNullAtComplete,
   setNotNullAtComplete,
 } from '../plan-state.js';
 import { columnSpec, expression } from '../read-column.js';
@@ -96,11 +97,7 @@ export const addColumn: OperationDefinition<AddColumn> = {
       if (!c.nullable) {
         setNotNullAtComplete(w, c.name, addNotNullCheck(ctx, w, c.name));
         if (c.default === undefined)
-          (ctx.plan.notNullAtComplete ??= []).push({
-            table: w.table,
-            column: c.name,
-            operation: `add_column ${c.name}`,
-          });
+          recordNotNullAtComplete(ctx, w.table, c.name, `add_column ${c.name}`);
       }
     }
     planColumnExtras(ctx, w, c, i);

@@ -3,7 +3,7 @@ import { renameColumnRefs } from '../expressions.js';
 import { temporaryColumnName } from '../names.js';
 import { planColumnExtras, planTwoWay } from '../plan-operations.js';
 import { carryDefaultSql, defaultConstraintName, qualified } from '../plan-sql.js';
-import type { PlanState, TableWork } from '../plan-state.js';
+import { type PlanState, recordNotNullAtComplete, type TableWork } from '../plan-state.js';
 import { expression, typeName } from '../read-column.js';
 import type { ColumnExtras, ColumnSpec, TableName } from '../types.js';
 import { alterColumnSpelling } from './alter-column.js';
@@ -107,6 +107,16 @@ export const changeType: OperationDefinition<ChangeType> = {
               sql: carryDefaultSql(w.table, added!.name, old!.default, added!.type),
             });
           if (o.extras) planExtras(ctx, w, o.column, added!.name, o.extras, i);
+          // Made NOT NULL here, with no default at complete: an INSERT leaving the column out
+          // works while the sync trigger fills it, and fails after complete.
+          const carried =
+            old!.default !== undefined && !old!.default.includes('nextval(')
+              ? old!.default
+              : undefined;
+          const finalDefault =
+            o.extras?.default === undefined ? carried : (o.extras.default ?? undefined);
+          if (o.extras?.nullable === false && !old!.notNull && finalDefault === undefined)
+            recordNotNullAtComplete(ctx, w.table, o.column, `change_type ${o.column}`);
         },
       },
       i,

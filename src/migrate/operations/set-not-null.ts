@@ -4,6 +4,7 @@ import {
   addNotNullCheck,
   existingColumn,
   expressionInputs,
+  recordNotNullAtComplete,
   setNotNullAtComplete,
 } from '../plan-state.js';
 import { expression } from '../read-column.js';
@@ -65,10 +66,6 @@ export const setNotNull: OperationDefinition<SetNotNull> = {
     }
     setNotNullAtComplete(w, o.column, addNotNullCheck(ctx, w, o.column));
     if (column.default === undefined)
-      (ctx.plan.notNullAtComplete ??= []).push({
-        table: w.table,
-        column: o.column,
-        operation: `set_not_null ${o.column}`,
-      });
+      recordNotNullAtComplete(ctx, w.table, o.column, `set_not_null ${o.column}`);
   },
 };

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { parseMigration } from '../../src/migrate/parse.js';
+import { completeMigration } from '../../src/migrate/complete.js';
 import { startMigration } from '../../src/migrate/start.js';
 import { withClient } from '../../src/postgres/client.js';
 import { describeEachServer } from '../helpers/postgres.js';
@@ -120,6 +121,55 @@ describeEachServer('values derived from the other shape stay right under its wri
         { name: 'bob', display_name: 'bob', legacy: 'n/a' },
         { name: 'cy', display_name: 'cy', legacy: 'n/a' },
       ]);
+    });
+  });
+
+  it('pgroll create_constraint with up on one column: old writers stay unconstrained while both shapes live, the new column holds up(old) under the constraint, complete keeps it', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE comment (id serial PRIMARY KEY, content text NOT NULL);
+        INSERT INTO comment (content) VALUES ('hi'), ('')`),
+    );
+    const migration = await parseMigration(
+      JSON.stringify({
+        name: '01_not_empty',
+        operations: [
+          {
+            create_constraint: {
+              table: 'comment',
+              name: 'comment_content_not_empty',
+              type: 'check',
+              check: 'length(content) > 0',
+              columns: ['content'],
+              up: { content: "CASE WHEN length(content) = 0 THEN '(empty)' ELSE content END" },
+              down: { content: 'content' },
+            },
+          },
+        ],
+      }),
+      '01_not_empty.json',
+    );
+    // An existing empty row no longer makes start fail: up rewrites it in the new column.
+    expect((await startMigration(url, migration)).phase).toBe('active');
+    await withClient(url, async (c) => {
+      // The old version still inserts an empty comment: it works, the new shape gets up() of it.
+      await c.query(`INSERT INTO comment (content) VALUES ('')`);
+      const { rows } = await c.query(
+        'SELECT content, _pgpact_new_content AS new FROM comment ORDER BY id',
+      );
+      expect(rows).toEqual([
+        { content: 'hi', new: 'hi' },
+        { content: '', new: '(empty)' },
+        { content: '', new: '(empty)' },
+      ]);
+    });
+    await completeMigration(url, { force: true });
+    await withClient(url, async (c) => {
+      const { rows } = await c.query('SELECT content FROM comment ORDER BY id');
+      expect(rows.map((r) => r.content)).toEqual(['hi', '(empty)', '(empty)']);
+      await expect(c.query(`INSERT INTO comment (content) VALUES ('')`)).rejects.toThrow(
+        /comment_content_not_empty/,
+      );
     });
   });
 

@@ -5,8 +5,9 @@ import { planUniqueIndexConstraint } from '../plan-operations.js';
 import { isOnDeleteAction, qualified, referencesSql } from '../plan-sql.js';
 import { expressionInputs, problem } from '../plan-state.js';
 import { expression, type ReadContext, references } from '../read-column.js';
-import type { ForeignKeyTarget, TableName } from '../types.js';
+import type { ColumnExtras, ForeignKeyTarget, TableName } from '../types.js';
 import type { OperationDefinition } from './definition.js';
+import type { Operation } from './registry.js';
 
 /**
  * A constraint on an existing table without a long lock: check and foreign key `NOT VALID`, then
@@ -22,17 +23,85 @@ export interface AddConstraint {
   references?: ForeignKeyTarget;
 }
 
-/** pgpact's add_constraint and pgroll's create_constraint read the same fields. */
+/** pgpact's add_constraint: the rows are validated as they are. */
 function read(f: Fields, ctx: ReadContext): AddConstraint | undefined {
+  return readConstraint(f, ctx).constraint;
+}
+
+/**
+ * pgroll's create_constraint: on one column with an `up` that rewrites it, old writers stay unconstrained
+ * while both shapes live, as in pgroll: the column is replaced (change_type) by one carrying the
+ * constraint and holding up(old), down syncing back. Otherwise, or over several columns, the
+ * rows are validated as they are (up/down not applied).
+ */
+function readPgroll(f: Fields, ctx: ReadContext): Operation | undefined {
+  const { constraint, up, down } = readConstraint(f, ctx);
+  if (!constraint || constraint.columns.length !== 1 || constraint.type === 'primary_key')
+    return constraint;
+  const column = constraint.columns[0]!;
+  const upExpression = up?.[column];
+  const same = quoteIdent(column);
+  // An up that keeps the value (`up: { col: col }`) rewrites nothing: an old writer's value would
+  // meet the constraint on the new column all the same, so the column is not replaced.
+  if (upExpression === undefined || [column, same].includes(upExpression.trim())) return constraint;
+  const extras: ColumnExtras =
+    constraint.type === 'check'
+      ? { check: { name: constraint.name, expression: constraint.check! } }
+      : constraint.type === 'unique'
+        ? { unique: { name: constraint.name } }
+        : { references: { ...constraint.references!, name: constraint.name } };
+  return {
+    op: 'change_type',
+    table: constraint.table,
+    column,
+    up: upExpression,
+    down: down?.[column] ?? same,
+    extras,
+  };
+}
+
+/** The fields both read, and pgroll's up/down expressions per column. */
+function readConstraint(
+  f: Fields,
+  ctx: ReadContext,
+): {
+  constraint?: AddConstraint;
+  up?: Record<string, string | undefined>;
+  down?: Record<string, string | undefined>;
+} {
   const table = f.table('table', ctx.defaultSchema);
   const name = f.name('name', true);
   const type = f.string('type', true);
   const columns = f.names('columns') ?? [];
   const check = type === 'check' ? expression(f, 'check', ctx, true) : f.string('check');
   const refs = references(f.object('references', 'the referenced table'), ctx, true);
-  // pgroll's create_constraint rewrites rows through up/down; pgpact validates the rows as they are.
-  f.ignore('up', 'down');
+  const perColumn = (key: string) => {
+    const o = f.object(key, `the ${key} expressions`);
+    if (!o) return undefined;
+    const out: Record<string, string | undefined> = {};
+    for (const c of Object.keys(o.value)) out[c] = expression(o, c, ctx, false);
+    return out;
+  };
+  const up = perColumn('up');
+  const down = perColumn('down');
   f.reportUnknown();
+  const constraint = constraintOf(f, table, name, type, columns, check, refs);
+  return {
+    ...(constraint ? { constraint } : {}),
+    ...(up ? { up } : {}),
+    ...(down ? { down } : {}),
+  };
+}
+
+function constraintOf(
+  f: Fields,
+  table: TableName | undefined,
+  name: string | undefined,
+  type: string | undefined,
+  columns: string[],
+  check: string | undefined,
+  refs: (ForeignKeyTarget & { name?: string }) | undefined,
+): AddConstraint | undefined {
   if (!table || name === undefined || type === undefined) return undefined;
   if (type !== 'check' && type !== 'foreign_key' && type !== 'unique' && type !== 'primary_key') {
     f.report(
@@ -69,7 +138,7 @@ export const addConstraint: OperationDefinition<AddConstraint> = {
   kind: 'add_constraint',
   spellings: [
     { key: 'add_constraint', format: 'pgpact', read },
-    { key: 'create_constraint', format: 'pgroll', read },
+    { key: 'create_constraint', format: 'pgroll', read: readPgroll },
   ],
   footprint: (o) => ({ table: o.table, constraints: [o.name] }),
   planOnTable(ctx, w, o, i) {

@@ -68,35 +68,48 @@ async function column<T>(client: Queryable, sql: string): Promise<T[]> {
   return rows.map((r) => r.v);
 }
 
+/**
+ * The files a history table says ran: those whose version (`keyOf` their name) is among the
+ * values `sql` returns (each made comparable by `normalize`).
+ */
+async function appliedAmong(
+  client: Queryable,
+  sql: string,
+  keyOf: (name: string) => string | undefined,
+  normalize: (version: string) => string = (v) => v,
+): Promise<(name: string) => boolean> {
+  const versions = new Set((await column<string>(client, sql)).map(normalize));
+  return (name) => {
+    const key = keyOf(name);
+    return key !== undefined && versions.has(key);
+  };
+}
+
+/** The leading number of a name without its leading zeros (goose, golang-migrate, sqlx keep bigints). */
+function numberOf(name: string): string | undefined {
+  const n = leadingNumber(name);
+  return n === undefined ? undefined : String(BigInt(n));
+}
+
 const READERS: Reader[] = [
   {
     tool: 'Diesel',
     table: '__diesel_schema_migrations',
     columns: ['version'],
-    async read(client, table) {
-      const versions = new Set(
-        await column<string>(client, `SELECT version::text AS v FROM ${table}`),
-      );
-      return (name) => versions.has(dieselVersion(name));
-    },
+    read: (client, table) =>
+      appliedAmong(client, `SELECT version::text AS v FROM ${table}`, dieselVersion),
   },
   {
     tool: 'goose',
     table: 'goose_db_version',
     columns: ['version_id', 'is_applied'],
-    async read(client, table) {
-      // The latest row of a version says whether it is applied (a down adds a row).
-      const versions = new Set(
-        await column<string>(
-          client,
-          `SELECT v FROM (SELECT DISTINCT ON (version_id) version_id::text AS v, is_applied FROM ${table} ORDER BY version_id, id DESC) s WHERE is_applied`,
-        ),
-      );
-      return (name) => {
-        const n = leadingNumber(name);
-        return n !== undefined && versions.has(String(BigInt(n)));
-      };
-    },
+    // The latest row of a version says whether it is applied (a down adds a row).
+    read: (client, table) =>
+      appliedAmong(
+        client,
+        `SELECT v FROM (SELECT DISTINCT ON (version_id) version_id::text AS v, is_applied FROM ${table} ORDER BY version_id, id DESC) s WHERE is_applied`,
+        numberOf,
+      ),
   },
   {
     tool: 'golang-migrate',
@@ -115,7 +128,7 @@ const READERS: Reader[] = [
         );
       const current = row ? BigInt(row.version) : -1n;
       const version = (name: string) => {
-        const n = leadingNumber(name);
+        const n = numberOf(name);
         return n === undefined ? undefined : BigInt(n);
       };
       return {
@@ -128,62 +141,38 @@ const READERS: Reader[] = [
     tool: 'dbmate',
     table: 'schema_migrations',
     columns: ['version'],
-    async read(client, table) {
-      const versions = new Set(
-        await column<string>(client, `SELECT version::text AS v FROM ${table}`),
-      );
-      return (name) => {
-        const n = leadingNumber(name);
-        return n !== undefined && versions.has(n);
-      };
-    },
+    read: (client, table) =>
+      appliedAmong(client, `SELECT version::text AS v FROM ${table}`, leadingNumber),
   },
   {
     tool: 'sqlx',
     table: '_sqlx_migrations',
     columns: ['version', 'success'],
-    async read(client, table) {
-      const versions = new Set(
-        await column<string>(client, `SELECT version::text AS v FROM ${table} WHERE success`),
-      );
-      return (name) => {
-        const n = leadingNumber(name);
-        return n !== undefined && versions.has(String(BigInt(n)));
-      };
-    },
+    read: (client, table) =>
+      appliedAmong(client, `SELECT version::text AS v FROM ${table} WHERE success`, numberOf),
   },
   {
     tool: 'Prisma',
     table: '_prisma_migrations',
     columns: ['migration_name', 'finished_at', 'rolled_back_at'],
-    async read(client, table) {
-      const names = new Set(
-        await column<string>(
-          client,
-          `SELECT migration_name AS v FROM ${table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
-        ),
-      );
-      return (name) => names.has(head(name));
-    },
+    read: (client, table) =>
+      appliedAmong(
+        client,
+        `SELECT migration_name AS v FROM ${table} WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+        head,
+      ),
   },
   {
     tool: 'Flyway',
     table: 'flyway_schema_history',
     columns: ['version', 'success'],
-    async read(client, table) {
-      const versions = new Set(
-        (
-          await column<string>(
-            client,
-            `SELECT version AS v FROM ${table} WHERE success AND version IS NOT NULL`,
-          )
-        ).map(normalizeFlyway),
-      );
-      return (name) => {
-        const v = flywayVersion(name);
-        return v !== undefined && versions.has(v);
-      };
-    },
+    read: (client, table) =>
+      appliedAmong(
+        client,
+        `SELECT version AS v FROM ${table} WHERE success AND version IS NOT NULL`,
+        flywayVersion,
+        normalizeFlyway,
+      ),
   },
 ];
 

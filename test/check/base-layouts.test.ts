@@ -1,30 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect, it } from 'vitest';
-import type { Output } from '../../src/cli/command.js';
-import { runCommand } from '../../src/cli/main.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { checkIn } from './run-check-cli.js';
 
-async function check(dir: string, ...args: string[]) {
-  const o = { out: '', err: '' };
-  const output: Output = {
-    out: (t) => {
-      o.out += t;
-    },
-    err: (t) => {
-      o.err += t;
-    },
-    isTTY: false,
-  };
-  const cwd = process.cwd();
-  process.chdir(dir);
-  try {
-    const code = await runCommand(['check', '--config', 'pgpact.yaml', ...args], output);
-    return { code, text: o.out + o.err };
-  } finally {
-    process.chdir(cwd);
-  }
-}
+const check = checkIn;
 
 /** A monolith whose history is a Diesel folder (base/), billing reading users' accounts.name. */
 function project(files: Record<string, string>): string {

@@ -251,6 +251,8 @@ describeEachServer('writers blocked by a batch', (server) => {
       }
     })();
     const pid = (await batch.query('SELECT pg_backend_pid() AS pid')).rows[0].pid as number;
+    // The writer's statement has run before the baseline window opens (a busy machine is slow to start it).
+    await new Promise((r) => setTimeout(r, 300));
     const watch = await WriterWatch.open(url, pid);
     try {
       expect(await watch.takeBaseline({ schema: 'users', name: 'account' })).toBe(1);
@@ -294,7 +296,8 @@ describeEachServer('writers blocked by a batch', (server) => {
 
   it('backs off when the writers of the table slow down under a competing load, with the reason in its progress, and grows again once they recover', async () => {
     const url = await server().createDatabase();
-    const rows = 300_000;
+    // Room to grow again after the back-off (judged every WRITER_SAMPLE_MS) before the rows run out.
+    const rows = 450_000;
     await withClient(url, (c) => createAccounts(c, rows));
     // Writers update a few rows the backfill passes in its first batch, before the load.
     const load = await hotRowWriters(url);

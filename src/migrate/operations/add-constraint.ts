@@ -36,8 +36,7 @@ function read(f: Fields, ctx: ReadContext): AddConstraint | undefined {
  */
 function readPgroll(f: Fields, ctx: ReadContext): Operation | undefined {
   const { constraint, up, down } = readConstraint(f, ctx);
-  if (!constraint || constraint.columns.length !== 1 || constraint.type === 'primary_key')
-    return constraint;
+  if (constraint?.columns.length !== 1 || constraint.type === 'primary_key') return constraint;
   const column = constraint.columns[0]!;
   const upExpression = up?.[column];
   const same = quoteIdent(column);

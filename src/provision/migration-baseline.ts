@@ -2,7 +2,7 @@
  * Adopting pgpact on a database whose migrations another tool ran: the files of a service's
  * folder that the database already has must be recorded, not run again. What that tool
  * recorded in its own history table decides which files those are (Diesel, goose,
- * golang-migrate, dbmate, sqlx, Prisma, Flyway); without one, `--baseline` records them all.
+ * golang-migrate, dbmate, sqlx, Prisma, Flyway, River, Sqitch's registry); without one, `--baseline` records them all.
  * Without `--baseline`, apply refuses, before anything changes, to run a folder that tool
  * already ran.
  */
@@ -24,8 +24,11 @@ export interface ToolHistory {
   /** Its table, schema-qualified, and the schema alone. */
   table: string;
   schema: string;
-  /** Whether the migration of this name (as in a pgpact migrations folder) is applied there. */
-  applied(name: string): boolean;
+  /**
+   * Whether the migration of this name (as in a pgpact migrations folder) is applied there;
+   * `names` are all of the folder's, in order (a Sqitch change reworked runs more than once).
+   */
+  applied(name: string, names: readonly string[]): boolean;
   /**
    * For a history that keeps only the latest version (golang-migrate): whether this file is
    * that version. A folder without it is not that tool's folder.
@@ -60,7 +63,9 @@ type Reader = {
     client: Queryable,
     table: string,
     display: string,
-  ): Promise<Pick<ToolHistory, 'applied' | 'current'> | ((name: string) => boolean)>;
+  ): Promise<
+    Pick<ToolHistory, 'applied' | 'current'> | ((name: string, names: readonly string[]) => boolean)
+  >;
 };
 
 async function column<T>(client: Queryable, sql: string): Promise<T[]> {
@@ -163,6 +168,40 @@ const READERS: Reader[] = [
       ),
   },
   {
+    // River's own migrator: a row per version run, per migration line (main unless River Pro's).
+    tool: 'River',
+    table: 'river_migration',
+    columns: ['version'],
+    read: (client, table) =>
+      appliedAmong(
+        client,
+        `SELECT version::text AS v FROM ${table} r WHERE coalesce(to_jsonb(r)->>'line', 'main') = 'main'`,
+        numberOf,
+      ),
+  },
+  {
+    // Sqitch's registry (schema sqitch unless --registry says otherwise): a row per change
+    // deployed, one more for each rework deployed. A folder's names are deploy/<change>.sql,
+    // or deploy/<change>@<tag>.sql for a change as it was before a rework (migration-layout).
+    tool: 'Sqitch',
+    table: 'changes',
+    columns: ['change_id', 'script_hash', 'change', 'project'],
+    async read(client, table) {
+      const counts = new Map<string, number>();
+      for (const change of await column<string>(client, `SELECT change AS v FROM ${table}`))
+        counts.set(change, (counts.get(change) ?? 0) + 1);
+      return (name, names) => {
+        const change = sqitchChange(name);
+        if (change === undefined) return false;
+        // The k-th script of a change in plan order ran when the registry has k of its rows.
+        const nth = names
+          .slice(0, names.indexOf(name) + 1)
+          .filter((n) => sqitchChange(n) === change).length;
+        return (counts.get(change) ?? 0) >= Math.max(1, nth);
+      };
+    },
+  },
+  {
     tool: 'Flyway',
     table: 'flyway_schema_history',
     columns: ['version', 'success'],
@@ -175,6 +214,12 @@ const READERS: Reader[] = [
       ),
   },
 ];
+
+/** The change a Sqitch deploy script is for: deploy/<change>.sql or deploy/<change>@<tag>.sql. */
+function sqitchChange(name: string): string | undefined {
+  const m = /^deploy\/(.+?)(?:@[^@/]+)?\.sql$/.exec(name);
+  return m?.[1];
+}
 
 /** Every history table of a known tool in the database (any schema but the system's and pgpact's). */
 export async function readToolHistories(client: Queryable): Promise<ToolHistory[]> {
@@ -228,7 +273,8 @@ function bestHistory(
   let best: { history: ToolHistory; applied: MigrationFile[] } | undefined;
   for (const history of histories) {
     if (history.current && !files.some((f) => history.current!(f.file))) continue;
-    const applied = files.filter((f) => history.applied(f.file));
+    const names = files.map((f) => f.file);
+    const applied = files.filter((f) => history.applied(f.file, names));
     if (applied.length > 0 && applied.length > (best?.applied.length ?? 0))
       best = { history, applied };
   }

@@ -47,6 +47,8 @@ export function listMigrationFiles(service: Service): MigrationFile[] {
   try {
     found = forwardMigrations(dir);
   } catch (error) {
+    // A folder that reads but holds a plan pgpact cannot follow says why itself.
+    if (error instanceof PgpactError) throw error;
     throw new PgpactError(
       'MIGRATION_INVALID',
       `the migrations folder of service ${service.name} cannot be read: ${escapeUnsafe(dir)}`,
@@ -164,17 +166,49 @@ async function splitStatements(sql: string): Promise<{ start: number; end: numbe
   });
 }
 
+/** A plain BEGIN / START TRANSACTION, or COMMIT / END, with no isolation level or mode. */
+const PLAIN_BEGIN = /^(?:BEGIN(?:\s+(?:WORK|TRANSACTION))?|START\s+TRANSACTION)\s*;?\s*$/i;
+const PLAIN_COMMIT = /^(?:COMMIT|END)(?:\s+(?:WORK|TRANSACTION))?\s*;?\s*$/i;
+
+/**
+ * The statements of a file that is one transaction written out (`BEGIN; … COMMIT;`, as Sqitch
+ * and many hand-written migrations wrap theirs) without that wrapper: pgpact runs each file in
+ * a transaction of its own, which is what the wrapper asked for. Any other transaction control
+ * is left in place (and refused).
+ */
+function unwrapped(
+  sql: string,
+  statements: { start: number; end: number }[],
+): { start: number; end: number }[] {
+  const text = (s: { start: number; end: number } | undefined) =>
+    s === undefined ? '' : stripLeadingComments(sql.slice(s.start, s.end)).trim();
+  const first = statements[0];
+  const last = statements.at(-1);
+  if (statements.length < 2 || !PLAIN_BEGIN.test(text(first)) || !PLAIN_COMMIT.test(text(last)))
+    return statements;
+  return statements.slice(1, -1);
+}
+
+function stripLeadingComments(sql: string): string {
+  return sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/, '');
+}
+
 function isTransactionControl(sql: string): boolean {
   return /^\s*(BEGIN|COMMIT|ROLLBACK|START\s+TRANSACTION|END|ABORT|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i.test(
-    sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)*/, ''),
+    stripLeadingComments(sql),
   );
 }
+
+/** SQLSTATEs of an object that exists already (table, schema, column, function, type…). */
+const DUPLICATE_OBJECT = new Set(['42P07', '42P06', '42701', '42710', '42723', '42P04']);
 
 function migrationError(
   file: MigrationFile,
   error: unknown,
   position: number,
   appliedBefore: number,
+  /** The first file of a service pgpact recorded none of: the folder may be another tool's, already run. */
+  adopting = false,
 ): MigrationFailedError {
   const { line, column, excerpt } = caretAt(file.sql, position);
   const e = error as Error & { code?: string; detail?: string; hint?: string; where?: string };
@@ -198,7 +232,10 @@ function migrationError(
     {
       problems: [problem],
       detail,
-      hint: 'fix the file and apply again: it resumes with this file',
+      hint:
+        adopting && server && DUPLICATE_OBJECT.has(e.code ?? '')
+          ? 'the database already has what the first file of this folder creates: if another tool ran these migrations, record them as applied with `pgpact apply --baseline` (apply --help says how it decides which); otherwise fix the file and apply again'
+          : 'fix the file and apply again: it resumes with this file',
       cause: error,
     },
   );
@@ -210,9 +247,13 @@ async function runFile(
   service: Service,
   file: MigrationFile,
   appliedBefore: number,
+  adopting: boolean,
 ): Promise<AppliedMigration> {
   const began = Date.now();
-  const statements = (await splitStatements(file.sql)) ?? [{ start: 0, end: file.sql.length }];
+  const statements = unwrapped(
+    file.sql,
+    (await splitStatements(file.sql)) ?? [{ start: 0, end: file.sql.length }],
+  );
   await withTransaction(client, async (tx) => {
     await tx.query(`SET LOCAL ROLE ${quoteIdent(service.role)}`);
     const searchPath = [...service.owns.map(quoteIdent), 'public'].join(', ');
@@ -241,7 +282,7 @@ async function runFile(
                 .slice(0, p - 1)
                 .join('').length
             : lead;
-        throw migrationError(file, error, start + within + 1, appliedBefore);
+        throw migrationError(file, error, start + within + 1, appliedBefore, adopting);
       }
     }
     const { rows } = await tx.query<{ who: string }>('SELECT current_user::text AS who');
@@ -293,10 +334,21 @@ export async function runPendingMigrations(
   if (pending.length === 0) return [];
   await ensureMigrationTable(client);
   const applied: AppliedMigration[] = [];
+  // Services of which nothing was recorded yet: their first file may be another tool's, already run.
+  const unrecorded = new Set(
+    manifest.services
+      .filter(
+        (s) => pending.filter((f) => f.service === s.name).length === listMigrationFiles(s).length,
+      )
+      .map((s) => s.name),
+  );
   for (const file of pending) {
     const service = manifest.services.find((s) => s.name === file.service)!;
+    const first = pending.find((f) => f.service === service.name) === file;
     try {
-      applied.push(await runFile(client, service, file, applied.length));
+      applied.push(
+        await runFile(client, service, file, applied.length, first && unrecorded.has(service.name)),
+      );
     } catch (error) {
       if (error instanceof MigrationFailedError) error.applied.push(...applied);
       throw error;

@@ -11,10 +11,16 @@
  *    natural order of the folder names; `down.sql` never runs;
  *  - up and down in one file: only the up sections run (goose `-- +goose Up`, dbmate
  *    `-- migrate:up`, node-pg-migrate `-- Up Migration`). The other lines are blanked, not
- *    cut, so a statement keeps its line and column in every message.
+ *    cut, so a statement keeps its line and column in every message;
+ *  - a Sqitch project (the folder holding `sqitch.plan`, or its `deploy/` folder): the deploy
+ *    script of each change, in the plan's order, which is not the names' order; `revert/` and
+ *    `verify/` never run. A change reworked after a tag runs twice, as in Sqitch: first its
+ *    script as it was at the tag (`deploy/name@tag.sql`), then the current one.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { PgpactError } from '../errors.js';
+import { escapeUnsafe } from '../manifest/names.js';
 
 /** A migration that runs forward: its name inside the folder (`/`-separated) and its file. */
 export interface ForwardMigration {
@@ -52,6 +58,8 @@ const FOLDER_MIGRATION_FILES = ['up.sql', 'migration.sql'];
  * readdirSync throws.
  */
 export function forwardMigrations(dir: string): ForwardMigration[] {
+  const sqitch = sqitchProject(dir);
+  if (sqitch) return sqitchMigrations(sqitch);
   const found: ForwardMigration[] = [];
   for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
     const full = path.join(dir, entry.name);
@@ -67,6 +75,70 @@ export function forwardMigrations(dir: string): ForwardMigration[] {
   const flyway = found.some((m) => FLYWAY_VERSIONED.test(m.name));
   const rank = (m: ForwardMigration) => (flyway && FLYWAY_REPEATABLE.test(m.name) ? 1 : 0);
   return found.sort((a, b) => rank(a) - rank(b) || compareMigrationNames(a.name, b.name));
+}
+
+/** The Sqitch project a folder is (it holds sqitch.plan) or is the deploy folder of. */
+function sqitchProject(dir: string): string | undefined {
+  if (isFile(path.join(dir, SQITCH_PLAN))) return dir;
+  const parent = path.dirname(path.resolve(dir));
+  return path.basename(path.resolve(dir)) === 'deploy' && isFile(path.join(parent, SQITCH_PLAN))
+    ? parent
+    : undefined;
+}
+
+const SQITCH_PLAN = 'sqitch.plan';
+
+/** A sqitch.plan line pgpact cannot follow: MIGRATION_INVALID naming the plan's line. */
+function planError(planFile: string, line: number, message: string, hint: string): PgpactError {
+  return new PgpactError('MIGRATION_INVALID', `${escapeUnsafe(planFile)}:${line}: ${message}`, {
+    problems: [{ code: 'SQITCH_PLAN', message, file: escapeUnsafe(planFile), line, column: 1 }],
+    hint,
+  });
+}
+
+/**
+ * The deploy scripts of a Sqitch project in plan order. Plan lines: `%pragma`, `@tag …`,
+ * `name [deps] timestamp planner <email> # note` (a leading `+` deploys; a `-` line, an old
+ * revert entry, is not supported), comments and blank lines. Throws MIGRATION_INVALID when a
+ * planned change has no deploy script.
+ */
+function sqitchMigrations(project: string): ForwardMigration[] {
+  const planFile = path.join(project, SQITCH_PLAN);
+  const lines = fs.readFileSync(planFile, 'utf8').split(/\r?\n/);
+  const changes: { name: string; line: number; tag?: string }[] = [];
+  lines.forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('%')) return;
+    if (line.startsWith('@')) {
+      // A tag names the changes above it that no earlier tag named: a reworked change's
+      // earlier script is kept as name@tag.sql for the first tag after it.
+      const tag = /^@(\S+)/.exec(line)![1]!;
+      for (const c of changes) c.tag ??= tag;
+      return;
+    }
+    if (line.startsWith('-'))
+      throw planError(
+        planFile,
+        i + 1,
+        `a revert entry (${line.split(/\s/)[0]}) in the plan is not supported`,
+        'remove the reverted change and its revert entry from the plan (sqitch rework or a new change says the same)',
+      );
+    const name = line.replace(/^\+/, '').split(/\s/)[0]!;
+    changes.push({ name, line: i + 1 });
+  });
+  return changes.map((c, i) => {
+    const reworkedLater = changes.slice(i + 1).some((d) => d.name === c.name);
+    const file = reworkedLater && c.tag ? `${c.name}@${c.tag}.sql` : `${c.name}.sql`;
+    const full = path.join(project, 'deploy', file);
+    if (!isFile(full))
+      throw planError(
+        planFile,
+        c.line,
+        `change ${c.name} has no deploy script deploy/${file}`,
+        'add the script (sqitch add writes it), or remove the change from the plan',
+      );
+    return { name: `deploy/${file}`, path: full };
+  });
 }
 
 const FLYWAY_VERSIONED = /^V\d+(?:[._]\d+)*__/;

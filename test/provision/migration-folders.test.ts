@@ -40,7 +40,7 @@ it('lists .sql files in natural filename order', () => {
 });
 
 describeEachServer('migration folders', (server) => {
-  it('reads the history tables of goose, dbmate, sqlx, Prisma and Flyway as those tools do', async () => {
+  it('reads the history tables of goose, dbmate, sqlx, Prisma, Flyway, River and Sqitch as those tools do', async () => {
     const url = await server().createDatabase();
     const histories = await withClient(url, async (c) => {
       await c.query(`CREATE SCHEMA g; CREATE SCHEMA d; CREATE SCHEMA s; CREATE SCHEMA p; CREATE SCHEMA f;
@@ -55,18 +55,24 @@ describeEachServer('migration folders', (server) => {
         CREATE TABLE f.flyway_schema_history (installed_rank int, version varchar(50), success boolean NOT NULL);
         INSERT INTO f.flyway_schema_history VALUES (1, '1', true), (2, '1.1', true), (3, NULL, true);
         CREATE SCHEMA m; CREATE TABLE m.schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL);
-        INSERT INTO m.schema_migrations VALUES (2, false);`);
+        INSERT INTO m.schema_migrations VALUES (2, false);
+        CREATE SCHEMA r; CREATE TABLE r.river_migration (line text NOT NULL DEFAULT 'main', version bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+        INSERT INTO r.river_migration (line, version) VALUES ('main', 1), ('main', 2), ('workflow', 3);
+        CREATE SCHEMA sqitch; CREATE TABLE sqitch.changes (change_id text PRIMARY KEY, script_hash text, change text NOT NULL, project text NOT NULL);
+        INSERT INTO sqitch.changes VALUES ('a1', 'h1', 'users', 'flipr'), ('a2', 'h2', 'flips', 'flipr');`);
       return readToolHistories(c);
     });
     const applied = (tool: string, names: string[]) =>
-      names.filter((n) => histories.find((h) => h.tool === tool)!.applied(n));
+      names.filter((n) => histories.find((h) => h.tool === tool)!.applied(n, names));
     expect(histories.map((h) => `${h.tool}: ${h.table}`)).toEqual([
       'dbmate: d.schema_migrations',
       'Flyway: f.flyway_schema_history',
       'goose: g.goose_db_version',
       'golang-migrate: m.schema_migrations',
       'Prisma: p._prisma_migrations',
+      'River: r.river_migration',
       'sqlx: s._sqlx_migrations',
+      'Sqitch: sqitch.changes',
     ]);
     // golang-migrate keeps its current version only: every file up to it ran; a folder without
     // a file of that version is not its folder (baseline passes it by).
@@ -95,6 +101,112 @@ describeEachServer('migration folders', (server) => {
       'V1__init.sql',
       'V1_1__more.sql',
     ]);
+    // River: its main line's versions (another line's version 3 is not main's 003).
+    expect(
+      applied('River', [
+        '001_create_river_migration.up.sql',
+        '002_initial_schema.up.sql',
+        '003_x.up.sql',
+      ]),
+    ).toEqual(['001_create_river_migration.up.sql', '002_initial_schema.up.sql']);
+    // Sqitch: flips deployed once is its script as it was at v1.0, not the rework after it.
+    expect(
+      applied('Sqitch', [
+        'deploy/users.sql',
+        'deploy/appschema.sql',
+        'deploy/flips@v1.0.sql',
+        'deploy/flips.sql',
+      ]),
+    ).toEqual(['deploy/users.sql', 'deploy/flips@v1.0.sql']);
+  });
+
+  it('a Sqitch project: apply runs its deploy scripts in plan order, each BEGIN … COMMIT script as the one transaction it asks for; its registry baselines what Sqitch deployed', async () => {
+    const url = await server().createDatabase();
+    const project = {
+      'pgpact.yaml':
+        'version: 1\nservices:\n  flipr:\n    role: sq_flipr\n    owns: [flipr]\n    migrations: sqitch\n',
+      'sqitch/sqitch.plan': [
+        '%syntax-version=1.0.0',
+        '%project=flipr',
+        'users 2024-01-01T00:00:00Z Ann <ann@example.org> # names sort after appschema, run before it',
+        'appschema [users] 2024-01-02T00:00:00Z Ann <ann@example.org>',
+        '@v1.0 2024-01-03T00:00:00Z Ann <ann@example.org>',
+        'users [users@v1.0] 2024-02-01T00:00:00Z Ann <ann@example.org> # reworked',
+      ].join('\n'),
+      'sqitch/deploy/users@v1.0.sql':
+        '-- Deploy flipr:users to pg\n\nBEGIN;\n\nCREATE TABLE users (nickname text PRIMARY KEY);\n\nCOMMIT;\n',
+      'sqitch/deploy/appschema.sql':
+        '-- Deploy flipr:appschema to pg\n-- requires: users\n\nBEGIN;\nCREATE TABLE flips (id int PRIMARY KEY, nickname text REFERENCES users);\nCOMMIT;\n',
+      'sqitch/deploy/users.sql':
+        '-- Deploy flipr:users to pg\n\nBEGIN;\nALTER TABLE users ADD COLUMN fullname text;\nCOMMIT;\n',
+      'sqitch/revert/users.sql': 'BEGIN;\nDROP TABLE users;\nCOMMIT;\n',
+      'sqitch/verify/users.sql': 'SELECT nickname FROM users WHERE false;\n',
+    };
+    const { dir, manifest } = projectManifest(project);
+    const result = await applyProvisioning(url, manifest, { stateDir: tempDir() });
+    expect(result.migrations.map((m) => m.file)).toEqual([
+      'deploy/users@v1.0.sql',
+      'deploy/appschema.sql',
+      'deploy/users.sql',
+    ]);
+    const users = (await snapshot(url)).relations.find((r) => r.name === 'users')!;
+    expect([users.owner, users.columns.map((c) => c.name)]).toEqual([
+      'sq_flipr',
+      ['nickname', 'fullname'],
+    ]);
+
+    // Any other transaction control is still refused: a script that commits halfway.
+    fs.writeFileSync(
+      path.join(dir, 'sqitch', 'sqitch.plan'),
+      `${project['sqitch/sqitch.plan']}\nhalfway 2024-03-01T00:00:00Z Ann <ann@example.org>\n`,
+    );
+    fs.writeFileSync(
+      path.join(dir, 'sqitch', 'deploy', 'halfway.sql'),
+      'BEGIN;\nCREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\nCOMMIT;\n',
+    );
+    const halfway = await failure(applyMigrationFolders(url, manifest));
+    expect(halfway.message).toContain('transaction control is not allowed');
+    expect(halfway.problems[0]).toMatchObject({ line: 3, column: 1 });
+
+    // The same project where Sqitch deployed users and appschema before the rework.
+    const adopted = await server().createDatabase();
+    await withClient(adopted, (c) =>
+      c.query(`CREATE SCHEMA flipr;
+        CREATE TABLE flipr.users (nickname text PRIMARY KEY);
+        CREATE TABLE flipr.flips (id int PRIMARY KEY, nickname text REFERENCES flipr.users);
+        CREATE SCHEMA sqitch;
+        CREATE TABLE sqitch.changes (change_id text PRIMARY KEY, script_hash text, change text NOT NULL, project text NOT NULL);
+        INSERT INTO sqitch.changes VALUES ('c1', 'h1', 'users', 'flipr'), ('c2', 'h2', 'appschema', 'flipr');`),
+    );
+    const fresh = projectManifest(project).manifest;
+    const refused = await failure(applyProvisioning(adopted, fresh, { stateDir: tempDir() }));
+    expect(refused.message).toContain('(2 of 3 files, by Sqitch: sqitch.changes) already ran');
+    const baselined = await applyProvisioning(adopted, fresh, {
+      stateDir: tempDir(),
+      baseline: true,
+    });
+    expect(baselined.baselined[0]?.files).toEqual([
+      'deploy/users@v1.0.sql',
+      'deploy/appschema.sql',
+    ]);
+    expect(baselined.migrations.map((m) => m.file)).toEqual(['deploy/users.sql']);
+  });
+
+  it('the first file of a folder another tool already ran fails on what exists: the hint names --baseline', async () => {
+    const url = await server().createDatabase();
+    // A tool pgpact does not know ran 001 (its history is its own business).
+    await withClient(url, (c) =>
+      c.query('CREATE SCHEMA jobs; CREATE TABLE jobs.queue (id bigint PRIMARY KEY);'),
+    );
+    const { manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  jobs:\n    role: hb_jobs\n    owns: [jobs]\n    migrations: m\n',
+      'm/001_queue.sql': 'CREATE TABLE queue (id bigint PRIMARY KEY);\n',
+      'm/002_state.sql': 'ALTER TABLE queue ADD COLUMN state text;\n',
+    });
+    const failed = await failure(applyProvisioning(url, manifest, { stateDir: tempDir() }));
+    expect(failed.problems[0]).toMatchObject({ code: 'SQLSTATE 42P07', line: 1 });
+    expect(failed.hint).toContain('pgpact apply --baseline');
   });
 
   it('a folder Diesel already ran: apply refuses before anything changes; --baseline records what its history names and runs the rest', async () => {

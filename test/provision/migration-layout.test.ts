@@ -4,6 +4,7 @@ import {
   forwardText,
   rollbackFile,
 } from '../../src/provision/migration-layout.js';
+import type { PgpactError } from '../../src/errors.js';
 import { writeProject } from './fixtures.js';
 
 /** The forward migrations of folder m of a project holding `files`, by name. */
@@ -107,5 +108,59 @@ describe('migration folders of other tools', () => {
     // A down marker alone makes no sectioned file: nothing is blanked.
     const noUp = 'CREATE TABLE v (id int);\n-- Down Migration\n';
     expect(forwardText(noUp)).toBe(noUp);
+  });
+
+  it('a Sqitch project: deploy scripts in plan order, a reworked change first as it was at its tag, revert and verify never', () => {
+    const plan = [
+      '%syntax-version=1.0.0',
+      '%project=flipr',
+      '',
+      'users 2024-01-01T00:00:00Z Ann <ann@example.org> # users first',
+      'appschema [users] 2024-01-02T00:00:00Z Ann <ann@example.org>',
+      '+flips [appschema users] 2024-01-03T00:00:00Z Ann <ann@example.org>',
+      '@v1.0 2024-01-04T00:00:00Z Ann <ann@example.org> # released',
+      '',
+      'flips [flips@v1.0] 2024-02-01T00:00:00Z Ann <ann@example.org> # reworked',
+    ].join('\n');
+    const files = {
+      'm/sqitch.plan': plan,
+      'm/sqitch.conf': '[core]\n\tengine = pg\n',
+      'm/deploy/users.sql': 'BEGIN; CREATE TABLE users (id int); COMMIT;',
+      'm/deploy/appschema.sql': 'BEGIN; CREATE SCHEMA flipr; COMMIT;',
+      'm/deploy/flips@v1.0.sql': 'BEGIN; CREATE TABLE flips (id int); COMMIT;',
+      'm/deploy/flips.sql': 'BEGIN; ALTER TABLE flips ADD body text; COMMIT;',
+      'm/revert/users.sql': 'BEGIN; DROP TABLE users; COMMIT;',
+      'm/revert/appschema.sql': 'BEGIN; DROP SCHEMA flipr; COMMIT;',
+      'm/verify/users.sql': 'SELECT id FROM users WHERE false;',
+    };
+    const order = [
+      'deploy/users.sql',
+      'deploy/appschema.sql',
+      'deploy/flips@v1.0.sql',
+      'deploy/flips.sql',
+    ];
+    expect(forwardNames(files)).toEqual(order);
+    // Pointed at the deploy folder, the same project is read through its plan.
+    const dir = writeProject(files);
+    expect(forwardMigrations(`${dir}/m/deploy`).map((m) => m.name)).toEqual(order);
+    expect(forwardMigrations(`${dir}/m/deploy`)[0]!.path).toBe(`${dir}/m/deploy/users.sql`);
+
+    // A planned change without its script, or a revert entry: named at the plan's line.
+    const missing = writeProject(
+      Object.fromEntries(Object.entries(files).filter(([f]) => f !== 'm/deploy/appschema.sql')),
+    );
+    expect(() => forwardMigrations(`${missing}/m`)).toThrow(
+      expect.objectContaining({
+        code: 'MIGRATION_INVALID',
+        message: expect.stringContaining(
+          'sqitch.plan:5: change appschema has no deploy script deploy/appschema.sql',
+        ),
+      }) as PgpactError,
+    );
+    const reverted = writeProject({
+      ...files,
+      'm/sqitch.plan': `${plan}\n-flips 2024-03-01T00:00:00Z Ann <ann@example.org>\n`,
+    });
+    expect(() => forwardMigrations(`${reverted}/m`)).toThrow(/sqitch\.plan:10: a revert entry/);
   });
 });

@@ -18,9 +18,11 @@ export const applyCommand: Command = {
                     [--baseline] [--json] [--quiet]
 
   Runs what \`pgpact plan\` prints in ONE transaction (any failure rolls everything back and
-  names the step), then each service's pending migration files (natural name order; rollback files and
-  down sections of goose, dbmate or Diesel-style folders never run; each file in its own
-  transaction as the service's role, recorded in pgpact.schema_migrations),
+  names the step), then each service's pending migration files (natural name order, a Sqitch
+  project's in its plan's order; rollback files, down sections of goose, dbmate or Diesel-style
+  folders and Sqitch's revert/verify scripts never run; each file in its own transaction as the
+  service's role, a file wrapped whole in BEGIN … COMMIT as that one transaction, recorded in
+  pgpact.schema_migrations),
   then grants on what they created, then re-reads the catalog: the plan must be empty.
   Roles pgpact creates get a random password, sent as a SCRAM verifier and kept in
   <state dir>/credentials.json (mode 0600; PGPACT_HOME, default ./.pgpact); set
@@ -29,7 +31,8 @@ export const applyCommand: Command = {
   have (CONTRACT_MISMATCH, with the closest existing name), and a step that takes away access
   in use, a view's or a statement's observed in --usage (REVOKE_IN_USE), unless --allow-revoke;
   and a migrations folder another tool already ran (its history table: Diesel, goose,
-  golang-migrate, dbmate, sqlx, Prisma, Flyway) when pgpact has recorded none of its files.
+  golang-migrate, dbmate, sqlx, Prisma, Flyway, River, Sqitch's registry) when pgpact has
+  recorded none of its files.
 
   --usage FILE    observed usage (default: <state dir>/usage.json when it exists, from observe)
   --allow-revoke  apply even when a step takes away access in use

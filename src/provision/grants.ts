@@ -318,23 +318,44 @@ export function planGrants(ctx: PlanContext, access: DesiredAccess): PlanStep[] 
     steps.push(...diffSteps(target, label, diff), ...grantSteps(target, diff));
   }
 
-  steps.push(...planDatabaseGrants(ctx));
+  steps.push(...planDatabaseGrants(ctx, access.findings));
   return steps;
 }
 
-/** On the database itself: services may connect, and neither they nor PUBLIC may create schemas. */
-function planDatabaseGrants(ctx: PlanContext): PlanStep[] {
+/**
+ * On the database itself: services may connect, and neither they nor PUBLIC may create
+ * schemas. In audit mode that CREATE stays, reported (revoke-deferred): tools run by the
+ * services count on it (Prisma's `CREATE SCHEMA IF NOT EXISTS` on every deploy fails without it).
+ */
+function planDatabaseGrants(ctx: PlanContext, findings: Finding[]): PlanStep[] {
   const { catalog } = ctx;
   const target = `DATABASE ${quoteIdent(catalog.database)}`;
   const holds = (grantee: string, privilege: string) =>
     catalog.databaseGrants.some((g) => g.grantee === grantee && g.privilege === privilege);
+  // PUBLIC's is audited as the manifest is; a role's as its services are (any in audit keeps it).
+  const audited = (grantee: string) =>
+    grantee === 'PUBLIC'
+      ? ctx.manifest.enforcement === 'audit'
+      : (ctx.servicesByRole.get(grantee) ?? []).some((s) => s.enforcement === 'audit');
   const steps: PlanStep[] = [];
   for (const grantee of ['PUBLIC', ...ctx.servicesByRole.keys()]) {
     if (ctx.ignored(grantee) || !holds(grantee, 'CREATE')) continue;
-    steps.push({
+    const step: PlanStep = {
       kind: 'revoke',
       sql: `REVOKE CREATE ON ${target} FROM ${sqlGrantee(grantee)}`,
       reason: `${labelGrantee(grantee)} may create schemas in database ${catalog.database}; schemas belong to services through the manifest`,
+    };
+    if (!audited(grantee)) {
+      steps.push(step);
+      continue;
+    }
+    findings.push({
+      severity: 'info',
+      kind: 'revoke-deferred',
+      object: `database ${catalog.database}`,
+      consumers: [],
+      message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
+      suggestion: `enforce mode runs: ${step.sql}`,
     });
   }
   if (!holds('PUBLIC', 'CONNECT')) {

@@ -64,6 +64,10 @@ describeEachServer('audit mode and the service roles of a monolith', (server) =>
         await c.query(`GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role}`);
         await c.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role}`);
       }
+      // store's deploy tool runs CREATE SCHEMA IF NOT EXISTS (Prisma does, on every deploy).
+      await c.query(
+        `GRANT CREATE ON DATABASE ${(await c.query('SELECT current_database() AS d')).rows[0].d} TO asr_store`,
+      );
       // A table every role uses through PUBLIC: each login role keeps it by its own grant.
       await c.query(`CREATE TABLE public.product_notes (product_id int, note text);
         INSERT INTO product_notes VALUES (1, 'heavy');
@@ -141,10 +145,25 @@ describeEachServer('audit mode and the service roles of a monolith', (server) =>
       /^audit mode leaves this in place \(asr_store holds .*INSERT.* on public\.products, which the manifest does not declare\); enforce mode will revoke it$/,
     );
 
+    // The database's CREATE too: listed, kept.
+    expect(deferred).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(
+          /^enforce mode runs: REVOKE CREATE ON DATABASE "[^"]+" FROM "asr_store"$/,
+        ),
+      ]),
+    );
+    const deploy = () =>
+      withClient(urlWith(url, { user: 'asr_store', password: 'pw-asr_store' }), (c) =>
+        c.query('CREATE SCHEMA IF NOT EXISTS public'),
+      );
+    await deploy();
+
     const stateDir = tempDir();
     await applyProvisioning(url, audit, { stateDir });
     expect((await planFor(url, audit)).steps).toEqual([]);
     expect(await run()).toEqual(before);
+    await deploy();
     await withClient(url, async (c) => {
       const owners = await c.query(
         `SELECT relname, relowner::regrole::text AS owner FROM pg_class

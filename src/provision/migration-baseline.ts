@@ -7,6 +7,7 @@
  * already ran.
  */
 import { PgpactError } from '../errors.js';
+import type { Finding } from '../findings.js';
 import { escapeUnsafe } from '../manifest/names.js';
 import type { Manifest } from '../manifest/types.js';
 import type { Queryable } from '../postgres/client.js';
@@ -281,17 +282,15 @@ function bestHistory(
   return best;
 }
 
-/**
- * For each service with a migrations folder of which pgpact recorded nothing yet: with
- * `baseline`, records as applied (without running them) the files another tool's history says
- * the database has, or every file when no history names any; without it, refuses when such a
- * history names some. Returns what was recorded.
- */
-export async function baselineMigrations(
-  client: Queryable,
-  manifest: Manifest,
-  baseline: boolean,
-): Promise<BaselinedFiles[]> {
+/** A service's folder pgpact recorded nothing of, and the history that says which of its files ran. */
+interface Unrecorded {
+  service: Manifest['services'][number];
+  files: MigrationFile[];
+  best: { history: ToolHistory; applied: MigrationFile[] } | undefined;
+}
+
+/** The services with a migrations folder pgpact recorded nothing of, each with the history naming most of its files. */
+async function unrecordedFolders(client: Queryable, manifest: Manifest): Promise<Unrecorded[]> {
   const services = manifest.services.filter((s) => s.migrations !== undefined);
   if (services.length === 0) return [];
   const recorded = await recordedServices(client);
@@ -304,22 +303,59 @@ export async function baselineMigrations(
   // A history in a schema a service owns is that service's; one in a schema no service owns
   // (public) may be anyone's, and counts only when the service's own schemas hold none that fits.
   const ownerOf = new Map(manifest.services.flatMap((s) => s.owns.map((o) => [o, s.name])));
-  const decided = fresh.map(({ service, files }) => {
+  return fresh.map(({ service, files }) => {
     const own = histories.filter((h) => ownerOf.get(h.schema) === service.name);
     const shared = histories.filter((h) => !ownerOf.has(h.schema));
     const best = bestHistory(own, files) ?? bestHistory(shared, files);
     return { service, files, best };
   });
+}
+
+const BASELINE_HINT =
+  'run pgpact apply --baseline once: it records those files as applied without running them, and runs the others';
+
+/** What another tool already ran of folders pgpact recorded nothing of, as the refusal words it. */
+function alreadyRanText(ran: Unrecorded[]): string {
+  return `the migrations of ${ran.map((d) => `${d.service.name} (${d.best!.applied.length} of ${d.files.length} files, by ${d.best!.history.tool}: ${d.best!.history.table})`).join(', ')} already ran, and pgpact has not recorded them: it would run them again`;
+}
+
+/**
+ * For `plan`: a warning per service whose folder another tool already ran (apply refuses it
+ * until --baseline), so the pending files it lists are not taken for work to do.
+ */
+export async function alreadyRanFindings(
+  client: Queryable,
+  manifest: Manifest,
+): Promise<Finding[]> {
+  return (await unrecordedFolders(client, manifest))
+    .filter((d) => d.best !== undefined)
+    .map((d) => ({
+      severity: 'warning',
+      kind: 'migrations-already-ran',
+      object: `service ${d.service.name}`,
+      consumers: [],
+      message: `${alreadyRanText([d])}; pgpact apply refuses until they are recorded`,
+      suggestion: BASELINE_HINT,
+    }));
+}
+
+/**
+ * For each service with a migrations folder of which pgpact recorded nothing yet: with
+ * `baseline`, records as applied (without running them) the files another tool's history says
+ * the database has, or every file when no history names any; without it, refuses when such a
+ * history names some. Returns what was recorded.
+ */
+export async function baselineMigrations(
+  client: Queryable,
+  manifest: Manifest,
+  baseline: boolean,
+): Promise<BaselinedFiles[]> {
+  const decided = await unrecordedFolders(client, manifest);
+  if (decided.length === 0) return [];
   if (!baseline) {
     const ran = decided.filter((d) => d.best !== undefined);
     if (ran.length > 0)
-      throw new PgpactError(
-        'MIGRATION_INVALID',
-        `the migrations of ${ran.map((d) => `${d.service.name} (${d.best!.applied.length} of ${d.files.length} files, by ${d.best!.history.tool}: ${d.best!.history.table})`).join(', ')} already ran, and pgpact has not recorded them: it would run them again`,
-        {
-          hint: 'run pgpact apply --baseline once: it records those files as applied without running them, and runs the others',
-        },
-      );
+      throw new PgpactError('MIGRATION_INVALID', alreadyRanText(ran), { hint: BASELINE_HINT });
     return [];
   }
   await ensureMigrationTable(client);

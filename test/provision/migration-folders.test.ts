@@ -9,7 +9,7 @@ import {
   applyMigrationFolders,
   listMigrationFiles,
 } from '../../src/provision/migration-folders.js';
-import { readToolHistories } from '../../src/provision/migration-baseline.js';
+import { alreadyRanFindings, readToolHistories } from '../../src/provision/migration-baseline.js';
 import { describeEachServer } from '../helpers/postgres.js';
 import { planFor, projectManifest, snapshot, tempDir } from './fixtures.js';
 
@@ -224,6 +224,16 @@ describeEachServer('migration folders', (server) => {
       'm/2019-02-26-002946_create_post/down.sql': 'DROP TABLE post;',
       'm/2019-03-01-000000_title/up.sql': 'ALTER TABLE post ADD COLUMN title text;',
     });
+    // plan says so beside the files it lists as pending; apply refuses.
+    const warned = await withClient(url, (c) => alreadyRanFindings(c, manifest));
+    expect(warned).toMatchObject([
+      {
+        severity: 'warning',
+        kind: 'migrations-already-ran',
+        object: 'service posts',
+        suggestion: expect.stringContaining('pgpact apply --baseline'),
+      },
+    ]);
     const refused = await failure(applyProvisioning(url, manifest, { stateDir: tempDir() }));
     expect(refused.message).toContain(
       'the migrations of posts (1 of 2 files, by Diesel: public.__diesel_schema_migrations) already ran',
@@ -247,6 +257,7 @@ describeEachServer('migration folders', (server) => {
     // Recorded once: a later apply, with or without --baseline, runs nothing again.
     const again = await applyProvisioning(url, manifest, { stateDir: tempDir(), baseline: true });
     expect([again.baselined, again.migrations]).toEqual([[], []]);
+    expect(await withClient(url, (c) => alreadyRanFindings(c, manifest))).toEqual([]);
   });
 
   it('--baseline after golang-migrate records the versions up to its current one; a dirty version is refused; without any history every file is recorded', async () => {

@@ -5,6 +5,7 @@ import { readCatalog } from '../../postgres/catalog.js';
 import { redactUrl, withClient } from '../../postgres/client.js';
 import { defaultStateDir, resolveDatabaseUrl } from '../../postgres/embedded.js';
 import { formatPlan } from '../../provision/format-plan.js';
+import { alreadyRanFindings } from '../../provision/migration-baseline.js';
 import { pendingMigrations } from '../../provision/migration-folders.js';
 import { planProvisioning } from '../../provision/plan.js';
 import { loadUsage } from '../../usage/store.js';
@@ -38,7 +39,8 @@ export const planCommand: Command = {
   schema (audit), declared writes, limits on the roles, and default privileges so tables
   created later stay private. Passwords show as '<redacted>'. Reports, without granting,
   schemas and tables no service owns and roles no service uses, and lists the migration
-  files apply would run. Changes nothing.
+  files apply would run; a folder another tool already ran, which apply refuses until
+  --baseline records it, is a warning (migrations-already-ran). Changes nothing.
   A step that takes away access in use is marked "!! takes away access in use", naming the
   view (its owner reads the column) or the statement observed in --usage, and its service
   (finding revoke-in-use); apply refuses it unless --allow-revoke. In audit mode, every
@@ -64,10 +66,19 @@ export const planCommand: Command = {
     });
     const { plan, pending } = await withClient(
       url,
-      async (client) => ({
-        plan: planProvisioning(manifest, await readCatalog(client), usage ? { usage } : {}),
-        pending: await pendingMigrations(client, manifest),
-      }),
+      async (client) => {
+        const planned = planProvisioning(
+          manifest,
+          await readCatalog(client),
+          usage ? { usage } : {},
+        );
+        // Pending files another tool already ran are no work to do: apply refuses them.
+        const ran = await alreadyRanFindings(client, manifest);
+        return {
+          plan: ran.length > 0 ? { ...planned, findings: [...ran, ...planned.findings] } : planned,
+          pending: await pendingMigrations(client, manifest),
+        };
+      },
       { applicationName: 'pgpact plan' },
     );
     if (values.json) {

@@ -71,7 +71,16 @@ export function deferAuditRevokes(
     revokeGrantOption: diff.revokeGrantOption.filter((r) => keptInAudit(r.grantee)),
     grant: [],
   };
-  for (const step of statements(deferred)) {
+  // A service set to enforce keeps it all the same: the owner's audit mode decides, and the
+  // operator who asked that service to be enforced is told so rather than left to believe it.
+  const enforcedService = (grantee: string) =>
+    (ctx.servicesByRole.get(grantee) ?? []).find((s) => s.enforcement === 'enforce');
+  const only = (keep: (grantee: string) => boolean): AclDiff => ({
+    revoke: deferred.revoke.filter((r) => keep(r.grantee)),
+    revokeGrantOption: deferred.revokeGrantOption.filter((r) => keep(r.grantee)),
+    grant: [],
+  });
+  for (const step of statements(only((g) => enforcedService(g) === undefined))) {
     findings.push({
       severity: 'info',
       kind: 'revoke-deferred',
@@ -80,6 +89,23 @@ export function deferAuditRevokes(
       message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
       suggestion: `enforce mode runs: ${step.sql}`,
     });
+  }
+  const enforcedGrantees = new Set(
+    [...deferred.revoke, ...deferred.revokeGrantOption]
+      .map((r) => r.grantee)
+      .filter((g) => enforcedService(g) !== undefined),
+  );
+  for (const grantee of enforcedGrantees) {
+    for (const step of statements(only((g) => g === grantee))) {
+      findings.push({
+        severity: 'warning',
+        kind: 'revoke-deferred',
+        object,
+        consumers: [],
+        message: `${enforcedService(grantee)!.name} is in enforce mode, but the service owning ${object} is in audit mode, which leaves this in place (${step.reason})`,
+        suggestion: `set the owner of ${object} to enforcement: enforce, then apply runs: ${step.sql}`,
+      });
+    }
   }
   return {
     revoke: diff.revoke.filter((r) => !keptInAudit(r.grantee)),

@@ -205,4 +205,43 @@ describeEachServer('audit mode and the service roles of a monolith', (server) =>
     // catalog, in enforce mode, keeps its own tables; store's tables stay as they were (audit).
     expect(after.asr_catalog).toEqual(before.asr_catalog);
   });
+
+  it("a consumer set to enforce keeps what it holds on an audit owner's tables, and the plan warns instead of staying quiet", async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE public.report (id int, total int);
+        CREATE TABLE public.session (id int, browser text);
+        CREATE ROLE asr_analytics LOGIN;
+        GRANT SELECT ON ALL TABLES IN SCHEMA public TO asr_analytics;`),
+    );
+    const plan = await planFor(
+      url,
+      parseManifest(
+        `version: 1
+enforcement: audit
+services:
+  app:
+    role: asr_app
+    owns: [public]
+  analytics:
+    role: asr_analytics
+    enforcement: enforce
+    reads:
+      public.session: [browser]
+`,
+        '/virtual/pgpact.yaml',
+      ),
+    );
+    expect(plan.steps.some((s) => s.takes?.grantee === 'asr_analytics')).toBe(false);
+    expect(
+      plan.findings.find((f) => f.kind === 'revoke-deferred' && f.object === 'public.report'),
+    ).toMatchObject({
+      severity: 'warning',
+      message: expect.stringMatching(
+        /^analytics is in enforce mode, but the service owning public\.report is in audit mode, which leaves this in place/,
+      ),
+      suggestion:
+        'set the owner of public.report to enforcement: enforce, then apply runs: REVOKE SELECT ON TABLE "public"."report" FROM "asr_analytics"',
+    });
+  });
 });

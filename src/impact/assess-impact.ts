@@ -7,6 +7,7 @@ import { type ConsumerHit, ConsumerIndex, toConsumerRefs } from './consumers.js'
 import { describeConsumers } from './describe-consumers.js';
 import { type StatementIndex, statementLocation } from './statement-index.js';
 import { constraintWords, joinNames, suggestFor } from './suggestions.js';
+import { isWidening } from './type-widening.js';
 
 interface Impact {
   hits: ConsumerHit[];
@@ -39,8 +40,13 @@ function impactOf(change: Change, index: ConsumerIndex, base?: CatalogSnapshot):
         severity: 'breaking',
       };
     case 'column-renamed':
-    case 'column-type-changed':
       return { hits: index.usersOfColumn(schema, name, col!), severity: 'breaking' };
+    case 'column-type-changed':
+      // A widening keeps every stored value as it was; only new, longer values can surprise a reader.
+      return {
+        hits: index.usersOfColumn(schema, name, col!),
+        severity: isWidening(change.fromType, change.toType) ? 'warning' : 'breaking',
+      };
     case 'column-recreated':
       return {
         hits: index.usersOfColumn(schema, name, col!),
@@ -103,7 +109,9 @@ export function describeChange(change: Change): string {
     case 'column-recreated':
       return `column ${object} is dropped and added again (${change.fromType} → ${change.toType}; its data is lost)`;
     case 'column-type-changed':
-      return `column ${object} changes type from ${change.fromType} to ${change.toType}`;
+      return isWidening(change.fromType, change.toType)
+        ? `column ${object} widens its type from ${change.fromType} to ${change.toType} (stored values stay as they are)`
+        : `column ${object} changes type from ${change.fromType} to ${change.toType}`;
     case 'not-null-added':
       return `column ${object} becomes NOT NULL${change.detail ? '' : ' (no default: every INSERT must write it)'}`;
     case 'default-removed':

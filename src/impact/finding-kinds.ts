@@ -12,7 +12,8 @@ export const CHECK_FINDING_KINDS: Record<string, string> = {
   'column-dropped': 'A column is dropped while other services read or write it.',
   'column-renamed': 'A column is renamed while other services use its old name.',
   'column-recreated': 'A column is dropped and added again under the same name: its data is lost.',
-  'column-type-changed': 'A column changes type while other services read or write it.',
+  'column-type-changed':
+    'A column changes type while other services read or write it (a warning when it only widens).',
   'not-null-added': 'A column becomes NOT NULL while other services write the table.',
   'default-removed': 'A column loses its default while other services insert into the table.',
   'constraint-added': "A constraint that can reject other services' writes is added.",

@@ -1,4 +1,5 @@
 import type { Change } from './change.js';
+import { isWidening } from './type-widening.js';
 
 /** Context a suggestion may use: who depends on the object, what else the migration does. */
 export interface SuggestionContext {
@@ -41,6 +42,9 @@ export function suggestFor(change: Change, ctx: SuggestionContext): string {
     case 'column-renamed':
       return `expand/contract: add ${change.newName} next to ${col} and keep both in sync with a trigger (or expose the old name through a view) until ${who} move; use \`pgpact migrate\` with rename_column`;
     case 'column-type-changed':
+      if (isWidening(change.fromType, change.toType)) {
+        return `make sure ${who} accept the wider ${change.toType} values (e.g. where they copy ${col} into a column of their own or check its length)`;
+      }
       return `expand/contract: add a new column of type ${change.toType}, backfill it in batches and keep it in sync with a trigger until ${who} move; use \`pgpact migrate\` with change_type`;
     case 'column-recreated':
       return `alter ${col} in place instead of dropping and adding it again: its data is lost and ${who} see a new column`;

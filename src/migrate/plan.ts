@@ -1,7 +1,7 @@
 import { PgpactError } from '../errors.js';
 import type { CatalogSnapshot } from '../catalog-types.js';
 import { quoteIdent } from '../postgres/quote.js';
-import { asScalar } from './expressions.js';
+import { asScalar, parseExpression } from './expressions.js';
 import { syncFunctionName, syncTriggerName, tableKey } from './names.js';
 import { definitionOf, type Operation } from './operations/registry.js';
 import { newPlanState, type PlanState, problem, type TableWork, tableWork } from './plan-state.js';
@@ -160,6 +160,56 @@ function finishTable(ctx: PlanState, w: TableWork, completes: Step[]): void {
     });
 }
 
+type BackfillPart = TableWork['backfill'][number];
+
+/** A part's value for a column: its expression where its rule has not synced the row, else the column as it is. */
+function guarded(p: BackfillPart, column: string, expression: string): string {
+  return `CASE WHEN ${p.condition} THEN ${asScalar(expression)} ELSE ${quoteIdent(column)} END`;
+}
+
+/**
+ * Whether a later part reads a column an earlier part assigns (pgroll's `nullable: false` with
+ * `up: COALESCE(name, …)`, then an add_column whose `up` reads name), each column assigned once.
+ * The sync trigger runs its rules in order, each over the row as the rules before it left it;
+ * the backfill must too, or rows it fills would differ from rows written during the migration.
+ */
+function chained(parts: BackfillPart[]): boolean {
+  const all = parts.flatMap((p) => p.assignments.map((a) => a.column));
+  if (new Set(all).size !== all.length) return false;
+  const assigned = new Set<string>();
+  for (const p of parts) {
+    for (const a of p.assignments) {
+      const read = parseExpression(a.expression);
+      if (read.ok && read.columns.some((c) => assigned.has(c))) return true;
+    }
+    for (const a of p.assignments) assigned.add(a.column);
+  }
+  return false;
+}
+
+/**
+ * The parts as one SET of every column from nested sub-selects: each level computes its part's
+ * columns under their own names over the level before it, so a later expression reads an
+ * earlier part's result (an unqualified name resolves to the nearest level that has it, and
+ * to the row being updated when none has).
+ */
+function sequentialAssignments(parts: BackfillPart[]): string {
+  let level = '';
+  const columns: string[] = [];
+  parts.forEach((p, i) => {
+    const values = p.assignments
+      .map((a) => `${guarded(p, a.column, a.expression)} AS ${quoteIdent(a.column)}`)
+      .join(', ');
+    level =
+      i === 0
+        ? `SELECT ${values}`
+        : `SELECT pgpact_${i - 1}.*, ${values} FROM (${level}) pgpact_${i - 1}`;
+    columns.push(...p.assignments.map((a) => quoteIdent(a.column)));
+  });
+  const last = `pgpact_${parts.length - 1}`;
+  return `(${columns.join(', ')}) = (SELECT ${columns.map((c) => `${last}.${c}`).join(', ')} FROM (${level}) ${last})`;
+}
+
 function backfillPlan(ctx: PlanState, w: TableWork): BackfillPlan {
   const pk = w.relation.constraints.find((c) => c.type === 'p');
   const key = (pk?.columns ?? []).map((name) => ({
@@ -167,16 +217,18 @@ function backfillPlan(ctx: PlanState, w: TableWork): BackfillPlan {
     type: w.relation.columns.find((c) => c.name === name)!.type,
   }));
   const parts = w.backfill;
-  // One rule: plain assignments. Several: each only where its own rule has not synced the row.
-  const assignments = parts
-    .flatMap((p) =>
-      p.assignments.map(({ column, expression }) =>
-        parts.length === 1
-          ? `${quoteIdent(column)} = ${asScalar(expression)}`
-          : `${quoteIdent(column)} = CASE WHEN ${p.condition} THEN ${asScalar(expression)} ELSE ${quoteIdent(column)} END`,
-      ),
-    )
-    .join(', ');
+  const assignments = chained(parts)
+    ? sequentialAssignments(parts)
+    : // One rule: plain assignments. Several: each only where its own rule has not synced the row.
+      parts
+        .flatMap((p) =>
+          p.assignments.map(({ column, expression }) =>
+            parts.length === 1
+              ? `${quoteIdent(column)} = ${asScalar(expression)}`
+              : `${quoteIdent(column)} = ${guarded(p, column, expression)}`,
+          ),
+        )
+        .join(', ');
   const condition = parts.map((p) => `(${p.condition})`).join(' OR ');
   if (key.length === 0 && w.relation.kind === 'partitioned_table') {
     ctx.problems.push({

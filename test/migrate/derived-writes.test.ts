@@ -124,6 +124,59 @@ describeEachServer('values derived from the other shape stay right under its wri
     });
   });
 
+  it('a later operation reading a column an earlier one fills (NOT NULL with up, then add_column up over it): rows the backfill reaches and rows written during start get the same value', async () => {
+    const url = await server().createDatabase();
+    await withClient(url, (c) =>
+      c.query(`CREATE TABLE "AppUser" (id serial PRIMARY KEY, "userName" text);
+        INSERT INTO "AppUser" ("userName") SELECT CASE WHEN g % 2 = 0 THEN 'user' || g END FROM generate_series(1, 2000) g`),
+    );
+    const migration = await parseMigration(
+      JSON.stringify({
+        name: '02_display',
+        operations: [
+          {
+            alter_column: {
+              table: 'AppUser',
+              column: 'userName',
+              nullable: false,
+              up: `COALESCE("userName", 'anon-' || id)`,
+              down: '"userName"',
+            },
+          },
+          {
+            add_column: {
+              table: 'AppUser',
+              column: { name: 'displayName', type: 'text', nullable: true },
+              up: 'upper("userName")',
+            },
+          },
+        ],
+      }),
+      '02_display.json',
+    );
+    expect((await startMigration(url, migration, { batchSize: 300 })).phase).toBe('active');
+    await withClient(url, async (c) => {
+      // Written during start by the old version, NULL name and all.
+      await c.query(`INSERT INTO "AppUser" ("userName") VALUES (NULL), ('zoe')`);
+      const { rows } = await c.query(
+        `SELECT count(*)::int AS n,
+           count(*) FILTER (WHERE "displayName" IS DISTINCT FROM upper("userName"))::int AS differ
+         FROM "AppUser"`,
+      );
+      // Before the fix the backfill read the name as it was (NULL): 1,000 rows differed.
+      expect(rows).toEqual([{ n: 2002, differ: 0 }]);
+      const sample = await c.query(
+        `SELECT "userName", "displayName" FROM "AppUser" WHERE id IN (1, 2, 2001, 2002) ORDER BY id`,
+      );
+      expect(sample.rows).toEqual([
+        { userName: 'anon-1', displayName: 'ANON-1' },
+        { userName: 'user2', displayName: 'USER2' },
+        { userName: 'anon-2001', displayName: 'ANON-2001' },
+        { userName: 'zoe', displayName: 'ZOE' },
+      ]);
+    });
+  });
+
   it('pgroll create_constraint with up on one column: old writers stay unconstrained while both shapes live, the new column holds up(old) under the constraint, complete keeps it', async () => {
     const url = await server().createDatabase();
     await withClient(url, (c) =>

@@ -53,6 +53,8 @@ export interface ApplyOptions {
    * transaction control, settings, DML and non-transactional statements are skipped.
    */
   mode: 'shadow' | 'rollback';
+  /** The search_path a service's file runs with, as `pgpact apply` runs it (its schemas, then public). */
+  searchPathOf?: (service: string) => string | undefined;
 }
 
 const DDL_ONLY_SKIP = new Set([
@@ -176,6 +178,10 @@ export async function applyMigration(
     const role = owner?.role;
     await client.query('RESET ROLE');
     if (role !== undefined) await client.query(`SET ROLE ${quoteIdent(role)}`);
+    const searchPath = owner ? options.searchPathOf?.(owner.service) : undefined;
+    await client.query(
+      searchPath === undefined ? 'RESET search_path' : `SET search_path TO ${searchPath}`,
+    );
     for (const statement of file.statements) {
       const facts = statementFacts(statement.node);
       const entry: AppliedStatement = {
@@ -227,6 +233,7 @@ export async function applyMigration(
   if (inUserTransaction && options.mode === 'shadow')
     await client.query('COMMIT').catch(() => undefined);
   await client.query('RESET ROLE');
+  await client.query('RESET search_path');
   return applied;
 }
 

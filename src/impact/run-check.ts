@@ -16,6 +16,7 @@ import { diffCatalogs } from './diff-catalogs.js';
 import { failureFindings, skippedFindings } from './failure-findings.js';
 import { lintMigration } from './lint/index.js';
 import { assessLockRisks } from './lock-risks.js';
+import { migrationSearchPath } from '../provision/migration-folders.js';
 import { type FileOwner, migrationOwners } from './migration-owner.js';
 import { readMigrationFiles } from './migration-file.js';
 import { assessCascadeOwnership } from './cascade-ownership.js';
@@ -107,11 +108,20 @@ async function snapshotAround(
   return { before, after, applied };
 }
 
+/** The search_path each service's files run with, as `pgpact apply` runs them. */
+function searchPaths(manifest: Manifest): (service: string) => string | undefined {
+  return (name) => {
+    const service = manifest.services.find((s) => s.name === name);
+    return service ? migrationSearchPath(service) : undefined;
+  };
+}
+
 async function liveSnapshots(
   url: string,
   owners: Map<string, FileOwner>,
   files: Awaited<ReturnType<typeof readMigrationFiles>>,
   t: CheckTimings,
+  searchPathOf: (service: string) => string | undefined,
 ): Promise<Snapshots> {
   return withClient(
     url,
@@ -133,7 +143,12 @@ async function liveSnapshots(
         }
         return await snapshotAround(
           client,
-          () => applyMigration(client, files, { serviceOfFile: usable, mode: 'rollback' }),
+          () =>
+            applyMigration(client, files, {
+              serviceOfFile: usable,
+              mode: 'rollback',
+              searchPathOf,
+            }),
           t,
         );
       } finally {
@@ -152,6 +167,7 @@ async function liveSnapshots(
  */
 export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const start = performance.now();
+  const searchPathOf = searchPaths(options.manifest);
   const root = options.root ?? process.cwd();
   const t: CheckTimings = {
     shadowStartMs: 0,
@@ -202,7 +218,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   let snaps: Snapshots;
   let shadowBase: ShadowBaseReuse | undefined;
   if (options.databaseUrl !== undefined) {
-    snaps = await liveSnapshots(options.databaseUrl, owners, files, t);
+    snaps = await liveSnapshots(options.databaseUrl, owners, files, t, searchPathOf);
   } else if (opening !== undefined) {
     const shadow = await opening;
     t.shadowStartMs = shadow.startMs;
@@ -216,7 +232,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         (client) =>
           snapshotAround(
             client,
-            () => applyMigration(client, files, { serviceOfFile: owners, mode: 'shadow' }),
+            () =>
+              applyMigration(client, files, {
+                serviceOfFile: owners,
+                mode: 'shadow',
+                searchPathOf,
+              }),
             t,
             shadow.before,
           ),
@@ -241,7 +262,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
           t.baseApplyMs = performance.now() - mark;
           return snapshotAround(
             client,
-            () => applyMigration(client, files, { serviceOfFile: owners, mode: 'shadow' }),
+            () =>
+              applyMigration(client, files, {
+                serviceOfFile: owners,
+                mode: 'shadow',
+                searchPathOf,
+              }),
             t,
           );
         },

@@ -29,15 +29,15 @@ import { displayPath } from './migration-file.js';
  * The warm shadow: a throwaway server whose base schema was built once is stopped and
  * its data directory kept under .pgpact/shadow-base/<key>/ (folders 0700, the superuser
  * password 0600). The key hashes everything the base depends on: each base file's path,
- * role and content, the manifest's services, roles and schemas, the server's version and
- * pgpact's. A later check with the same key starts a copy of it instead of building
- * again; any other key builds, so a changed base file is always picked up.
+ * role and content, the manifest's services, roles, schemas and enforcement, the server's
+ * version and pgpact's. A later check with the same key starts a copy of it instead of
+ * building again; any other key builds, so a changed base file is always picked up.
  */
 
 const execFileAsync = promisify(execFile);
 
-/** Bump when what the shadow base holds, or how it is built, changes (2: tables of owns: patterns go to their owners; 3: partitions too). */
-const FORMAT = 3;
+/** Bump when what the shadow base holds, or how it is built, changes (2: tables of owns: patterns go to their owners; 3: partitions too; 4: an owned schema the database has, public, goes to its owner before the base files, and the key holds the enforcement of services owning schemas). */
+const FORMAT = 4;
 /** Small WAL segments, few of them kept: the snapshot copied on every warm check stays small. */
 const INITDB_ARGS = ['--wal-segsize=1'];
 const SETTINGS: Record<string, string> = {
@@ -92,7 +92,13 @@ interface BaseInputs {
   server: string;
   settings: Record<string, string>;
   initdb: string[];
-  services: { name: string; role: string; owns: string[]; ownsTables?: string[] }[];
+  services: {
+    name: string;
+    role: string;
+    owns: string[];
+    ownsTables?: string[];
+    enforcement?: string;
+  }[];
   files: { path: string; role: string | null; sha256: string }[];
 }
 
@@ -153,6 +159,8 @@ async function baseInputs(
       role: s.role,
       owns: [...s.owns],
       ...(s.ownsTables.length > 0 ? { ownsTables: s.ownsTables.map((p) => p.text) } : {}),
+      // What PUBLIC may still create in a schema the database has (public before PG 15).
+      ...(s.owns.length > 0 ? { enforcement: s.enforcement } : {}),
     })),
     files: files.map((f) => ({
       path: displayPath(f.path, root),
@@ -181,7 +189,7 @@ function whatChanged(previous: BaseInputs | undefined, now: BaseInputs): string 
     return `base files changed: ${shown}${changed.length > 5 ? ` and ${changed.length - 5} more` : ''}`;
   }
   if (JSON.stringify(previous.services) !== JSON.stringify(now.services))
-    return "the manifest's services, roles or schemas changed";
+    return "the manifest's services, roles, schemas or enforcement changed";
   return 'the order of the base files changed';
 }
 

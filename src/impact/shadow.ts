@@ -4,7 +4,7 @@ import path from 'node:path';
 import { caretAt, PgpactError, type Problem } from '../errors.js';
 import { isSharedSchema, ownerResolver, sharedSchemas } from '../manifest/ownership.js';
 import type { Manifest } from '../manifest/types.js';
-import { listMigrationFiles } from '../provision/migration-folders.js';
+import { listMigrationFiles, migrationSearchPath } from '../provision/migration-folders.js';
 import { forwardMigrations, forwardText } from '../provision/migration-layout.js';
 import { type Queryable, urlWith, withClient } from '../postgres/client.js';
 import { type ServerBinaries, startThrowawayServer } from '../postgres/local-server.js';
@@ -117,6 +117,7 @@ async function ensureRole(client: Queryable, role: string): Promise<void> {
 }
 
 function applyError(
+  manifest: Manifest,
   file: BaseFile,
   display: string,
   text: string,
@@ -140,12 +141,32 @@ function applyError(
     {
       problems: [problem],
       detail: withholdSecretLines(at.excerpt),
-      hint: file.role
-        ? `it ran as role ${file.role}, in manifest order of the services`
-        : 'the base files ran in the order given',
+      hint: baseHint(manifest, file, e.code),
       cause: error,
     },
   );
+}
+
+/** SQLSTATE insufficient_privilege: permission denied. */
+const PERMISSION_DENIED = '42501';
+
+/**
+ * What to do about a base file that fails. A service's file ran as its role with what
+ * `pgpact apply` gives that role (its schemas, owned), so it fails the same way when apply
+ * runs it: the fix is in the file or the manifest, --base only hides it.
+ */
+function baseHint(manifest: Manifest, file: BaseFile, code: string | undefined): string {
+  if (!file.role) return 'the base files ran in the order given, as the admin: fix the file';
+  const service = manifest.services.find((s) => s.name === file.service);
+  const name = service?.name ?? file.role;
+  if (code !== PERMISSION_DENIED)
+    return `it ran as role ${file.role}, in manifest order of the services, as \`pgpact apply\` runs it: fix the file, or list the service whose objects it needs before ${name} in pgpact.yaml`;
+  const owns = service?.owns ?? [];
+  const owning =
+    owns.length === 0
+      ? 'which owns no schema'
+      : `owner of ${owns.length === 1 ? 'schema' : 'schemas'} ${owns.join(', ')}`;
+  return `it ran as role ${file.role} (${owning}) with what \`pgpact apply\` gives it, so apply fails the same way: keep ${name}'s objects in its own schemas, add the schema the statement needs to ${name}'s owns: in pgpact.yaml, or leave what needs a superuser (an untrusted extension) to the admin`;
 }
 
 /**
@@ -157,10 +178,11 @@ function applyError(
  */
 async function locateFailure(
   client: Queryable,
+  manifest: Manifest,
   p: { file: BaseFile; display: string; text: string; statements: MigrationStatement[] },
   error: unknown,
 ): Promise<PgpactError> {
-  const whole = applyError(p.file, p.display, p.text, 0, error);
+  const whole = applyError(manifest, p.file, p.display, p.text, 0, error);
   if ((error as { position?: string }).position) return whole;
   const parsed = p.statements.length > 0 ? p.statements : parseMigrationText(p.text, p.display);
   if (!Array.isArray(parsed) || parsed.some((s) => s.type === 'TransactionStmt')) return whole;
@@ -170,7 +192,7 @@ async function locateFailure(
       try {
         await client.query(s.sql);
       } catch (again) {
-        return applyError(p.file, p.display, p.text, s.start, again, s.offset);
+        return applyError(manifest, p.file, p.display, p.text, s.start, again, s.offset);
       }
     }
     return whole;
@@ -181,7 +203,8 @@ async function locateFailure(
 
 /**
  * Builds the current schema in the shadow: every service's role (NOLOGIN), the schemas
- * they own (unless their migrations create them), then the base files in order, each as
+ * they own, given to them as apply does (public included; others are left to the
+ * migrations that create them), then the base files in order, each as
  * its service's role; finally every relation in an owned schema is given to its owner, so
  * the new migration meets the same ownership as in production. Grants are permissive:
  * the shadow needs the shapes, not the access rules.
@@ -234,6 +257,11 @@ export async function buildShadowBase(
   }
   const { rows: dbRows } = await client.query<{ db: string }>('SELECT current_database() AS db');
   const db = quoteIdent(dbRows[0]!.db);
+  // Schemas every new database has (public): CREATE SCHEMA … AUTHORIZATION leaves them as they are.
+  const { rows: existingRows } = await client.query<{ name: string }>(
+    'SELECT nspname AS name FROM pg_namespace',
+  );
+  const existing = new Set(existingRows.map((r) => r.name));
   const setup: string[] = [];
   for (const service of manifest.services) {
     await ensureRole(client, service.role);
@@ -244,8 +272,18 @@ export async function buildShadowBase(
     );
     setup.push(`ALTER DEFAULT PRIVILEGES FOR ROLE ${role} GRANT USAGE ON SCHEMAS TO PUBLIC`);
     for (const schema of service.owns) {
-      if (created.has(schema)) continue;
-      setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)} AUTHORIZATION ${role}`);
+      if (existing.has(schema)) {
+        // As apply's alter-owner step, in audit mode too (there the old owner only keeps its
+        // own access): since PG 15 public belongs to pg_database_owner and PUBLIC may not
+        // create in it, so the service's base files could not create their tables there.
+        setup.push(`ALTER SCHEMA ${quoteIdent(schema)} OWNER TO ${role}`);
+        // Enforce mode revokes what PUBLIC holds beyond the manifest (CREATE on public before
+        // PG 15); audit mode leaves it to the login roles holding it today.
+        if (service.enforcement === 'enforce')
+          setup.push(`REVOKE CREATE ON SCHEMA ${quoteIdent(schema)} FROM PUBLIC`);
+      } else if (!created.has(schema)) {
+        setup.push(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)} AUTHORIZATION ${role}`);
+      } else continue;
       setup.push(`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO PUBLIC`);
     }
     // A shared schema (tables owned through owns: patterns) stays the admin's; services that
@@ -261,19 +299,21 @@ export async function buildShadowBase(
   for (const p of parsed) {
     await client.query('RESET ROLE');
     if (p.file.role) await client.query(`SET ROLE ${quoteIdent(p.file.role)}`);
+    const service = manifest.services.find((s) => s.name === p.file.service);
+    if (service) await client.query(`SET search_path TO ${migrationSearchPath(service)}`);
     const piecewise = p.statements.some((s) => statementFacts(s.node).outsideTransaction);
     if (!piecewise) {
       try {
         await client.query(p.text);
       } catch (error) {
-        throw await locateFailure(client, p, error);
+        throw await locateFailure(client, manifest, p, error);
       }
     } else {
       for (const s of p.statements) {
         try {
           await client.query(s.sql);
         } catch (error) {
-          throw applyError(p.file, p.display, p.text, s.start, error, s.offset);
+          throw applyError(manifest, p.file, p.display, p.text, s.start, error, s.offset);
         }
       }
     }

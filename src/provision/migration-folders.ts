@@ -241,6 +241,14 @@ function migrationError(
   );
 }
 
+/**
+ * The search_path a service's migrations run with: its own schemas, then public. `check`'s
+ * shadow runs them with the same, so an unqualified name lands where apply puts it.
+ */
+export function migrationSearchPath(service: Pick<Service, 'owns'>): string {
+  return [...service.owns.map(quoteIdent), 'public'].join(', ');
+}
+
 /** Runs one file in its own transaction as the service's role and records it. */
 async function runFile(
   client: Queryable,
@@ -256,8 +264,7 @@ async function runFile(
   );
   await withTransaction(client, async (tx) => {
     await tx.query(`SET LOCAL ROLE ${quoteIdent(service.role)}`);
-    const searchPath = [...service.owns.map(quoteIdent), 'public'].join(', ');
-    await tx.query(`SET LOCAL search_path TO ${searchPath}`);
+    await tx.query(`SET LOCAL search_path TO ${migrationSearchPath(service)}`);
     for (const { start, end } of statements) {
       const text = file.sql.slice(start, end);
       const lead = text.length - text.trimStart().length;

@@ -25,7 +25,8 @@ export const checkCommand: Command = {
                     MIGRATION.sql...
 
   Builds the current schema in a throwaway shadow Postgres (the services' migrations folders
-  in manifest order, or --base), applies the new files as their service's role, diffs the
+  in manifest order, each as its service's role with its schemas owned and its search_path as
+  apply runs it; or --base, as the admin), applies the new files as their service's role, diffs the
   catalogs and reports every declared or observed consumer each change breaks, DDL on schemas
   the service does not own, and lock risks. The shadow server is always removed. The built
   base is kept in .pgpact/shadow-base/ and reused while the base files, the manifest's

@@ -93,19 +93,28 @@ export function baseFiles(
           throw new PgpactError('USAGE', `--base ${p} holds no migration to run`, {
             hint: 'pass a folder of .sql files (or of migration folders with an up.sql or migration.sql), or .sql files',
           });
-        return inside.map((f) => ({ path: f }));
+        return before(inside, exclude).map((f) => ({ path: f }));
       })
       .filter((f) => !exclude.has(f.path));
   }
   // The same files, in the same order, as `pgpact apply` runs them (provision/migration-folders).
   const files: BaseFile[] = [];
   for (const service of manifest.services) {
-    for (const f of listMigrationFiles(service)) {
-      if (!exclude.has(f.path))
-        files.push({ path: f.path, role: service.role, service: service.name });
-    }
+    const listed = listMigrationFiles(service).map((f) => f.path);
+    for (const file of before(listed, exclude))
+      files.push({ path: file, role: service.role, service: service.name });
   }
   return files;
+}
+
+/**
+ * A folder's files up to the first one being checked: the files after it in the folder are
+ * later migrations, which run after it (an index on the column it adds) and so are no part of
+ * the schema it meets. A folder holding none of them counts whole.
+ */
+function before(paths: string[], checked: Set<string>): string[] {
+  const first = paths.findIndex((p) => checked.has(p));
+  return first < 0 ? paths : paths.slice(0, first);
 }
 
 const NEEDS_PARSE = /\b(?:schema|concurrently|vacuum|system|database)\b/i;

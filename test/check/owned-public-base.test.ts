@@ -181,3 +181,21 @@ it("check without --base runs a service's migrations with the search_path apply 
   expect(broken.text).toContain('reporting');
   expect(broken.code).toBe(1);
 });
+
+it('check of a file in the middle of a folder: the files after it are later migrations, not part of the schema it meets', async () => {
+  const dir = writeProject({
+    'pgpact.yaml': manifest('audit'),
+    ...BASE,
+    'migrations/03_add_x/migration.sql': 'ALTER TABLE "account" ADD COLUMN "x" TEXT;\n',
+    // Runs after 03 and needs its column: in the base, it would fail before 03 is checked.
+    'migrations/04_index_x/migration.sql': 'CREATE INDEX "account_x_idx" ON "account"("x");\n',
+  });
+  const first = await checkIn(dir, 'migrations/03_add_x/migration.sql');
+  expect(first.text).not.toContain('does not exist');
+  expect(first.text).toContain('column public.account.x is added');
+  expect(first.code).toBe(0);
+  // Given --base the same folder, the same.
+  const based = await checkIn(dir, '--base', 'migrations', 'migrations/03_add_x/migration.sql');
+  expect(based.text).toContain('column public.account.x is added');
+  expect(based.code).toBe(0);
+});

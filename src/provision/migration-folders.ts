@@ -199,6 +199,9 @@ function isTransactionControl(sql: string): boolean {
   );
 }
 
+/** SQLSTATE insufficient_privilege: permission denied, must be owner. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 /** SQLSTATEs of an object that exists already (table, schema, column, function, type…). */
 const DUPLICATE_OBJECT = new Set(['42P07', '42P06', '42701', '42710', '42723', '42P04']);
 
@@ -209,6 +212,8 @@ function migrationError(
   appliedBefore: number,
   /** The first file of a service pgpact recorded none of: the folder may be another tool's, already run. */
   adopting = false,
+  /** The role it ran as. */
+  role?: string,
 ): MigrationFailedError {
   const { line, column, excerpt } = caretAt(file.sql, position);
   const e = error as Error & { code?: string; detail?: string; hint?: string; where?: string };
@@ -235,7 +240,9 @@ function migrationError(
       hint:
         adopting && server && DUPLICATE_OBJECT.has(e.code ?? '')
           ? 'the database already has what the first file of this folder creates: if another tool ran these migrations, record them as applied with `pgpact apply --baseline` (apply --help says how it decides which); otherwise fix the file and apply again'
-          : 'fix the file and apply again: it resumes with this file',
+          : server && e.code === INSUFFICIENT_PRIVILEGE && role !== undefined
+            ? `migrations run as the service's role ${role}, which may not do this: what the file changes must be owned by the service (owns: in pgpact.yaml), and a schema it creates objects in must be the service's or grant it CREATE (GRANT CREATE ON SCHEMA … TO ${role}); then apply again: it resumes with this file`
+            : 'fix the file and apply again: it resumes with this file',
       cause: error,
     },
   );
@@ -289,7 +296,14 @@ async function runFile(
                 .slice(0, p - 1)
                 .join('').length
             : lead;
-        throw migrationError(file, error, start + within + 1, appliedBefore, adopting);
+        throw migrationError(
+          file,
+          error,
+          start + within + 1,
+          appliedBefore,
+          adopting,
+          service.role,
+        );
       }
     }
     const { rows } = await tx.query<{ who: string }>('SELECT current_user::text AS who');

@@ -192,6 +192,22 @@ describeEachServer('migration folders', (server) => {
     expect(baselined.migrations.map((m) => m.file)).toEqual(['deploy/users.sql']);
   });
 
+  it('a file doing what the service role may not: the hint says what the role needs, not to fix the file', async () => {
+    const url = await server().createDatabase();
+    const { manifest } = projectManifest({
+      'pgpact.yaml':
+        'version: 1\nservices:\n  jobs:\n    role: pv_jobs\n    owns: [jobs]\n    migrations: m\n',
+      // public is not jobs's: since PG 15 nobody but its owner creates there.
+      'm/001_queue.sql': 'CREATE TABLE public.queue (id bigint PRIMARY KEY);\n',
+    });
+    const failed = await failure(applyProvisioning(url, manifest, { stateDir: tempDir() }));
+    expect(failed.problems[0]).toMatchObject({ code: 'SQLSTATE 42501', line: 1 });
+    expect(failed.hint).toContain(
+      "migrations run as the service's role pv_jobs, which may not do this",
+    );
+    expect(failed.hint).toContain('GRANT CREATE ON SCHEMA … TO pv_jobs');
+  });
+
   it('the first file of a folder another tool already ran fails on what exists: the hint names --baseline', async () => {
     const url = await server().createDatabase();
     // A tool pgpact does not know ran 001 (its history is its own business).

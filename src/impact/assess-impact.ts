@@ -165,23 +165,30 @@ export function assessImpact(
     const statement = statements.locate(change);
     const location = statement ? statementLocation(statement) : undefined;
     const cause = describeChange(change);
-    const affected = consumers.length > 0 ? severity : 'info';
+    // The shadow has no rows: a column added NOT NULL without a default to a table that has
+    // some fails there (the live table), whoever reads it.
+    const needsRows = change.kind === 'required-column-added' && consumers.length === 0;
+    const affected = consumers.length > 0 ? severity : needsRows ? 'warning' : 'info';
     const relKey = change.relation ? `${change.relation.schema}.${change.relation.name}` : '';
     const message =
       consumers.length > 0
         ? `${cause}; ${describeConsumers(hits, manifest)}`
-        : severity === 'info'
-          ? cause
-          : `${cause}; no declared or observed consumer depends on it`;
+        : needsRows
+          ? `${cause}; on a table that has rows the statement fails (nothing fills the existing rows)`
+          : severity === 'info'
+            ? cause
+            : `${cause}; no declared or observed consumer depends on it`;
     const suggestion =
       consumers.length > 0
         ? suggestFor(change, {
             consumers: consumers.map((c) => c.service),
             addedColumns: added.get(relKey) ?? [],
           })
-        : severity === 'info'
-          ? 'nothing to do'
-          : 'safe for other services as far as pgpact knows: no contract declares it and no service was observed using it';
+        : needsRows
+          ? 'give it a DEFAULT, or add it nullable, fill it, then SET NOT NULL (pgpact migrate: add_column with up and nullable: false)'
+          : severity === 'info'
+            ? 'nothing to do'
+            : 'safe for other services as far as pgpact knows: no contract declares it and no service was observed using it';
     return {
       severity: affected,
       kind: change.kind,

@@ -18,7 +18,7 @@ export const CHECK_FINDING_KINDS: Record<string, string> = {
   'default-removed': 'A column loses its default while other services insert into the table.',
   'constraint-added': "A constraint that can reject other services' writes is added.",
   'required-column-added':
-    'A NOT NULL column without a default is added while other services insert into the table.',
+    'A NOT NULL column without a default is added: breaking while other services insert into the table, a warning otherwise (the statement fails on a table that has rows).',
   'view-changed': 'A view changes its columns or definition while other services read it.',
   'view-dropped': 'A view is dropped while other services read it.',
   'view-renamed': 'A view is renamed while other services read it.',

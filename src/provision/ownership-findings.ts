@@ -29,10 +29,56 @@ function sharedObjects(catalog: CatalogSnapshot, schema: string): string[] {
   ];
 }
 
+/** The roles a role acts with: itself and every role it is a member of, transitively. */
+function actingRoles(catalog: CatalogSnapshot, role: string): Set<string> {
+  const acting = new Set([role]);
+  for (const r of acting)
+    for (const parent of catalog.roles.find((x) => x.name === r)?.memberOf ?? [])
+      acting.add(parent);
+  return acting;
+}
+
+/**
+ * A service owning tables by pattern in a shared schema, running its own migrations, whose role
+ * may not create there: apply leaves a shared schema's privileges as they are, so the first
+ * migration creating a table or type there fails (check's shadow, which cannot see the live
+ * grants, lets it pass).
+ */
+function migrationsWithoutCreate(ctx: PlanContext): Finding[] {
+  const { catalog, manifest } = ctx;
+  const findings: Finding[] = [];
+  for (const service of manifest.services) {
+    if (service.migrations === undefined) continue;
+    const role = catalog.roles.find((r) => r.name === service.role);
+    if (role?.superuser) continue;
+    const acting = actingRoles(catalog, service.role);
+    for (const name of new Set(service.ownsTables.map((p) => p.schema))) {
+      if (!ctx.sharedSchemas.has(name)) continue;
+      const schema = catalog.schemas.find((s) => s.name === name);
+      if (!schema) continue;
+      const creates =
+        acting.has(schema.owner) ||
+        schema.grants.some(
+          (g) => g.privilege === 'CREATE' && (g.grantee === 'PUBLIC' || acting.has(g.grantee)),
+        );
+      if (creates) continue;
+      findings.push({
+        severity: 'warning',
+        kind: 'migrations-cannot-create',
+        object: name,
+        consumers: [],
+        message: `service ${service.name} runs its migrations as ${service.role}, which may not create in shared schema ${name}: a migration creating a table or type there fails, and pgpact leaves a shared schema's privileges as they are`,
+        suggestion: `GRANT CREATE ON SCHEMA ${name} TO ${service.role} (or let ${service.name} own the schema: owns: [${name}])`,
+      });
+    }
+  }
+  return findings;
+}
+
 /** Findings about unowned schemas and tables, unused roles, and the role running apply. */
 export function ownershipFindings(ctx: PlanContext): Finding[] {
   const { catalog, manifest } = ctx;
-  const findings: Finding[] = [];
+  const findings: Finding[] = [...migrationsWithoutCreate(ctx)];
   for (const schema of catalog.schemas) {
     if (!ctx.sharedSchemas.has(schema.name)) continue;
     for (const relation of catalog.relations) {

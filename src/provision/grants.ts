@@ -27,6 +27,18 @@ function loginRoles(ctx: PlanContext): string[] {
     .map((r) => r.name);
 }
 
+/** What audit mode leaves in place (`why`), with the statement enforce mode will run. */
+export function deferredRevoke(object: string, why: string, sql: string): Finding {
+  return {
+    severity: 'info',
+    kind: 'revoke-deferred',
+    object,
+    consumers: [],
+    message: `audit mode leaves this in place (${why}); enforce mode will revoke it`,
+    suggestion: `enforce mode runs: ${sql}`,
+  };
+}
+
 /**
  * In audit mode nothing that works today stops working: no role but PUBLIC loses a
  * privilege it holds. Revokes from service roles of the manifest (store's INSERT on
@@ -81,14 +93,7 @@ export function deferAuditRevokes(
     grant: [],
   });
   for (const step of statements(only((g) => enforcedService(g) === undefined))) {
-    findings.push({
-      severity: 'info',
-      kind: 'revoke-deferred',
-      object,
-      consumers: [],
-      message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
-      suggestion: `enforce mode runs: ${step.sql}`,
-    });
+    findings.push(deferredRevoke(object, step.reason, step.sql));
   }
   const enforcedGrantees = new Set(
     [...deferred.revoke, ...deferred.revokeGrantOption]
@@ -375,14 +380,7 @@ function planDatabaseGrants(ctx: PlanContext, findings: Finding[]): PlanStep[] {
       steps.push(step);
       continue;
     }
-    findings.push({
-      severity: 'info',
-      kind: 'revoke-deferred',
-      object: `database ${catalog.database}`,
-      consumers: [],
-      message: `audit mode leaves this in place (${step.reason}); enforce mode will revoke it`,
-      suggestion: `enforce mode runs: ${step.sql}`,
-    });
+    findings.push(deferredRevoke(`database ${catalog.database}`, step.reason, step.sql));
   }
   if (!holds('PUBLIC', 'CONNECT')) {
     for (const [role, services] of ctx.servicesByRole) {

@@ -15,6 +15,7 @@ import { quoteIdent } from '../postgres/quote.js';
 import {
   ensureMigrationTable,
   listMigrationFiles,
+  recordedServices,
   type MigrationFile,
 } from './migration-folders.js';
 import type { BaselinedFiles } from './types.js';
@@ -254,16 +255,6 @@ export async function readToolHistories(client: Queryable): Promise<ToolHistory[
     });
   }
   return histories;
-}
-
-async function recordedServices(client: Queryable): Promise<Set<string>> {
-  const { rows } = await client.query<{ ok: boolean }>(
-    "SELECT to_regclass('pgpact.schema_migrations') IS NOT NULL AS ok",
-  );
-  if (!rows[0]?.ok) return new Set();
-  return new Set(
-    await column<string>(client, 'SELECT DISTINCT service AS v FROM pgpact.schema_migrations'),
-  );
 }
 
 /** The history that has the most of these files applied (at least one), if any. */

@@ -331,6 +331,18 @@ async function runFile(
   };
 }
 
+/** The services pgpact recorded at least one migration file of. */
+export async function recordedServices(client: Queryable): Promise<Set<string>> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    "SELECT to_regclass('pgpact.schema_migrations') IS NOT NULL AS ok",
+  );
+  if (!rows[0]?.ok) return new Set();
+  const services = await client.query<{ service: string }>(
+    'SELECT DISTINCT service FROM pgpact.schema_migrations',
+  );
+  return new Set(services.rows.map((r) => r.service));
+}
+
 /** Creates pgpact.schema_migrations, where services cannot reach, when it is missing. */
 export async function ensureMigrationTable(client: Queryable): Promise<void> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS pgpact;
@@ -356,19 +368,13 @@ export async function runPendingMigrations(
   await ensureMigrationTable(client);
   const applied: AppliedMigration[] = [];
   // Services of which nothing was recorded yet: their first file may be another tool's, already run.
-  const unrecorded = new Set(
-    manifest.services
-      .filter(
-        (s) => pending.filter((f) => f.service === s.name).length === listMigrationFiles(s).length,
-      )
-      .map((s) => s.name),
-  );
+  const recorded = await recordedServices(client);
   for (const file of pending) {
     const service = manifest.services.find((s) => s.name === file.service)!;
     const first = pending.find((f) => f.service === service.name) === file;
     try {
       applied.push(
-        await runFile(client, service, file, applied.length, first && unrecorded.has(service.name)),
+        await runFile(client, service, file, applied.length, first && !recorded.has(service.name)),
       );
     } catch (error) {
       if (error instanceof MigrationFailedError) error.applied.push(...applied);

@@ -6,6 +6,7 @@ import type { RoleInfo } from '../catalog-types.js';
 import type { Finding } from '../findings.js';
 import { quoteIdent } from '../postgres/quote.js';
 import type { PlanContext } from './context.js';
+import { deferredRevoke } from './grants.js';
 import { labelGrantee } from './privileges.js';
 import { type PlanStep, REDACTED_PASSWORD } from './types.js';
 
@@ -51,14 +52,9 @@ export function planRoles(ctx: PlanContext): { steps: PlanStep[]; findings: Find
   const steps: PlanStep[] = [];
   const findings: Finding[] = [];
   const defer = (object: string, what: string, sql: string) =>
-    findings.push({
-      severity: 'info',
-      kind: 'revoke-deferred',
-      object,
-      consumers: [],
-      message: `audit mode leaves this in place (${what}: the rows and objects its statements see depend on it); enforce mode will revoke it`,
-      suggestion: `enforce mode runs: ${sql}`,
-    });
+    findings.push(
+      deferredRevoke(object, `${what}: the rows and objects its statements see depend on it`, sql),
+    );
   for (const [roleName, services] of ctx.servicesByRole) {
     const label = services.map((s) => s.name).join(', ');
     const audit = services.some((s) => s.enforcement === 'audit');
